@@ -1,0 +1,339 @@
+// Subcommand implementations: option parsing and printing only; the work is in core.
+// SPDX-License-Identifier: Apache-2.0
+#include "commands.hpp"
+
+#include "h5.hpp"
+#include "pipeline.hpp"
+#include "registry.hpp"
+#include "run_store.hpp"
+#include "runner.hpp"
+
+#include <grokkit/error.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace po = boost::program_options;
+
+namespace grokkit::cli {
+
+void print_error(const std::exception& e) {
+    if (const auto* ge = dynamic_cast<const error*>(&e)) {
+        for (const auto& d : ge->diagnostics())
+            std::cerr << "error: " << d.to_string() << "\n";
+        return;
+    }
+    std::cerr << "error: " << e.what() << "\n";
+}
+
+namespace {
+
+struct parsed {
+    po::variables_map vm;
+    bool help = false;
+};
+
+// Parses `args` against `desc` with `positional` names; prints help on --help.
+bool parse(const std::vector<std::string>& args, po::options_description& desc,
+           const po::positional_options_description& positional, const char* synopsis,
+           po::variables_map& vm, int& exit_code) {
+    desc.add_options()("help,h", "show this help");
+    try {
+        po::store(po::command_line_parser(args).options(desc).positional(positional).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "error: " << e.what() << "\nusage: " << synopsis << "\n" << desc;
+        exit_code = 2;
+        return false;
+    }
+    if (vm.count("help")) {
+        std::cout << "usage: " << synopsis << "\n" << desc;
+        exit_code = 0;
+        return false;
+    }
+    return true;
+}
+
+int validation_failed(const error& e) {
+    print_error(e);
+    const auto n = e.diagnostics().size();
+    std::cerr << n << (n == 1 ? " problem" : " problems") << " found; nothing was run\n";
+    return 2;
+}
+
+// Runs `work` in a child process with a time limit, so a corrupt file that makes HDF5 hang or
+// crash cannot take the caller with it. The child's stdout/stderr pass through.
+int run_isolated(const std::function<int()>& work, int timeout_seconds, const std::string& what) {
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid < 0)
+        return work();
+    if (pid == 0) {
+        int rc = 1;
+        try {
+            rc = work();
+        } catch (const std::exception& e) {
+            print_error(e);
+            rc = 1;
+        }
+        std::cout.flush();
+        std::cerr.flush();
+        _exit(rc);
+    }
+    int status = 0;
+    for (int waited = 0; waited < timeout_seconds * 10; ++waited) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+            std::cerr << "error: " << what << ": reading the file crashed (signal " << WTERMSIG(status)
+                      << "); the file is corrupt\n";
+            return 1;
+        }
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    std::cerr << "error: " << what << ": reading the file did not finish within " << timeout_seconds
+              << " s; the file is corrupt\n";
+    return 1;
+}
+
+std::string fmt(double v) {
+    std::ostringstream os;
+    os << std::setprecision(6) << v;
+    return os.str();
+}
+
+} // namespace
+
+int cmd_run(const std::vector<std::string>& args) {
+    po::options_description desc("grokkit run options");
+    std::vector<std::string> sets;
+    std::string pipeline_file, out;
+    desc.add_options()("pipeline", po::value(&pipeline_file)->required(), "pipeline TOML file")(
+        "set", po::value(&sets)->composing(), "override a key: section.key=value (TOML value)")(
+        "out", po::value(&out), "run file (default runs/<run.name>.h5)")(
+        "resume", "continue the run file from its last checkpoint")(
+        "force", "overwrite an existing run file")("quiet,q", "print only the summary");
+    po::positional_options_description pos;
+    pos.add("pipeline", 1);
+    po::variables_map vm;
+    int code = 0;
+    if (!parse(args, desc, pos, "grokkit run PIPELINE [--set key=value]... [--out FILE] [--resume | --force]",
+               vm, code))
+        return code;
+    run_options o;
+    o.pipeline_file = pipeline_file;
+    o.overrides = sets;
+    o.out = out;
+    o.resume = vm.count("resume") > 0;
+    o.force = vm.count("force") > 0;
+    if (o.resume && o.force) {
+        std::cerr << "error: --resume and --force exclude each other\n";
+        return 2;
+    }
+    const bool quiet = vm.count("quiet") > 0;
+    if (o.resume && !o.out.empty() && std::filesystem::exists(o.out)) {
+        // Probe the file in a child first: a corrupt file may crash or hang HDF5.
+        const int probe = run_isolated(
+            [&] {
+                auto f = open_run_file_readonly(o.out);
+                if (!h5::exists(f, "/checkpoints/step"))
+                    throw error(o.out.string(), "not a grokkit run file (no /checkpoints/step)");
+                return 0;
+            },
+            30, o.out.string());
+        if (probe != 0)
+            return 1;
+    }
+    try {
+        auto report = [&](const progress& p) {
+            if (quiet)
+                return;
+            std::cout << "step " << std::setw(7) << p.step << "/" << p.steps;
+            for (std::size_t i = 0; i < p.names.size(); ++i)
+                if (p.names[i] != "lr")
+                    std::cout << "  " << p.names[i] << " " << std::setw(9) << fmt(p.values[i]);
+            std::cout << "  (" << std::fixed << std::setprecision(1) << p.seconds << " s)\n"
+                      << std::defaultfloat;
+            std::cout.flush();
+        };
+        const run_result r = run_pipeline(o, report);
+        if (r.resumed_from >= 0)
+            std::cout << "resumed from checkpoint at step " << r.resumed_from << "\n";
+        std::cout << "run file: " << r.file.string() << "\n";
+        std::cout << "status: " << r.status << " in " << std::fixed << std::setprecision(1) << r.seconds
+                  << " s\n" << std::defaultfloat;
+        for (std::size_t i = 0; i < r.metric_names.size(); ++i)
+            std::cout << "final " << r.metric_names[i] << ": " << fmt(r.final_metrics[i]) << "\n";
+        return r.status == "complete" ? 0 : 130;
+    } catch (const error& e) {
+        if (!e.diagnostics().empty() && e.diagnostics().front().line != 0)
+            return validation_failed(e);
+        print_error(e);
+        return 1;
+    }
+}
+
+int cmd_check(const std::vector<std::string>& args) {
+    po::options_description desc("grokkit check options");
+    std::vector<std::string> sets;
+    std::string pipeline_file;
+    desc.add_options()("pipeline", po::value(&pipeline_file)->required(), "pipeline TOML file")(
+        "set", po::value(&sets)->composing(), "override a key: section.key=value (TOML value)");
+    po::positional_options_description pos;
+    pos.add("pipeline", 1);
+    po::variables_map vm;
+    int code = 0;
+    if (!parse(args, desc, pos, "grokkit check PIPELINE [--set key=value]...", vm, code))
+        return code;
+    try {
+        std::cout << check_pipeline(pipeline_file, sets);
+        std::cerr << pipeline_file << ": ok\n";
+        return 0;
+    } catch (const error& e) {
+        return validation_failed(e);
+    }
+}
+
+int cmd_plugins(const std::vector<std::string>& args) {
+    po::options_description desc("grokkit plugins options");
+    std::string describe;
+    desc.add_options()("describe", po::value(&describe), "print one plugin's parameter table");
+    po::positional_options_description pos;
+    po::variables_map vm;
+    int code = 0;
+    if (!parse(args, desc, pos, "grokkit plugins [--describe NAME]", vm, code))
+        return code;
+    registry reg;
+    reg.load_default();
+    for (const auto& w : reg.warnings())
+        std::cerr << "warning: " << w << "\n";
+    for (const auto& r : reg.refusals())
+        std::cerr << "refused: " << r.to_string() << "\n";
+    if (!describe.empty()) {
+        const auto* p = reg.find(describe);
+        if (!p) {
+            std::string list;
+            for (const auto& q : reg.plugins())
+                list += (list.empty() ? "" : ", ") + q.name;
+            std::cerr << "error: plugin: unknown plugin \"" << describe << "\"; expected one of: " << list << "\n";
+            return 2;
+        }
+        std::unique_ptr<plugin_object> obj(p->info->create());
+        param_set ps;
+        obj->declare(ps);
+        std::cout << "# " << p->name << " (" << to_string(p->kind) << " " << p->version << ")\n\n"
+                  << p->summary << "\n\n"
+                  << describe_params(ps);
+        return 0;
+    }
+    for (plugin_kind k : {plugin_kind::dataset, plugin_kind::model, plugin_kind::analysis}) {
+        std::cout << (k == plugin_kind::analysis ? "analyses" : std::string(to_string(k)) + "s") << ":\n";
+        for (const auto& p : reg.plugins())
+            if (p.kind == k)
+                std::cout << "  " << std::left << std::setw(22) << p.name << std::setw(8) << p.version
+                          << p.summary << "\n";
+    }
+    return 0;
+}
+
+namespace {
+
+int inspect_file(const std::string& file) {
+    h5::handle f = open_run_file_readonly(file);
+    if (!h5::exists(f, "/pipeline") || !h5::exists(f, "/metrics/step"))
+        throw error(file, "not a grokkit run file (no /pipeline or /metrics/step)");
+    std::cout << "run file: " << file << "\n";
+    for (const char* a : {"status", "grokkit_version", "git_revision", "created", "finished",
+                          "blas_kernel", "hdf5_version", "pipeline_file", "overrides"})
+        if (h5::has_attr(f, a))
+            std::cout << "  " << std::left << std::setw(16) << a << h5::read_string_attr(f, a) << "\n";
+    for (const char* a : {"schema_version", "seed", "threads", "resume_count"})
+        if (h5::has_attr(f, a))
+            std::cout << "  " << std::left << std::setw(16) << a << h5::read_int_attr(f, a) << "\n";
+    std::cout << "\npipeline (as written):\n" << h5::read_text(f, "pipeline") << "\n";
+    {
+        h5::handle g = h5::open_group(f, "dataset");
+        std::cout << "dataset: " << h5::read_string_attr(g, "plugin") << ", " << h5::read_int_attr(g, "n_train")
+                  << " train / " << h5::read_int_attr(g, "n_test") << " test examples\n";
+    }
+    {
+        h5::handle step(H5Dopen2(f, "/metrics/step", H5P_DEFAULT));
+        const auto steps = h5::read_int_series(step);
+        std::cout << "metrics: " << steps.size() << " rows";
+        if (!steps.empty())
+            std::cout << ", steps " << steps.front() << ".." << steps.back();
+        std::cout << "\n";
+        for (const char* m : {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}) {
+            const std::string path = std::string("/metrics/") + m;
+            if (!h5::exists(f, path))
+                continue;
+            h5::handle d(H5Dopen2(f, path.c_str(), H5P_DEFAULT));
+            auto v = h5::read_double_series(d);
+            v.resize(std::min(v.size(), steps.size()));
+            if (v.empty())
+                continue;
+            std::cout << "  " << std::left << std::setw(16) << m << "last " << std::setw(12) << fmt(v.back());
+            const bool is_acc = std::string(m).find("accuracy") != std::string::npos;
+            std::size_t best = 0;
+            for (std::size_t i = 0; i < v.size(); ++i)
+                if (is_acc ? v[i] > v[best] : v[i] < v[best])
+                    best = i;
+            std::cout << (is_acc ? "max " : "min ") << fmt(v[best]) << " at step " << steps[best] << "\n";
+        }
+    }
+    {
+        h5::handle step(H5Dopen2(f, "/checkpoints/step", H5P_DEFAULT));
+        const auto steps = h5::read_int_series(step);
+        std::cout << "checkpoints: " << steps.size();
+        if (!steps.empty())
+            std::cout << ", steps " << steps.front() << ".." << steps.back();
+        std::cout << "\n";
+    }
+    {
+        h5::handle g = h5::open_group(f, "analyses");
+        hsize_t n = 0;
+        H5Gget_num_objs(g, &n);
+        std::cout << "analyses: " << n << "\n";
+        for (hsize_t i = 0; i < n; ++i) {
+            char name[256] = {};
+            H5Gget_objname_by_idx(g, i, name, sizeof name);
+            h5::handle ag = h5::open_group(g, name);
+            h5::handle st(H5Dopen2(ag, "step", H5P_DEFAULT));
+            std::cout << "  " << name << " (" << h5::read_string_attr(ag, "plugin") << ", at "
+                      << h5::read_string_attr(ag, "at") << "): " << h5::series_length(st) << " rows\n";
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+int cmd_inspect(const std::vector<std::string>& args) {
+    po::options_description desc("grokkit inspect options");
+    std::string file;
+    desc.add_options()("file", po::value(&file)->required(), "run file (.h5)")(
+        "timeout", po::value<int>()->default_value(30), "seconds before giving up on a corrupt file");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    int code = 0;
+    if (!parse(args, desc, pos, "grokkit inspect RUN.h5", vm, code))
+        return code;
+    if (!std::filesystem::exists(file)) {
+        std::cerr << "error: " << file << ": no such file\n";
+        return 1;
+    }
+    return run_isolated([&] { return inspect_file(file); }, vm["timeout"].as<int>(), file);
+}
+
+} // namespace grokkit::cli

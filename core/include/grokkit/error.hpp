@@ -1,0 +1,43 @@
+// The one exception type grokkit throws for bad input, carrying every diagnostic found.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/export.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace grokkit {
+
+/// One problem with user input: `<where>: <key>: <what>; expected <expected>`.
+struct diagnostic {
+    std::string where;      ///< file:line:column, a library path, --set argument or plugin.function
+    std::string key;        ///< dotted key (`train.lr`), may be empty
+    std::string what;       ///< what is wrong, with the value found
+    std::string expected;   ///< what is allowed, may be empty
+    std::uint32_t line = 0; ///< for sorting; 0 when the problem has no position
+    std::uint32_t column = 0;
+
+    /// The message in house format, without a trailing newline.
+    std::string to_string() const;
+};
+
+/// Thrown for any user-facing failure; holds all diagnostics of one validation pass.
+class GROKKIT_VISIBLE error : public std::runtime_error {
+  public:
+    /// A single diagnostic.
+    explicit error(diagnostic d);
+    /// Several diagnostics, reported together; must not be empty.
+    explicit error(std::vector<diagnostic> diagnostics);
+    /// A plain message (`where: what`) for run-time failures.
+    error(std::string where, std::string what);
+
+    const std::vector<diagnostic>& diagnostics() const noexcept { return m_diagnostics; }
+
+  private:
+    std::vector<diagnostic> m_diagnostics;
+};
+
+} // namespace grokkit

@@ -1,0 +1,45 @@
+// The model plugin interface: named parameters, forward/backward, named representations.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/data.hpp>
+#include <grokkit/plugin.hpp>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace grokkit {
+
+/// A trainable tensor; `grad` has the shape of `value` and is overwritten by backward().
+struct parameter {
+    std::string name;        ///< stable name, used as the checkpoint dataset name
+    xt::xarray<float> value;
+    xt::xarray<float> grad;
+    bool decay = true;       ///< whether weight decay applies
+};
+
+/// A model plugin. The host assigns parameters, calls build(), then trains through forward and
+/// backward. Analyses read representations of any inputs from any checkpoint.
+class GROKKIT_VISIBLE model : public plugin_object {
+  public:
+    /// Checks `spec` (throws grokkit::error naming both on a mismatch), allocates and initialises
+    /// parameters from `seed` with grokkit::rng purpose "init".
+    virtual void build(const input_spec& spec, std::uint64_t seed) = 0;
+    /// All trainable parameters, in a fixed order.
+    virtual std::vector<parameter*> parameters() = 0;
+    /// logits (x.n, n_classes); keeps what backward() needs.
+    virtual void forward(const batch& x, xt::xtensor<float, 2>& logits) = 0;
+    /// Gradients of the last forward() given dloss/dlogits (x.n, n_classes); overwrites grads.
+    virtual void backward(const xt::xtensor<float, 2>& dlogits) = 0;
+    /// Names of the hidden representations this model exposes ("embed", "hidden0", ...).
+    virtual std::vector<std::string> representations() const = 0;
+    /// Representation `name` for inputs `x`: leading axis x.n. Throws grokkit::error for an
+    /// unknown name, listing the known ones.
+    virtual xt::xarray<float> representation(const std::string& name, const batch& x) = 0;
+};
+
+} // namespace grokkit

@@ -1,0 +1,274 @@
+// HDF5 helpers; every failure becomes a grokkit::error naming the object.
+// SPDX-License-Identifier: Apache-2.0
+#include "h5.hpp"
+
+#include <grokkit/error.hpp>
+
+namespace grokkit::h5 {
+
+handle::handle(hid_t id) : m_id(id) {}
+
+handle& handle::operator=(handle&& o) noexcept {
+    if (this != &o) {
+        this->~handle();
+        m_id = o.m_id;
+        o.m_id = H5I_INVALID_HID;
+    }
+    return *this;
+}
+
+handle::~handle() {
+    if (m_id < 0)
+        return;
+    switch (H5Iget_type(m_id)) {
+    case H5I_FILE: H5Fclose(m_id); break;
+    case H5I_GROUP: H5Gclose(m_id); break;
+    case H5I_DATASET: H5Dclose(m_id); break;
+    case H5I_DATASPACE: H5Sclose(m_id); break;
+    case H5I_DATATYPE: H5Tclose(m_id); break;
+    case H5I_ATTR: H5Aclose(m_id); break;
+    case H5I_GENPROP_LST: H5Pclose(m_id); break;
+    default: break;
+    }
+    m_id = H5I_INVALID_HID;
+}
+
+hid_t check(hid_t status, const std::string& what) {
+    if (status < 0)
+        throw error("hdf5", what);
+    return status;
+}
+
+void quiet_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+handle create_group(hid_t parent, const std::string& name) {
+    handle lcpl(check(H5Pcreate(H5P_LINK_CREATE), "link property list"));
+    H5Pset_create_intermediate_group(lcpl, 1);
+    handle gcpl(check(H5Pcreate(H5P_GROUP_CREATE), "group property list"));
+    H5Pset_obj_track_times(gcpl, 0);
+    return handle(check(H5Gcreate2(parent, name.c_str(), lcpl, gcpl, H5P_DEFAULT),
+                        "cannot create group " + name));
+}
+
+handle open_group(hid_t parent, const std::string& name) {
+    return handle(check(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), "cannot open group " + name));
+}
+
+bool exists(hid_t parent, const std::string& path) {
+    // Check each prefix: H5Lexists fails on a path whose intermediate group is missing.
+    std::size_t pos = 0;
+    while (true) {
+        pos = path.find('/', pos + 1);
+        const std::string prefix = path.substr(0, pos);
+        if (!prefix.empty() && prefix != "/" && H5Lexists(parent, prefix.c_str(), H5P_DEFAULT) <= 0)
+            return false;
+        if (pos == std::string::npos)
+            return true;
+    }
+}
+
+namespace {
+handle string_type() {
+    handle t(check(H5Tcopy(H5T_C_S1), "string type"));
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+template <class T>
+void write_scalar_attr(hid_t obj, const std::string& name, hid_t type, const T* value) {
+    if (H5Aexists(obj, name.c_str()) > 0)
+        H5Adelete(obj, name.c_str());
+    handle space(check(H5Screate(H5S_SCALAR), "scalar space"));
+    handle attr(check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                      "cannot create attribute " + name));
+    check(H5Awrite(attr, type, value), "cannot write attribute " + name);
+}
+
+handle dataset_props(const std::vector<hsize_t>& chunk, series_options o) {
+    handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "dataset property list"));
+    H5Pset_obj_track_times(dcpl, 0); // contents, not timestamps, define a run file
+    if (!chunk.empty()) {
+        H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+        if (o.checksum)
+            H5Pset_fletcher32(dcpl);
+        if (o.compress) {
+            H5Pset_shuffle(dcpl);
+            H5Pset_deflate(dcpl, 4);
+        }
+    }
+    return dcpl;
+}
+} // namespace
+
+void write_attr(hid_t obj, const std::string& name, const std::string& value) {
+    handle t = string_type();
+    const char* p = value.c_str();
+    write_scalar_attr(obj, name, t, &p);
+}
+
+void write_attr(hid_t obj, const std::string& name, std::int64_t value) {
+    write_scalar_attr(obj, name, H5T_NATIVE_INT64, &value);
+}
+
+void write_attr(hid_t obj, const std::string& name, double value) {
+    write_scalar_attr(obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+
+std::string read_string_attr(hid_t obj, const std::string& name) {
+    handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "missing attribute " + name));
+    handle t = string_type();
+    char* p = nullptr;
+    check(H5Aread(attr, t, &p), "cannot read attribute " + name);
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+}
+
+std::int64_t read_int_attr(hid_t obj, const std::string& name) {
+    handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "missing attribute " + name));
+    std::int64_t v = 0;
+    check(H5Aread(attr, H5T_NATIVE_INT64, &v), "cannot read attribute " + name);
+    return v;
+}
+
+void write_text(hid_t parent, const std::string& name, const std::string& text) {
+    handle t = string_type();
+    handle space(check(H5Screate(H5S_SCALAR), "scalar space"));
+    handle dcpl = dataset_props({}, {});
+    handle d(check(H5Dcreate2(parent, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                   "cannot create " + name));
+    const char* p = text.c_str();
+    check(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), "cannot write " + name);
+}
+
+std::string read_text(hid_t parent, const std::string& name) {
+    handle d(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "missing dataset " + name));
+    handle t = string_type();
+    char* p = nullptr;
+    check(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), "cannot read " + name);
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+}
+
+namespace {
+void write_fixed(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                 hid_t file_type, hid_t mem_type, const void* data) {
+    std::vector<hsize_t> dims(shape.begin(), shape.end());
+    handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "space"));
+    handle dcpl = dataset_props({}, {});
+    handle d(check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                   "cannot create " + name));
+    hsize_t n = 1;
+    for (auto x : dims)
+        n *= x;
+    if (n > 0)
+        check(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "cannot write " + name);
+}
+} // namespace
+
+void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                 const std::int64_t* data) {
+    write_fixed(parent, name, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, data);
+}
+void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                 const std::int32_t* data) {
+    write_fixed(parent, name, shape, H5T_STD_I32LE, H5T_NATIVE_INT32, data);
+}
+void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                 const float* data) {
+    write_fixed(parent, name, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
+}
+
+handle create_series(hid_t parent, const std::string& name, hid_t mem_type,
+                     const std::vector<std::size_t>& row_shape, series_options options) {
+    std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
+    std::size_t row = 1;
+    for (auto x : row_shape) {
+        dims.push_back(x);
+        maxdims.push_back(x);
+        chunk.push_back(x == 0 ? 1 : x);
+        row *= x;
+    }
+    // One row per chunk for tensors; scalar series get wider chunks (metrics grow a row at a time).
+    if (row_shape.empty())
+        chunk[0] = 256;
+    hid_t file_type = H5T_IEEE_F64LE;
+    if (H5Tequal(mem_type, H5T_NATIVE_FLOAT) > 0)
+        file_type = H5T_IEEE_F32LE;
+    else if (H5Tequal(mem_type, H5T_NATIVE_INT64) > 0)
+        file_type = H5T_STD_I64LE;
+    handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
+                       "space"));
+    handle dcpl = dataset_props(chunk, options);
+    return handle(check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                        "cannot create " + name));
+}
+
+namespace {
+std::vector<hsize_t> dims_of(hid_t dset) {
+    handle space(check(H5Dget_space(dset), "dataset space"));
+    const int rank = H5Sget_simple_extent_ndims(space);
+    std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+    H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+    return dims;
+}
+
+void row_io(hid_t dset, std::size_t index, hid_t mem_type, void* data, bool write) {
+    std::vector<hsize_t> dims = dims_of(dset);
+    handle fspace(check(H5Dget_space(dset), "dataset space"));
+    std::vector<hsize_t> start(dims.size(), 0), count = dims;
+    start[0] = index;
+    count[0] = 1;
+    check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+          "row selection");
+    handle mspace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "space"));
+    if (write)
+        check(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data), "cannot write row");
+    else
+        check(H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, data), "cannot read row");
+}
+} // namespace
+
+std::size_t series_length(hid_t dset) { return static_cast<std::size_t>(dims_of(dset).at(0)); }
+
+std::size_t row_size(hid_t dset) {
+    auto dims = dims_of(dset);
+    std::size_t n = 1;
+    for (std::size_t i = 1; i < dims.size(); ++i)
+        n *= dims[i];
+    return n;
+}
+
+void set_series_length(hid_t dset, std::size_t n) {
+    std::vector<hsize_t> dims = dims_of(dset);
+    dims[0] = n;
+    check(H5Dset_extent(dset, dims.data()), "cannot resize dataset");
+}
+
+void write_row(hid_t dset, std::size_t index, hid_t mem_type, const void* data) {
+    row_io(dset, index, mem_type, const_cast<void*>(data), true);
+}
+
+void read_row(hid_t dset, std::size_t index, hid_t mem_type, void* data) {
+    row_io(dset, index, mem_type, data, false);
+}
+
+std::vector<std::int64_t> read_int_series(hid_t dset) {
+    std::vector<std::int64_t> v(series_length(dset));
+    if (!v.empty())
+        check(H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "cannot read series");
+    return v;
+}
+
+std::vector<double> read_double_series(hid_t dset) {
+    std::vector<double> v(series_length(dset) * row_size(dset));
+    if (!v.empty())
+        check(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "cannot read series");
+    return v;
+}
+
+} // namespace grokkit::h5

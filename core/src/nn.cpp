@@ -1,0 +1,303 @@
+// Neural-network layers with explicit forward and backward passes, for float and double.
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
+#include <grokkit/nn.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+
+namespace grokkit::nn {
+
+namespace {
+
+// BLAS rejects a leading dimension of 0, which an empty operand would pass, so a product
+// C (m, n) = op(A) (m, k) · op(B) (k, n) + beta·C with an empty dimension is settled here: there is
+// nothing to write, or C = beta·C. Returns whether it was settled. `c` is contiguous (ldc == n).
+template <class T>
+bool settle_empty_product(std::size_t m, std::size_t n, std::size_t k, T beta, T* c) {
+    if (m == 0 || n == 0) {
+        return true;
+    }
+    if (k > 0) {
+        return false;
+    }
+    if (beta == T(0)) {
+        std::fill(c, c + m * n, T(0));
+    }
+    return true;
+}
+
+// The tanh approximation of GELU (Hendrycks & Gimpel 2016, section 2) with PyTorch's constants for
+// gelu(approximate="tanh"): sqrt(2/pi) and the cubic coefficient.
+constexpr double gelu_beta = 0.7978845608028654;
+constexpr double gelu_kappa = 0.044715;
+
+template <class T> T gelu(T x) {
+    const T inner = T(gelu_beta) * (x + T(gelu_kappa) * x * x * x);
+    return T(0.5) * x * (T(1) + std::tanh(inner));
+}
+
+// d gelu / dx, term for term as PyTorch's GeluBackward (tanh branch) computes it.
+template <class T> T gelu_derivative(T x) {
+    const T x_sq = x * x;
+    const T inner = T(gelu_beta) * (x + T(gelu_kappa) * x_sq * x);
+    const T tanh_inner = std::tanh(inner);
+    const T left_derivative = T(0.5) * (T(1) + tanh_inner);
+    const T inner_derivative = T(gelu_beta) * (T(1) + T(3) * T(gelu_kappa) * x_sq);
+    const T right_derivative = T(0.5) * x * (T(1) - tanh_inner * tanh_inner) * inner_derivative;
+    return left_derivative + right_derivative;
+}
+
+} // namespace
+
+template <class T> void ensure_shape(matrix<T>& m, std::size_t rows, std::size_t cols) {
+    if (m.shape(0) == rows && m.shape(1) == cols) {
+        return;
+    }
+    m.resize(std::array<std::size_t, 2>{rows, cols});
+}
+
+template <class T>
+void linear_forward(const matrix<T>& x, const T* w, std::size_t d_out, const T* b, matrix<T>& y) {
+    const std::size_t n = x.shape(0);
+    const std::size_t d_in = x.shape(1);
+    ensure_shape(y, n, d_out);
+    T* yp = y.data();
+    if (b != nullptr) {
+        for (std::size_t i = 0; i < n; ++i) {
+            std::copy(b, b + d_out, yp + i * d_out);
+        }
+    }
+    const T beta = b != nullptr ? T(1) : T(0);
+    if (!settle_empty_product(n, d_out, d_in, beta, yp)) {
+        gemm(transpose::no, transpose::no, n, d_out, d_in, T(1), x.data(), d_in, w, d_out, beta, yp,
+             d_out);
+    }
+}
+
+template <class T>
+void linear_backward(const matrix<T>& x, const T* w, const matrix<T>& dy, matrix<T>* dx, T* dw,
+                     T* db) {
+    const std::size_t n = x.shape(0);
+    const std::size_t d_in = x.shape(1);
+    const std::size_t d_out = dy.shape(1);
+    // dw (d_in, d_out) = xᵀ (d_in, n) · dy (n, d_out)
+    if (!settle_empty_product(d_in, d_out, n, T(0), dw)) {
+        gemm(transpose::yes, transpose::no, d_in, d_out, n, T(1), x.data(), d_in, dy.data(), d_out,
+             T(0), dw, d_out);
+    }
+    if (db != nullptr) {
+        std::fill(db, db + d_out, T(0));
+        const T* dyp = dy.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t j = 0; j < d_out; ++j) {
+                db[j] += dyp[i * d_out + j];
+            }
+        }
+    }
+    if (dx != nullptr) {
+        // dx (n, d_in) = dy (n, d_out) · wᵀ (d_out, d_in)
+        ensure_shape(*dx, n, d_in);
+        if (!settle_empty_product(n, d_in, d_out, T(0), dx->data())) {
+            gemm(transpose::no, transpose::yes, n, d_in, d_out, T(1), dy.data(), d_out, w, d_out,
+                 T(0), dx->data(), d_in);
+        }
+    }
+}
+
+template <class T>
+void unembed_forward(const matrix<T>& h, const T* e, std::size_t vocab, matrix<T>& logits) {
+    const std::size_t n = h.shape(0);
+    const std::size_t d = h.shape(1);
+    ensure_shape(logits, n, vocab);
+    // logits (n, vocab) = h (n, d) · Eᵀ (d, vocab)
+    if (!settle_empty_product(n, vocab, d, T(0), logits.data())) {
+        gemm(transpose::no, transpose::yes, n, vocab, d, T(1), h.data(), d, e, d, T(0),
+             logits.data(), vocab);
+    }
+}
+
+template <class T>
+void unembed_backward(const matrix<T>& h, const T* e, const matrix<T>& dlogits, matrix<T>* dh,
+                      T* de) {
+    const std::size_t n = h.shape(0);
+    const std::size_t d = h.shape(1);
+    const std::size_t vocab = dlogits.shape(1);
+    if (dh != nullptr) {
+        // dh (n, d) = dlogits (n, vocab) · E (vocab, d)
+        ensure_shape(*dh, n, d);
+        if (!settle_empty_product(n, d, vocab, T(0), dh->data())) {
+            gemm(transpose::no, transpose::no, n, d, vocab, T(1), dlogits.data(), vocab, e, d, T(0),
+                 dh->data(), d);
+        }
+    }
+    // dE (vocab, d) += dlogitsᵀ (vocab, n) · h (n, d)
+    if (!settle_empty_product(vocab, d, n, T(1), de)) {
+        gemm(transpose::yes, transpose::no, vocab, d, n, T(1), dlogits.data(), vocab, h.data(), d,
+             T(1), de, d);
+    }
+}
+
+template <class T>
+void embedding_forward(const std::int32_t* ids, std::size_t stride, const T* e, std::size_t d,
+                       std::size_t n, matrix<T>& out) {
+    ensure_shape(out, n, d);
+    T* op = out.data();
+    for (std::size_t i = 0; i < n; ++i) {
+        const T* row = e + static_cast<std::size_t>(ids[i * stride]) * d;
+        std::copy(row, row + d, op + i * d);
+    }
+}
+
+template <class T>
+void embedding_backward(const std::int32_t* ids, std::size_t stride, const matrix<T>& dout, T* de) {
+    const std::size_t n = dout.shape(0);
+    const std::size_t d = dout.shape(1);
+    const T* dp = dout.data();
+    for (std::size_t i = 0; i < n; ++i) {
+        T* row = de + static_cast<std::size_t>(ids[i * stride]) * d;
+        for (std::size_t j = 0; j < d; ++j) {
+            row[j] += dp[i * d + j];
+        }
+    }
+}
+
+activation activation_from_string(const std::string& name) {
+    if (name == "relu") {
+        return activation::relu;
+    }
+    if (name == "gelu") {
+        return activation::gelu;
+    }
+    if (name == "square") {
+        return activation::square;
+    }
+    throw error(diagnostic{"nn.activation_from_string", "activation",
+                           "\"" + name + "\" is not an activation", "one of relu, gelu, square"});
+}
+
+template <class T> void activation_forward(activation f, const matrix<T>& x, matrix<T>& y) {
+    ensure_shape(y, x.shape(0), x.shape(1));
+    const std::size_t size = x.size();
+    const T* xp = x.data();
+    T* yp = y.data();
+    switch (f) {
+    case activation::relu:
+        // `x < 0 ? 0 : x` rather than max(0, x): a NaN passes through, as in PyTorch.
+        for (std::size_t i = 0; i < size; ++i) {
+            yp[i] = xp[i] < T(0) ? T(0) : xp[i];
+        }
+        break;
+    case activation::gelu:
+        for (std::size_t i = 0; i < size; ++i) {
+            yp[i] = gelu(xp[i]);
+        }
+        break;
+    case activation::square:
+        for (std::size_t i = 0; i < size; ++i) {
+            yp[i] = xp[i] * xp[i];
+        }
+        break;
+    }
+}
+
+template <class T>
+void activation_backward(activation f, const matrix<T>& x, const matrix<T>& dy, matrix<T>& dx) {
+    ensure_shape(dx, x.shape(0), x.shape(1));
+    const std::size_t size = x.size();
+    const T* xp = x.data();
+    const T* dyp = dy.data();
+    T* dxp = dx.data();
+    switch (f) {
+    case activation::relu:
+        for (std::size_t i = 0; i < size; ++i) {
+            dxp[i] = xp[i] > T(0) ? dyp[i] : T(0);
+        }
+        break;
+    case activation::gelu:
+        for (std::size_t i = 0; i < size; ++i) {
+            dxp[i] = gelu_derivative(xp[i]) * dyp[i];
+        }
+        break;
+    case activation::square:
+        for (std::size_t i = 0; i < size; ++i) {
+            dxp[i] = T(2) * xp[i] * dyp[i];
+        }
+        break;
+    }
+}
+
+template <class T>
+loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
+                               matrix<T>* dlogits) {
+    const std::size_t n = logits.shape(0);
+    const std::size_t c = logits.shape(1);
+    if (dlogits != nullptr) {
+        ensure_shape(*dlogits, n, c);
+    }
+    const double inv_n = n > 0 ? 1.0 / static_cast<double>(n) : 0.0;
+    loss_sum out;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int32_t label = labels[i];
+        if (label < 0 || static_cast<std::size_t>(label) >= c) {
+            throw error("nn.softmax_cross_entropy",
+                        "label " + std::to_string(label) + " of example " + std::to_string(i) +
+                            " is out of range; expected 0 <= label < " + std::to_string(c));
+        }
+        const T* row = logits.data() + i * c;
+        std::size_t arg_max = 0; // strict '>' keeps the first maximum on ties
+        for (std::size_t j = 1; j < c; ++j) {
+            if (row[j] > row[arg_max]) {
+                arg_max = j;
+            }
+        }
+        // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000 neither
+        // overflow nor lose the label's term.
+        const double shift = static_cast<double>(row[arg_max]);
+        double sum_exp = 0.0;
+        for (std::size_t j = 0; j < c; ++j) {
+            sum_exp += std::exp(static_cast<double>(row[j]) - shift);
+        }
+        // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
+        out.loss += std::log(sum_exp) - (static_cast<double>(row[label]) - shift);
+        if (arg_max == static_cast<std::size_t>(label)) {
+            ++out.n_correct;
+        }
+        if (dlogits != nullptr) {
+            T* g = dlogits->data() + i * c;
+            for (std::size_t j = 0; j < c; ++j) {
+                const double p = std::exp(static_cast<double>(row[j]) - shift) / sum_exp;
+                const double onehot = j == static_cast<std::size_t>(label) ? 1.0 : 0.0;
+                g[j] = static_cast<T>((p - onehot) * inv_n);
+            }
+        }
+    }
+    return out;
+}
+
+#define GROKKIT_NN_INSTANTIATE(T)                                                                  \
+    template void ensure_shape<T>(matrix<T>&, std::size_t, std::size_t);                           \
+    template void linear_forward<T>(const matrix<T>&, const T*, std::size_t, const T*,             \
+                                    matrix<T>&);                                                   \
+    template void linear_backward<T>(const matrix<T>&, const T*, const matrix<T>&, matrix<T>*, T*, \
+                                     T*);                                                          \
+    template void unembed_forward<T>(const matrix<T>&, const T*, std::size_t, matrix<T>&);         \
+    template void unembed_backward<T>(const matrix<T>&, const T*, const matrix<T>&, matrix<T>*,    \
+                                      T*);                                                         \
+    template void embedding_forward<T>(const std::int32_t*, std::size_t, const T*, std::size_t,    \
+                                       std::size_t, matrix<T>&);                                   \
+    template void embedding_backward<T>(const std::int32_t*, std::size_t, const matrix<T>&, T*);   \
+    template void activation_forward<T>(activation, const matrix<T>&, matrix<T>&);                 \
+    template void activation_backward<T>(activation, const matrix<T>&, const matrix<T>&,           \
+                                         matrix<T>&);                                              \
+    template loss_sum softmax_cross_entropy<T>(const matrix<T>&, const std::int32_t*, matrix<T>*);
+
+GROKKIT_NN_INSTANTIATE(float)
+GROKKIT_NN_INSTANTIATE(double)
+
+#undef GROKKIT_NN_INSTANTIATE
+
+} // namespace grokkit::nn

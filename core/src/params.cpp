@@ -1,0 +1,304 @@
+// Self-describing parameters: binding, type conversion and rule checks.
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/params.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace grokkit {
+
+const char* to_string(param_type t) {
+    switch (t) {
+    case param_type::boolean: return "boolean";
+    case param_type::integer: return "integer";
+    case param_type::real: return "number";
+    case param_type::string: return "string";
+    case param_type::integer_list: return "list of integers";
+    case param_type::string_list: return "list of strings";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string format_real(double v) {
+    if (std::isnan(v))
+        return "nan";
+    if (std::isinf(v))
+        return v > 0 ? "inf" : "-inf";
+    std::ostringstream os;
+    os.precision(17);
+    os << v;
+    std::string s = os.str();
+    // Shortest text that reads back to the same double, so resolved pipelines round-trip.
+    for (int p = 1; p <= 17; ++p) {
+        std::ostringstream t;
+        t.precision(p);
+        t << v;
+        if (std::stod(t.str()) == v) {
+            s = t.str();
+            break;
+        }
+    }
+    if (s.find_first_of(".eEn") == std::string::npos)
+        s += ".0";
+    return s;
+}
+
+std::string quote(const std::string& s) {
+    std::string q = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\')
+            q += '\\';
+        q += c;
+    }
+    return q + "\"";
+}
+
+struct text_visitor {
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const { return format_real(d); }
+    std::string operator()(const std::string& s) const { return quote(s); }
+    template <class T> std::string operator()(const std::vector<T>& xs) const {
+        std::string s = "[";
+        for (std::size_t i = 0; i < xs.size(); ++i)
+            s += (i ? ", " : "") + (*this)(xs[i]);
+        return s + "]";
+    }
+};
+
+std::string value_to_text(const param_value& v) { return std::visit(text_visitor{}, v); }
+
+const char* value_type_name(const param_value& v) {
+    switch (v.index()) {
+    case 0: return "a boolean";
+    case 1: return "an integer";
+    case 2: return "a float";
+    case 3: return "a string";
+    default: return "an array";
+    }
+}
+
+} // namespace
+
+param::param(std::string key, param_type type, std::string doc)
+    : m_key(std::move(key)), m_type(type), m_doc(std::move(doc)) {}
+
+param& param::at_least(double lo) {
+    m_min = lo;
+    m_min_open = false;
+    return *this;
+}
+param& param::at_most(double hi) {
+    m_max = hi;
+    m_max_open = false;
+    return *this;
+}
+param& param::above(double lo) {
+    m_min = lo;
+    m_min_open = true;
+    return *this;
+}
+param& param::below(double hi) {
+    m_max = hi;
+    m_max_open = true;
+    return *this;
+}
+param& param::one_of(std::vector<std::string> choices) {
+    m_choices = std::move(choices);
+    return *this;
+}
+param& param::required() {
+    m_required = true;
+    return *this;
+}
+param& param::non_empty() {
+    m_non_empty = true;
+    return *this;
+}
+param& param::input() {
+    m_input = true;
+    return *this;
+}
+
+void param::finish_declaration() { m_default_text = value_text(); }
+
+std::string param::value_text() const { return m_getter ? value_to_text(m_getter()) : ""; }
+
+std::string param::rule_text() const {
+    const bool is_list = m_type == param_type::integer_list || m_type == param_type::string_list;
+    std::string what;
+    switch (m_type) {
+    case param_type::boolean: what = "true or false"; break;
+    case param_type::integer: what = "an integer"; break;
+    case param_type::real: what = "a number"; break;
+    case param_type::string: what = "a string"; break;
+    case param_type::integer_list: what = "a list of integers"; break;
+    case param_type::string_list: what = "a list of strings"; break;
+    }
+    if (m_non_empty)
+        what = (is_list ? "a non-empty " : "a non-empty ") + what.substr(what.find(' ') + 1);
+    auto fmt = [](double x) {
+        std::string s = format_real(x);
+        if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0)
+            s.resize(s.size() - 2);
+        return s;
+    };
+    std::string range;
+    if (m_min && m_max) {
+        range = std::string(m_min_open ? "(" : "[") + fmt(*m_min) + ", " + fmt(*m_max) +
+                (m_max_open ? ")" : "]");
+        range = " in " + range;
+    } else if (m_min) {
+        range = std::string(m_min_open ? " > " : " >= ") + fmt(*m_min);
+    } else if (m_max) {
+        range = std::string(m_max_open ? " < " : " <= ") + fmt(*m_max);
+    }
+    if (!m_choices.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < m_choices.size(); ++i)
+            list += (i ? ", " : "") + m_choices[i];
+        return (is_list ? "a list of: " : "one of ") + list;
+    }
+    if (!range.empty() && is_list)
+        return what + ", each" + range;
+    return what + range;
+}
+
+std::optional<std::string> param::check_rules(const param_value& v) const {
+    auto check_number = [&](double x) -> std::optional<std::string> {
+        // Written so NaN fails every comparison and is rejected.
+        const bool low_ok = !m_min || (m_min_open ? x > *m_min : x >= *m_min);
+        const bool high_ok = !m_max || (m_max_open ? x < *m_max : x <= *m_max);
+        if (low_ok && high_ok && !std::isnan(x))
+            return std::nullopt;
+        return value_to_text(param_value{x}) + " is out of range";
+    };
+    auto check_choice = [&](const std::string& s) -> std::optional<std::string> {
+        if (m_choices.empty() || std::find(m_choices.begin(), m_choices.end(), s) != m_choices.end())
+            return std::nullopt;
+        return quote(s) + " is not a valid choice";
+    };
+    if (auto* i = std::get_if<std::int64_t>(&v)) {
+        if (auto e = check_number(static_cast<double>(*i)))
+            return std::to_string(*i) + " is out of range";
+    } else if (auto* d = std::get_if<double>(&v)) {
+        if (auto e = check_number(*d))
+            return e;
+    } else if (auto* s = std::get_if<std::string>(&v)) {
+        if (m_non_empty && s->empty())
+            return std::string("the string is empty");
+        return check_choice(*s);
+    } else if (auto* il = std::get_if<std::vector<std::int64_t>>(&v)) {
+        if (m_non_empty && il->empty())
+            return std::string("the list is empty");
+        for (auto x : *il)
+            if (check_number(static_cast<double>(x)))
+                return "element " + std::to_string(x) + " is out of range";
+    } else if (auto* sl = std::get_if<std::vector<std::string>>(&v)) {
+        if (m_non_empty && sl->empty())
+            return std::string("the list is empty");
+        for (const auto& x : *sl)
+            if (auto e = check_choice(x))
+                return "element " + *e;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> param::assign(const param_value& v) {
+    // Integers are accepted where a number is expected, never the reverse; an empty TOML array
+    // arrives as an empty list of integers and is accepted for any list type.
+    param_value converted = v;
+    if (m_type == param_type::real && std::holds_alternative<std::int64_t>(v)) {
+        converted = static_cast<double>(std::get<std::int64_t>(v));
+    } else if (m_type == param_type::string_list && std::holds_alternative<std::vector<std::int64_t>>(v) &&
+               std::get<std::vector<std::int64_t>>(v).empty()) {
+        converted = std::vector<std::string>{};
+    } else if (m_type == param_type::integer_list && std::holds_alternative<std::vector<std::string>>(v) &&
+               std::get<std::vector<std::string>>(v).empty()) {
+        converted = std::vector<std::int64_t>{};
+    }
+    const std::size_t expected_index = [&] {
+        switch (m_type) {
+        case param_type::boolean: return 0u;
+        case param_type::integer: return 1u;
+        case param_type::real: return 2u;
+        case param_type::string: return 3u;
+        case param_type::integer_list: return 4u;
+        case param_type::string_list: return 5u;
+        }
+        return 0u;
+    }();
+    if (converted.index() != expected_index) {
+        if (std::holds_alternative<std::vector<double>>(v) && m_type == param_type::integer_list)
+            return value_to_text(v) + " has non-integer elements";
+        return value_to_text(v) + " is " + value_type_name(v);
+    }
+    if (auto e = check_rules(converted))
+        return e;
+    return m_setter(converted);
+}
+
+param& param_set::push(param p) {
+    m_params.push_back(std::move(p));
+    m_params.back().finish_declaration();
+    return m_params.back();
+}
+
+namespace {
+template <class T, std::size_t Index>
+void bind(param& p, T& field) {
+    p.m_setter = [&field](const param_value& v) -> std::optional<std::string> {
+        field = std::get<Index>(v);
+        return std::nullopt;
+    };
+    p.m_getter = [&field]() -> param_value { return field; };
+}
+} // namespace
+
+param& param_set::add(std::string key, bool& field, std::string doc) {
+    param p(std::move(key), param_type::boolean, std::move(doc));
+    bind<bool, 0>(p, field);
+    return push(std::move(p));
+}
+param& param_set::add(std::string key, std::int64_t& field, std::string doc) {
+    param p(std::move(key), param_type::integer, std::move(doc));
+    bind<std::int64_t, 1>(p, field);
+    return push(std::move(p));
+}
+param& param_set::add(std::string key, double& field, std::string doc) {
+    param p(std::move(key), param_type::real, std::move(doc));
+    bind<double, 2>(p, field);
+    return push(std::move(p));
+}
+param& param_set::add(std::string key, std::string& field, std::string doc) {
+    param p(std::move(key), param_type::string, std::move(doc));
+    bind<std::string, 3>(p, field);
+    return push(std::move(p));
+}
+param& param_set::add(std::string key, std::vector<std::int64_t>& field, std::string doc) {
+    param p(std::move(key), param_type::integer_list, std::move(doc));
+    bind<std::vector<std::int64_t>, 4>(p, field);
+    return push(std::move(p));
+}
+param& param_set::add(std::string key, std::vector<std::string>& field, std::string doc) {
+    param p(std::move(key), param_type::string_list, std::move(doc));
+    bind<std::vector<std::string>, 5>(p, field);
+    return push(std::move(p));
+}
+
+void param_set::check(std::string key, std::string expected,
+                      std::function<std::optional<std::string>()> rule) {
+    m_checks.push_back({std::move(key), std::move(expected), std::move(rule)});
+}
+
+param* param_set::find(const std::string& key) {
+    for (auto& p : m_params)
+        if (p.key() == key)
+            return &p;
+    return nullptr;
+}
+
+} // namespace grokkit

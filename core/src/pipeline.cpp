@@ -1,0 +1,496 @@
+// Pipeline validation: every problem becomes a diagnostic with file:line:column and the key.
+// SPDX-License-Identifier: Apache-2.0
+#include "pipeline.hpp"
+
+#include <grokkit/error.hpp>
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace grokkit {
+
+namespace fs = std::filesystem;
+
+void run_section::declare(param_set& ps) {
+    ps.add("name", name, "run name; the output defaults to runs/<name>.h5").non_empty();
+    ps.add("seed", seed, "seed of every random draw (split, init, batches, noise)").at_least(0);
+    ps.add("threads", threads, "BLAS threads; results are bit-identical per thread count")
+        .at_least(1)
+        .at_most(256);
+    ps.add("plugin_path", plugin_path, "extra plugin directories, relative to the pipeline file");
+}
+
+void train_section::declare(param_set& ps) {
+    ps.add("steps", steps, "optimizer updates to take").at_least(0);
+    ps.add("optimizer", optimizer, "update rule").one_of({"adamw"});
+    ps.add("lr", lr, "learning rate").above(0);
+    ps.add("weight_decay", weight_decay, "decoupled weight decay (AdamW)").at_least(0);
+    ps.add("beta1", beta1, "AdamW first-moment decay").at_least(0).below(1);
+    ps.add("beta2", beta2, "AdamW second-moment decay").at_least(0).below(1);
+    ps.add("eps", eps, "AdamW denominator epsilon").above(0);
+    ps.add("warmup_steps", warmup_steps, "linear learning-rate warm-up: lr*min(1,(step+1)/n)")
+        .at_least(0);
+    ps.add("batch_size", batch_size, "examples per step; 0 = full batch").at_least(0);
+    ps.add("eval_every", eval_every, "steps between metric evaluations").at_least(1);
+    ps.add("checkpoint_every", checkpoint_every, "steps between checkpoints").at_least(1);
+}
+
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
+    auto distance = [](const std::string& a, const std::string& b) {
+        std::vector<std::size_t> row(b.size() + 1);
+        for (std::size_t j = 0; j <= b.size(); ++j)
+            row[j] = j;
+        for (std::size_t i = 1; i <= a.size(); ++i) {
+            std::size_t diag = row[0];
+            row[0] = i;
+            for (std::size_t j = 1; j <= b.size(); ++j) {
+                const std::size_t up = row[j];
+                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+                diag = up;
+            }
+        }
+        return row[b.size()];
+    };
+    std::string best;
+    std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+    for (const auto& c : candidates) {
+        const std::size_t d = distance(word, c);
+        if (d < best_d) {
+            best_d = d;
+            best = c;
+        }
+    }
+    return best;
+}
+
+std::string describe_params(const param_set& ps) {
+    std::string s = "| Key | Type | Default | Rule | Doc |\n|---|---|---|---|---|\n";
+    for (const auto& p : ps.params()) {
+        s += "| `" + p.key() + "` | " + to_string(p.type()) + " | " +
+             (p.is_required() ? std::string("(required)") : "`" + p.default_text() + "`") + " | " +
+             p.rule_text() + " | " + p.doc() + " |\n";
+    }
+    return s;
+}
+
+namespace {
+
+const std::vector<std::string> top_level_keys = {"run", "dataset", "model", "train", "analysis"};
+
+struct validator {
+    std::string source;                              // file name as given
+    std::map<std::string, std::string> override_of;  // dotted key -> --set argument
+    std::vector<diagnostic> diags;
+
+    void add(const toml::source_region& r, const std::string& key, std::string what,
+             std::string expected = {}) {
+        diagnostic d{"", key, std::move(what), std::move(expected), 0, 0};
+        if (auto it = override_of.find(key); it != override_of.end()) {
+            d.where = "--set " + it->second;
+            d.line = 0xffffffffu; // after every file position
+        } else {
+            d.line = r.begin.line ? r.begin.line : 1;
+            d.column = r.begin.column ? r.begin.column : 1;
+            d.where = source + ":" + std::to_string(d.line) + ":" + std::to_string(d.column);
+        }
+        diags.push_back(std::move(d));
+    }
+};
+
+const char* node_type_name(const toml::node& n) {
+    switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date or time";
+    }
+}
+
+std::optional<param_value> to_param_value(const toml::node& n, std::string& problem) {
+    if (auto v = n.value_exact<bool>())
+        return param_value{*v};
+    if (auto v = n.value_exact<std::int64_t>())
+        return param_value{*v};
+    if (auto v = n.value_exact<double>())
+        return param_value{*v};
+    if (auto v = n.value_exact<std::string>())
+        return param_value{*v};
+    if (const auto* arr = n.as_array()) {
+        std::vector<std::int64_t> ints;
+        std::vector<double> reals;
+        std::vector<std::string> strings;
+        bool any_float = false;
+        for (const auto& e : *arr) {
+            if (auto i = e.value_exact<std::int64_t>()) {
+                ints.push_back(*i);
+                reals.push_back(static_cast<double>(*i));
+            } else if (auto d = e.value_exact<double>()) {
+                any_float = true;
+                reals.push_back(*d);
+            } else if (auto s = e.value_exact<std::string>()) {
+                strings.push_back(*s);
+            } else {
+                problem = std::string("array element is ") + node_type_name(e);
+                return std::nullopt;
+            }
+        }
+        if (!strings.empty() && !reals.empty()) {
+            problem = "array mixes strings and numbers";
+            return std::nullopt;
+        }
+        if (!strings.empty())
+            return param_value{strings};
+        if (any_float)
+            return param_value{reals};
+        return param_value{ints};
+    }
+    problem = std::string("value is ") + node_type_name(n);
+    return std::nullopt;
+}
+
+std::vector<std::string> keys_of(const param_set& ps, const std::vector<std::string>& reserved) {
+    std::vector<std::string> keys = reserved;
+    for (const auto& p : ps.params())
+        keys.push_back(p.key());
+    return keys;
+}
+
+// Assigns every key of `t` except `reserved` ones to `ps`, then runs the cross-key rules.
+void assign_table(validator& v, const toml::table& t, param_set& ps, const std::string& section,
+                  const std::vector<std::string>& reserved) {
+    std::set<std::string> given;
+    std::map<std::string, toml::source_region> value_pos;
+    const std::size_t errors_before = v.diags.size();
+    for (auto&& [k, node] : t) {
+        const std::string key(k.str());
+        const std::string dotted = section + "." + key;
+        if (std::find(reserved.begin(), reserved.end(), key) != reserved.end())
+            continue;
+        param* p = const_cast<param_set&>(ps).find(key);
+        if (!p) {
+            const std::string near = nearest(key, keys_of(ps, reserved));
+            std::string expected = near.empty() ? "one of: " : "\"" + near + "\"; valid keys: ";
+            const auto keys = keys_of(ps, reserved);
+            for (std::size_t i = 0; i < keys.size(); ++i)
+                expected += (i ? ", " : "") + keys[i];
+            v.add(k.source(), dotted, "unknown key" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)"),
+                  expected);
+            continue;
+        }
+        given.insert(key);
+        value_pos[key] = node.source();
+        std::string problem;
+        auto value = to_param_value(node, problem);
+        if (!value) {
+            v.add(node.source(), dotted, problem, p->rule_text());
+            continue;
+        }
+        if (auto e = p->assign(*value))
+            v.add(node.source(), dotted, *e, p->rule_text());
+    }
+    for (const auto& p : ps.params())
+        if (p.is_required() && !given.count(p.key()))
+            v.add(t.source(), section + "." + p.key(), "missing required key", p.rule_text());
+    if (v.diags.size() != errors_before)
+        return; // cross-key rules assume each key is valid on its own
+    for (const auto& c : ps.checks()) {
+        if (auto e = c.rule()) {
+            auto it = value_pos.find(c.key);
+            v.add(it != value_pos.end() ? it->second : t.source(), section + "." + c.key, *e,
+                  c.expected);
+        }
+    }
+}
+
+std::optional<std::string> plugin_name(validator& v, const toml::table& t, const std::string& section) {
+    const toml::node* n = t.get("plugin");
+    if (!n) {
+        v.add(t.source(), section + ".plugin", "missing required key", "the name of a plugin");
+        return std::nullopt;
+    }
+    if (auto s = n->value_exact<std::string>())
+        return *s;
+    v.add(n->source(), section + ".plugin", std::string("value is ") + node_type_name(*n),
+          "a string naming a plugin");
+    return std::nullopt;
+}
+
+template <class T>
+std::unique_ptr<T> create_plugin(validator& v, const registry& reg, const toml::table& t,
+                                 const std::string& section, plugin_kind kind, std::string& name_out) {
+    auto name = plugin_name(v, t, section);
+    if (!name)
+        return nullptr;
+    name_out = *name;
+    try {
+        auto obj = reg.create(*name, kind);
+        return std::unique_ptr<T>(static_cast<T*>(obj.release()));
+    } catch (const error& e) {
+        const auto& d = e.diagnostics().front();
+        v.add(t.get("plugin")->source(), section + ".plugin", d.what, d.expected);
+    } catch (const std::exception& e) {
+        v.add(t.get("plugin")->source(), section + ".plugin",
+              "plugin \"" + *name + "\" failed to create: " + e.what());
+    }
+    return nullptr;
+}
+
+// Applies one `--set key.path=value` to the parsed table.
+void apply_override(validator& v, toml::table& root, const std::string& arg) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) {
+        v.diags.push_back({"--set " + arg, "", "not of the form key=value", "section.key=value", 0xffffffffu, 0});
+        return;
+    }
+    const std::string path = arg.substr(0, eq);
+    const std::string value_text = arg.substr(eq + 1);
+    std::vector<std::string> parts;
+    for (std::size_t s = 0, e; s <= path.size(); s = e + 1) {
+        e = std::min(path.find('.', s), path.size());
+        parts.push_back(path.substr(s, e - s));
+    }
+    toml::table* target = &root;
+    std::string dotted;
+    if (parts.size() == 3 && parts[0] == "analysis") {
+        // analysis.<name or index>.key
+        toml::array* arr = root.get_as<toml::array>("analysis");
+        toml::table* found = nullptr;
+        if (arr) {
+            for (std::size_t i = 0; i < arr->size(); ++i) {
+                auto* t = arr->get_as<toml::table>(i);
+                if (!t)
+                    continue;
+                const std::string name =
+                    t->get("name") ? t->get("name")->value_or(std::string{})
+                                   : (t->get("plugin") ? t->get("plugin")->value_or(std::string{}) : "");
+                if (name == parts[1] || std::to_string(i) == parts[1])
+                    found = t;
+            }
+        }
+        if (!found) {
+            v.diags.push_back({"--set " + arg, path, "no [[analysis]] named or numbered \"" + parts[1] + "\"",
+                               "analysis.<name or index>.<key>", 0xffffffffu, 0});
+            return;
+        }
+        target = found;
+        dotted = "analysis." + parts[1] + "." + parts[2];
+    } else if (parts.size() == 2) {
+        if (std::find(top_level_keys.begin(), top_level_keys.end(), parts[0]) == top_level_keys.end() ||
+            parts[0] == "analysis") {
+            v.diags.push_back({"--set " + arg, path, "unknown section \"" + parts[0] + "\"",
+                               "run, dataset, model, train or analysis.<name>", 0xffffffffu, 0});
+            return;
+        }
+        if (!root.get(parts[0]))
+            root.insert_or_assign(parts[0], toml::table{});
+        target = root.get_as<toml::table>(parts[0]);
+        if (!target) {
+            v.diags.push_back({"--set " + arg, parts[0], "is not a table", "a table", 0xffffffffu, 0});
+            return;
+        }
+        dotted = path;
+    } else {
+        v.diags.push_back({"--set " + arg, path, "key has " + std::to_string(parts.size()) + " parts",
+                           "section.key or analysis.<name>.key", 0xffffffffu, 0});
+        return;
+    }
+    v.override_of[dotted] = arg;
+    const std::string& key = parts.back();
+    // The value is read as TOML; anything that is not TOML is taken as a plain string.
+    try {
+        toml::table parsed = toml::parse("v = " + value_text, "--set " + arg);
+        target->insert_or_assign(key, *parsed.get("v"));
+    } catch (const toml::parse_error&) {
+        target->insert_or_assign(key, value_text);
+    }
+}
+
+// The key a TOML syntax error is about, read from the offending line.
+std::string key_at_line(const std::string& text, std::uint32_t line) {
+    std::istringstream in(text);
+    std::string s;
+    for (std::uint32_t i = 0; i < line && std::getline(in, s); ++i) {
+    }
+    auto trim = [](std::string x) {
+        const auto b = x.find_first_not_of(" \t[");
+        const auto e = x.find_last_not_of(" \t]");
+        return b == std::string::npos ? std::string{} : x.substr(b, e - b + 1);
+    };
+    const auto eq = s.find('=');
+    return trim(eq == std::string::npos ? s : s.substr(0, eq));
+}
+
+} // namespace
+
+pipeline parse_pipeline(const std::string& text, const std::string& source_name,
+                        const fs::path& base_dir, const std::vector<std::string>& overrides,
+                        registry& reg) {
+    validator v;
+    v.source = source_name;
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& e) {
+        const auto& pos = e.source().begin;
+        diagnostic d{source_name + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column),
+                     key_at_line(text, pos.line), "TOML syntax error: " + std::string(e.description()),
+                     "valid TOML", pos.line, pos.column};
+        throw error(std::move(d));
+    }
+    for (const auto& arg : overrides)
+        apply_override(v, root, arg);
+
+    pipeline p;
+    p.text = text;
+    p.overrides = overrides;
+
+    for (auto&& [k, node] : root) {
+        const std::string key(k.str());
+        if (std::find(top_level_keys.begin(), top_level_keys.end(), key) == top_level_keys.end()) {
+            const std::string near = nearest(key, top_level_keys);
+            v.add(k.source(), key,
+                  "unknown section" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)"),
+                  "[run], [dataset], [model], [train] or [[analysis]]");
+        } else if (key == "analysis" ? !node.is_array_of_tables() : !node.is_table()) {
+            v.add(node.source(), key, std::string("is ") + node_type_name(node),
+                  key == "analysis" ? "[[analysis]] tables" : "a [" + key + "] table");
+        }
+    }
+
+    auto section = [&](const char* name) -> const toml::table* { return root.get_as<toml::table>(name); };
+    static const toml::table empty_table;
+
+    {
+        param_set ps;
+        p.run.declare(ps);
+        assign_table(v, section("run") ? *section("run") : empty_table, ps, "run", {});
+    }
+    // Plugin directories named by the pipeline are loaded before any plugin is looked up.
+    for (const auto& dir : p.run.plugin_path)
+        reg.load_directory(fs::path(dir).is_absolute() ? fs::path(dir) : base_dir / dir);
+    {
+        param_set ps;
+        p.train.declare(ps);
+        assign_table(v, section("train") ? *section("train") : empty_table, ps, "train", {});
+    }
+
+    auto plugin_section = [&](const char* name, plugin_kind kind, std::string& plugin_out, auto& object_out) {
+        using T = typename std::decay_t<decltype(object_out)>::element_type;
+        const toml::table* t = section(name);
+        if (!t) {
+            if (!root.get(name))
+                v.add(toml::source_region{{1, 1}, {1, 1}, nullptr}, name, "missing section",
+                      "a [" + std::string(name) + "] table with plugin = one of: " + [&] {
+                          std::string s;
+                          for (const auto& n : reg.names(kind))
+                              s += (s.empty() ? "" : ", ") + n;
+                          return s;
+                      }());
+            return;
+        }
+        object_out = create_plugin<T>(v, reg, *t, name, kind, plugin_out);
+        if (!object_out)
+            return;
+        param_set ps;
+        object_out->declare(ps);
+        assign_table(v, *t, ps, name, {"plugin"});
+    };
+    plugin_section("dataset", plugin_kind::dataset, p.dataset_plugin, p.data);
+    plugin_section("model", plugin_kind::model, p.model_plugin, p.net);
+
+    if (const toml::array* arr = root.get_as<toml::array>("analysis"); arr && arr->is_array_of_tables()) {
+        std::set<std::string> names;
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+            const toml::table& t = *arr->get_as<toml::table>(i);
+            analysis_entry entry;
+            const std::string section_name = "analysis." + std::to_string(i);
+            entry.object = create_plugin<analysis>(v, reg, t, section_name, plugin_kind::analysis, entry.plugin);
+            entry.name = entry.plugin;
+            entry.at = "end";
+            param_set core_keys;
+            core_keys.add("name", entry.name, "unique name of this analysis' outputs").non_empty();
+            core_keys.add("at", entry.at, "when it runs").one_of({"checkpoints", "end"});
+            for (const char* k : {"name", "at"}) {
+                if (const toml::node* n = t.get(k)) {
+                    std::string problem;
+                    auto value = to_param_value(*n, problem);
+                    auto* prm = core_keys.find(k);
+                    if (!value)
+                        v.add(n->source(), section_name + "." + k, problem, prm->rule_text());
+                    else if (auto e = prm->assign(*value))
+                        v.add(n->source(), section_name + "." + k, *e, prm->rule_text());
+                }
+            }
+            if (!entry.object)
+                continue;
+            if (!names.insert(entry.name).second)
+                v.add((t.get("name") ? t.get("name") : t.get("plugin"))->source(), section_name + ".name",
+                      "duplicate analysis name \"" + entry.name + "\"", "a unique name per [[analysis]]");
+            param_set ps;
+            entry.object->declare(ps);
+            assign_table(v, t, ps, section_name, {"plugin", "name", "at"});
+            p.analyses.push_back(std::move(entry));
+        }
+    }
+
+    if (!v.diags.empty()) {
+        std::stable_sort(v.diags.begin(), v.diags.end(), [](const diagnostic& a, const diagnostic& b) {
+            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+        });
+        throw error(std::move(v.diags));
+    }
+    return p;
+}
+
+pipeline load_pipeline(const fs::path& file, const std::vector<std::string>& overrides, registry& reg) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw error(diagnostic{file.string(), "", "cannot read pipeline file", "a readable TOML file", 0, 0});
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    fs::path base = file.parent_path();
+    if (base.empty())
+        base = ".";
+    pipeline p = parse_pipeline(ss.str(), file.string(), base, overrides, reg);
+    p.file = file;
+    return p;
+}
+
+std::string pipeline::resolved_text() const {
+    std::string s;
+    auto section = [&](const std::string& header, const std::string& plugin, auto declare) {
+        s += header + "\n";
+        if (!plugin.empty())
+            s += "plugin = \"" + plugin + "\"\n";
+        param_set ps;
+        declare(ps);
+        for (const auto& prm : ps.params())
+            s += prm.key() + " = " + prm.value_text() + "\n";
+        s += "\n";
+    };
+    run_section r = run;
+    train_section t = train;
+    section("[run]", "", [&](param_set& ps) { r.declare(ps); });
+    section("[dataset]", dataset_plugin, [&](param_set& ps) { data->declare(ps); });
+    section("[model]", model_plugin, [&](param_set& ps) { net->declare(ps); });
+    section("[train]", "", [&](param_set& ps) { t.declare(ps); });
+    for (const auto& a : analyses) {
+        s += "[[analysis]]\nplugin = \"" + a.plugin + "\"\nname = \"" + a.name + "\"\nat = \"" + a.at + "\"\n";
+        param_set ps;
+        a.object->declare(ps);
+        for (const auto& prm : ps.params())
+            s += prm.key() + " = " + prm.value_text() + "\n";
+        s += "\n";
+    }
+    return s;
+}
+
+} // namespace grokkit

@@ -1,0 +1,86 @@
+// Pipeline files: TOML parsed with toml++, validated against the declared parameters.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "registry.hpp"
+
+#include <grokkit/analysis.hpp>
+#include <grokkit/dataset.hpp>
+#include <grokkit/model.hpp>
+#include <grokkit/params.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace grokkit {
+
+/// [run]: what identifies and drives a run.
+struct run_section {
+    std::string name = "run";
+    std::int64_t seed = 0;
+    std::int64_t threads = 2;
+    std::vector<std::string> plugin_path;
+    void declare(param_set& ps);
+};
+
+/// [train]: the optimisation loop.
+struct train_section {
+    std::int64_t steps = 1000;
+    std::string optimizer = "adamw";
+    double lr = 1e-3;
+    double weight_decay = 1.0;
+    double beta1 = 0.9;
+    double beta2 = 0.98;
+    double eps = 1e-8;
+    std::int64_t warmup_steps = 0;
+    std::int64_t batch_size = 0;
+    std::int64_t eval_every = 100;
+    std::int64_t checkpoint_every = 1000;
+    void declare(param_set& ps);
+};
+
+/// One [[analysis]] entry.
+struct analysis_entry {
+    std::string plugin;
+    std::string name; ///< unique; defaults to the plugin name
+    std::string at;   ///< "checkpoints" or "end"
+    std::unique_ptr<analysis> object;
+};
+
+/// A validated pipeline: every plugin created and every parameter assigned.
+struct pipeline {
+    std::filesystem::path file;
+    std::string text;                   ///< the file as written
+    std::vector<std::string> overrides; ///< --set arguments, in order
+    run_section run;
+    train_section train;
+    std::string dataset_plugin;
+    std::string model_plugin;
+    std::unique_ptr<dataset> data;
+    std::unique_ptr<model> net;
+    std::vector<analysis_entry> analyses;
+
+    /// Every key with its final value (defaults included), as TOML.
+    std::string resolved_text() const;
+};
+
+/// Parses `file`, applies `overrides` ("key.path=value"), loads plugin_path directories into
+/// `reg`, creates the plugins and assigns every parameter. Throws grokkit::error holding every
+/// problem found, sorted by position in the file.
+pipeline load_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                       registry& reg);
+
+/// The same from text (`source_name` is used in messages); `base_dir` anchors plugin_path.
+pipeline parse_pipeline(const std::string& text, const std::string& source_name,
+                        const std::filesystem::path& base_dir,
+                        const std::vector<std::string>& overrides, registry& reg);
+
+/// The parameter table of a plugin as Markdown (Key | Type | Default | Rule | Doc).
+std::string describe_params(const param_set& ps);
+
+/// The closest of `candidates` to `word` within a small edit distance, or "".
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+
+} // namespace grokkit

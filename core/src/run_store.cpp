@@ -1,0 +1,376 @@
+// Run file writer: layout in docs/run-file.md; SWMR rules in DESIGN §4.
+// SPDX-License-Identifier: Apache-2.0
+#include "run_store.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
+#include <grokkit/version.hpp>
+
+#include <chrono>
+#include <ctime>
+
+namespace grokkit {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string now_iso8601() {
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+h5::handle file_access(bool clear_status_flags) {
+    h5::handle fapl(h5::check(H5Pcreate(H5P_FILE_ACCESS), "file access property list"));
+    // Pin the format to 1.10 so SWMR works and the file stays readable by HDF5 1.10 tools.
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    if (clear_status_flags) {
+        // A killed SWMR writer leaves the file marked open; this property (h5clear's) lifts it.
+        hbool_t clear = 1;
+        if (H5Pexist(fapl, "clear_status_flags") > 0)
+            H5Pset(fapl, "clear_status_flags", &clear);
+        else
+            H5Pinsert2(fapl, "clear_status_flags", sizeof(hbool_t), &clear, nullptr, nullptr,
+                       nullptr, nullptr, nullptr, nullptr);
+    }
+    return fapl;
+}
+
+std::vector<std::size_t> shape_of(const xt::xarray<float>& a) {
+    return {a.shape().begin(), a.shape().end()};
+}
+
+std::string join(const std::vector<std::string>& xs, const char* sep) {
+    std::string s;
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        s += (i ? sep : "") + xs[i];
+    return s;
+}
+
+void write_examples(hid_t parent, const std::string& name, const example_set& s) {
+    h5::handle g = h5::create_group(parent, name);
+    if (s.tokens.size())
+        h5::write_array(g, "tokens", {s.tokens.shape()[0], s.tokens.shape()[1]}, s.tokens.data());
+    if (s.features.size())
+        h5::write_array(g, "features", {s.features.shape()[0], s.features.shape()[1]}, s.features.data());
+    h5::write_array(g, "labels", {s.labels.size()}, s.labels.data());
+}
+
+void write_header(hid_t file, const run_header& h, const input_spec& spec) {
+    h5::write_attr(file, "schema_version", run_file_schema_version);
+    h5::write_attr(file, "grokkit_version", std::string(version()));
+    h5::write_attr(file, "git_revision", std::string(git_revision()));
+    h5::write_attr(file, "created", now_iso8601());
+    h5::write_attr(file, "seed", h.seed);
+    h5::write_attr(file, "threads", h.threads);
+    h5::write_attr(file, "blas_kernel", std::string(blas_kernel()));
+    h5::write_attr(file, "fingerprint", std::string(core_fingerprint()));
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    h5::write_attr(file, "hdf5_version",
+                   std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel));
+    h5::write_attr(file, "pipeline_file", h.pipeline_file);
+    h5::write_attr(file, "overrides", join(h.overrides, "\n"));
+    h5::write_attr(file, "status", std::string("running"));
+    h5::write_attr(file, "resume_count", std::int64_t{0});
+    h5::write_text(file, "pipeline", h.pipeline_text);
+    h5::write_text(file, "pipeline_resolved", h.resolved_text);
+    (void)spec;
+}
+
+} // namespace
+
+run_store::~run_store() = default;
+
+run_store run_store::create(const fs::path& file, const run_header& header, const run_layout& layout,
+                            const dataset_split& split, const input_spec& spec) {
+    h5::quiet_errors();
+    if (file.has_parent_path())
+        fs::create_directories(file.parent_path());
+    run_store s;
+    s.m_path = file;
+    s.m_layout = layout;
+    h5::handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), "file creation property list"));
+    h5::handle fapl = file_access(false);
+    s.m_file = h5::handle(H5Fcreate(file.c_str(), H5F_ACC_EXCL, fcpl, fapl));
+    if (!s.m_file.valid())
+        throw error(file.string(), "cannot create run file (does it exist, or is the directory writable?)");
+    write_header(s.m_file, header, spec);
+
+    {
+        h5::handle g = h5::create_group(s.m_file, "dataset");
+        h5::write_attr(g, "plugin", header.dataset_plugin);
+        h5::write_attr(g, "n_train", static_cast<std::int64_t>(split.train.size()));
+        h5::write_attr(g, "n_test", static_cast<std::int64_t>(split.test.size()));
+        h5::write_attr(g, "n_tokens", static_cast<std::int64_t>(spec.n_tokens));
+        h5::write_attr(g, "vocab_size", static_cast<std::int64_t>(spec.vocab_size));
+        h5::write_attr(g, "n_features", static_cast<std::int64_t>(spec.n_features));
+        h5::write_attr(g, "n_classes", static_cast<std::int64_t>(spec.n_classes));
+        for (const auto& a : split.attributes)
+            h5::write_attr(g, a.name, a.value);
+        write_examples(g, "train", split.train);
+        write_examples(g, "test", split.test);
+        for (const auto& r : split.records) {
+            h5::write_array(g, r.name, r.shape, r.values.data());
+            h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
+            h5::write_attr(d, "doc", r.doc);
+        }
+    }
+    {
+        h5::handle g = h5::create_group(s.m_file, "metrics");
+        h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
+        h5::write_attr(step, "doc", std::string("training step of each row; appended last, it commits the row"));
+        for (const auto& m : layout.metric_names)
+            h5::create_series(g, m, H5T_NATIVE_DOUBLE, {}, {});
+    }
+    {
+        h5::handle g = h5::create_group(s.m_file, "checkpoints");
+        h5::handle params = h5::create_group(g, "params");
+        h5::handle opt = h5::create_group(g, "optimizer");
+        h5::write_attr(opt, "type", std::string("adamw"));
+        for (const auto* p : layout.params)
+            h5::create_series(params, p->name, H5T_NATIVE_FLOAT, shape_of(p->value), {true, true});
+        for (const auto& st : layout.optimizer_state)
+            h5::create_series(opt, st.name, H5T_NATIVE_FLOAT, shape_of(*st.value), {true, true});
+        h5::create_series(g, "updates", H5T_NATIVE_INT64, {}, {});
+        h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
+        h5::write_attr(step, "doc", std::string("training step of each checkpoint; appended last, it commits the checkpoint"));
+    }
+    {
+        h5::handle g = h5::create_group(s.m_file, "analyses");
+        for (const auto& a : layout.analyses) {
+            h5::handle ag = h5::create_group(g, a.name);
+            h5::write_attr(ag, "plugin", a.plugin);
+            h5::write_attr(ag, "at", a.at);
+            h5::create_series(ag, "step", H5T_NATIVE_INT64, {}, {});
+            for (const auto& o : a.outputs) {
+                h5::handle d = h5::create_series(ag, o.name, H5T_NATIVE_DOUBLE, o.shape, {true, false});
+                h5::write_attr(d, "units", o.units);
+                h5::write_attr(d, "axes", "checkpoint," + join(o.axes, ","));
+                h5::write_attr(d, "doc", o.doc);
+            }
+        }
+    }
+    s.open_handles();
+    h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    return s;
+}
+
+void run_store::open_handles() {
+    auto open = [&](const std::string& path) {
+        return h5::handle(h5::check(H5Dopen2(m_file, path.c_str(), H5P_DEFAULT), "missing dataset " + path));
+    };
+    m_metric_step = open("/metrics/step");
+    m_metrics.clear();
+    for (const auto& m : m_layout.metric_names)
+        m_metrics.push_back(open("/metrics/" + m));
+    m_params.clear();
+    for (const auto* p : m_layout.params)
+        m_params.push_back(open("/checkpoints/params/" + p->name));
+    m_state.clear();
+    for (const auto& st : m_layout.optimizer_state)
+        m_state.push_back(open("/checkpoints/optimizer/" + st.name));
+    m_checkpoint_step = open("/checkpoints/step");
+    m_checkpoint_updates = open("/checkpoints/updates");
+    m_analyses.clear();
+    for (const auto& a : m_layout.analyses) {
+        auto& h = m_analyses[a.name];
+        h.step = open("/analyses/" + a.name + "/step");
+        for (const auto& o : a.outputs) {
+            h.outputs[o.name] = open("/analyses/" + a.name + "/" + o.name);
+            h.shapes[o.name] = o.shape;
+        }
+    }
+}
+
+void run_store::flush() { H5Fflush(m_file, H5F_SCOPE_LOCAL); }
+
+void run_store::append_metrics(std::int64_t step, const std::vector<double>& values) {
+    const std::size_t n = h5::series_length(m_metric_step);
+    for (std::size_t i = 0; i < m_metrics.size(); ++i) {
+        h5::set_series_length(m_metrics[i], n + 1);
+        h5::write_row(m_metrics[i], n, H5T_NATIVE_DOUBLE, &values.at(i));
+    }
+    flush();
+    h5::set_series_length(m_metric_step, n + 1);
+    h5::write_row(m_metric_step, n, H5T_NATIVE_INT64, &step);
+    flush();
+}
+
+void run_store::append_checkpoint(std::int64_t step, std::int64_t updates) {
+    const std::size_t n = h5::series_length(m_checkpoint_step);
+    for (std::size_t i = 0; i < m_params.size(); ++i) {
+        h5::set_series_length(m_params[i], n + 1);
+        h5::write_row(m_params[i], n, H5T_NATIVE_FLOAT, m_layout.params[i]->value.data());
+    }
+    for (std::size_t i = 0; i < m_state.size(); ++i) {
+        h5::set_series_length(m_state[i], n + 1);
+        h5::write_row(m_state[i], n, H5T_NATIVE_FLOAT, m_layout.optimizer_state[i].value->data());
+    }
+    h5::set_series_length(m_checkpoint_updates, n + 1);
+    h5::write_row(m_checkpoint_updates, n, H5T_NATIVE_INT64, &updates);
+    flush();
+    h5::set_series_length(m_checkpoint_step, n + 1);
+    h5::write_row(m_checkpoint_step, n, H5T_NATIVE_INT64, &step);
+    flush();
+    m_last_checkpoint = step;
+    m_last_updates = updates;
+}
+
+std::int64_t run_store::last_analysis_step(const std::string& name) const {
+    const auto& h = m_analyses.at(name);
+    const std::size_t n = h5::series_length(h.step);
+    if (n == 0)
+        return -1;
+    std::int64_t s = 0;
+    h5::read_row(h.step, n - 1, H5T_NATIVE_INT64, &s);
+    return s;
+}
+
+void run_store::append_analysis(const std::string& name, std::int64_t step,
+                                const std::map<std::string, xt::xarray<double>>& values) {
+    auto& h = m_analyses.at(name);
+    const std::size_t n = h5::series_length(h.step);
+    for (auto& [out, dset] : h.outputs) {
+        auto it = values.find(out);
+        if (it == values.end())
+            throw error(name + ".run", "output '" + out + "' was declared but not written");
+        const auto& shape = h.shapes.at(out);
+        if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(), it->second.shape().end())) {
+            std::string found, want;
+            for (auto x : it->second.shape())
+                found += (found.empty() ? "" : ", ") + std::to_string(x);
+            for (auto x : shape)
+                want += (want.empty() ? "" : ", ") + std::to_string(x);
+            throw error(name + ".run", "output '" + out + "' has shape (" + found + "); expected (" + want + ")");
+        }
+        h5::set_series_length(dset, n + 1);
+        h5::write_row(dset, n, H5T_NATIVE_DOUBLE, it->second.data());
+    }
+    flush();
+    h5::set_series_length(h.step, n + 1);
+    h5::write_row(h.step, n, H5T_NATIVE_INT64, &step);
+    flush();
+}
+
+xt::xarray<double> run_store::latest(const std::string& reference) const {
+    const auto slash = reference.find('/');
+    const std::string name = reference.substr(0, slash);
+    const std::string out = slash == std::string::npos ? "" : reference.substr(slash + 1);
+    auto it = m_analyses.find(name);
+    if (it == m_analyses.end() || !it->second.outputs.count(out))
+        throw error("analysis input", "no output \"" + reference + "\"");
+    const auto& dset = it->second.outputs.at(out);
+    const std::size_t n = h5::series_length(dset);
+    if (n == 0)
+        throw error("analysis input", "\"" + reference + "\" has not been written yet");
+    xt::xarray<double> v = xt::zeros<double>(it->second.shapes.at(out));
+    h5::read_row(dset, n - 1, H5T_NATIVE_DOUBLE, v.data());
+    return v;
+}
+
+void run_store::finish(const std::string& status, double wall_seconds) {
+    // Attributes cannot be written safely under SWMR; close, reopen normally, then write them.
+    m_metrics.clear();
+    m_params.clear();
+    m_state.clear();
+    m_analyses.clear();
+    m_metric_step = {};
+    m_checkpoint_step = {};
+    m_checkpoint_updates = {};
+    m_file = {};
+    h5::handle fapl = file_access(false);
+    h5::handle f(H5Fopen(m_path.c_str(), H5F_ACC_RDWR, fapl));
+    if (!f.valid())
+        throw error(m_path.string(), "cannot reopen run file to record its status");
+    h5::write_attr(f, "status", status);
+    h5::write_attr(f, "wall_seconds", wall_seconds);
+    h5::write_attr(f, "finished", now_iso8601());
+}
+
+run_store run_store::resume(const fs::path& file, const run_header& header, const run_layout& layout) {
+    h5::quiet_errors();
+    run_store s;
+    s.m_path = file;
+    s.m_layout = layout;
+    h5::handle fapl = file_access(true);
+    s.m_file = h5::handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
+    if (!s.m_file.valid())
+        throw error(file.string(), "cannot open run file for resuming; it is not a readable HDF5 file "
+                                   "(truncated or corrupt?)");
+    // After a kill the superblock's end-of-file may be stale; re-derive it before any write.
+    h5::check(H5Fincrement_filesize(s.m_file, 0), "cannot repair the file size of " + file.string());
+    if (!h5::exists(s.m_file, "/pipeline_resolved") || !h5::exists(s.m_file, "/checkpoints/step"))
+        throw error(file.string(), "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
+    const std::string recorded = h5::read_text(s.m_file, "pipeline_resolved");
+    if (recorded != header.resolved_text)
+        throw error(file.string(), "the pipeline differs from the one recorded in the run file; "
+                                   "expected the same resolved pipeline (see `grokkit inspect`)");
+    if (h5::read_int_attr(s.m_file, "threads") != header.threads)
+        throw error(file.string(), "thread count " + std::to_string(header.threads) +
+                                       " differs from the recorded " +
+                                       std::to_string(h5::read_int_attr(s.m_file, "threads")));
+    if (h5::read_string_attr(s.m_file, "blas_kernel") != blas_kernel())
+        throw error(file.string(), std::string("BLAS kernel ") + blas_kernel() + " differs from the recorded " +
+                                       h5::read_string_attr(s.m_file, "blas_kernel"));
+    s.open_handles();
+
+    // The last committed checkpoint: every row below the length of /checkpoints/step.
+    const auto steps = h5::read_int_series(s.m_checkpoint_step);
+    if (steps.empty())
+        throw error(file.string(), "the run file holds no complete checkpoint to resume from");
+    const std::size_t n_ckpt = steps.size();
+    const std::int64_t last = steps.back();
+    for (auto& d : s.m_params)
+        h5::set_series_length(d, n_ckpt);
+    for (auto& d : s.m_state)
+        h5::set_series_length(d, n_ckpt);
+    h5::set_series_length(s.m_checkpoint_updates, n_ckpt);
+    for (std::size_t i = 0; i < s.m_params.size(); ++i)
+        h5::read_row(s.m_params[i], n_ckpt - 1, H5T_NATIVE_FLOAT, layout.params[i]->value.data());
+    for (std::size_t i = 0; i < s.m_state.size(); ++i)
+        h5::read_row(s.m_state[i], n_ckpt - 1, H5T_NATIVE_FLOAT, layout.optimizer_state[i].value->data());
+    h5::read_row(s.m_checkpoint_updates, n_ckpt - 1, H5T_NATIVE_INT64, &s.m_last_updates);
+    s.m_last_checkpoint = last;
+
+    // Rows after the checkpoint, and rows whose commit marker was never written, are dropped.
+    auto keep_rows = [last](hid_t step_dset) {
+        const auto st = h5::read_int_series(step_dset);
+        std::size_t k = 0;
+        while (k < st.size() && st[k] <= last)
+            ++k;
+        return k;
+    };
+    const std::size_t n_metrics = keep_rows(s.m_metric_step);
+    h5::set_series_length(s.m_metric_step, n_metrics);
+    for (auto& d : s.m_metrics)
+        h5::set_series_length(d, n_metrics);
+    for (auto& [name, h] : s.m_analyses) {
+        const std::size_t k = keep_rows(h.step);
+        h5::set_series_length(h.step, k);
+        for (auto& [o, d] : h.outputs)
+            h5::set_series_length(d, k);
+    }
+    h5::write_attr(s.m_file, "status", std::string("running"));
+    h5::write_attr(s.m_file, "resume_count", h5::read_int_attr(s.m_file, "resume_count") + 1);
+    s.flush();
+    h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    return s;
+}
+
+h5::handle open_run_file_readonly(const fs::path& file) {
+    h5::quiet_errors();
+    h5::handle fapl = file_access(false);
+    hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    if (f < 0)
+        f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl);
+    if (f < 0)
+        throw error(file.string(), "cannot open run file; it is not a readable HDF5 file (truncated or corrupt?)");
+    return h5::handle(f);
+}
+
+} // namespace grokkit

@@ -1,0 +1,117 @@
+// The run file: one HDF5 file per run, written under SWMR so readers can watch it grow.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "h5.hpp"
+
+#include <grokkit/analysis.hpp>
+#include <grokkit/data.hpp>
+#include <grokkit/model.hpp>
+#include <grokkit/optimizer.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace grokkit {
+
+/// Bumped when the layout documented in docs/run-file.md changes incompatibly.
+inline constexpr std::int64_t run_file_schema_version = 1;
+
+/// What identifies the run, recorded once at creation.
+struct run_header {
+    std::string pipeline_text;
+    std::string resolved_text;
+    std::vector<std::string> overrides;
+    std::string pipeline_file;
+    std::int64_t seed = 0;
+    std::int64_t threads = 1;
+    std::string dataset_plugin;
+    std::string model_plugin;
+};
+
+/// One analysis' outputs, declared before training starts.
+struct analysis_layout {
+    std::string name;
+    std::string plugin;
+    std::string at;
+    std::vector<output_decl> outputs;
+};
+
+/// Everything the file will hold; the pointers must outlive the store.
+struct run_layout {
+    std::vector<std::string> metric_names;
+    std::vector<parameter*> params;
+    std::vector<state_tensor> optimizer_state;
+    std::vector<analysis_layout> analyses;
+};
+
+/// Writer of one run file. Every object is created before SWMR writing starts; afterwards rows
+/// are only appended, data first and the `step` row last, so a reader (or a resume after
+/// SIGKILL) never sees a half-written row as committed.
+class run_store {
+  public:
+    /// Creates `file` (which must not exist) and everything in it, then starts SWMR writing.
+    static run_store create(const std::filesystem::path& file, const run_header& header,
+                            const run_layout& layout, const dataset_split& split,
+                            const input_spec& spec);
+    /// Reopens a run file left by a finished, interrupted or killed run; refuses one whose
+    /// resolved pipeline differs from `header`. Drops rows after the last complete checkpoint,
+    /// loads that checkpoint into the layout's tensors and starts SWMR writing again.
+    static run_store resume(const std::filesystem::path& file, const run_header& header,
+                            const run_layout& layout);
+
+    run_store(run_store&&) = default;
+    run_store& operator=(run_store&&) = default;
+    ~run_store();
+
+    /// Training step of the last complete checkpoint (-1 if none).
+    std::int64_t last_checkpoint_step() const { return m_last_checkpoint; }
+    /// Optimizer update count stored with the last checkpoint.
+    std::int64_t last_checkpoint_updates() const { return m_last_updates; }
+    /// Step of an analysis' last row, or -1.
+    std::int64_t last_analysis_step(const std::string& name) const;
+
+    /// Appends one row of metrics (values in the order of layout.metric_names).
+    void append_metrics(std::int64_t step, const std::vector<double>& values);
+    /// Appends the current parameters and optimizer state.
+    void append_checkpoint(std::int64_t step, std::int64_t updates);
+    /// Appends one run of an analysis; `values` holds every declared output.
+    void append_analysis(const std::string& name, std::int64_t step,
+                         const std::map<std::string, xt::xarray<double>>& values);
+    /// Latest row of "<analysis>/<output>".
+    xt::xarray<double> latest(const std::string& reference) const;
+
+    /// Ends SWMR writing and records the final status ("complete" or "interrupted").
+    void finish(const std::string& status, double wall_seconds);
+
+    const std::filesystem::path& path() const { return m_path; }
+
+  private:
+    run_store() = default;
+    void open_handles();
+    void flush();
+
+    std::filesystem::path m_path;
+    run_layout m_layout;
+    h5::handle m_file;
+    std::vector<h5::handle> m_metrics; // one per metric name
+    h5::handle m_metric_step;
+    std::vector<h5::handle> m_params;
+    std::vector<h5::handle> m_state;
+    h5::handle m_checkpoint_step, m_checkpoint_updates;
+    struct analysis_handles {
+        std::map<std::string, h5::handle> outputs;
+        std::map<std::string, std::vector<std::size_t>> shapes;
+        h5::handle step;
+    };
+    std::map<std::string, analysis_handles> m_analyses;
+    std::int64_t m_last_checkpoint = -1;
+    std::int64_t m_last_updates = 0;
+};
+
+/// Opens a run file read-only (SWMR read, so live and killed runs open too).
+h5::handle open_run_file_readonly(const std::filesystem::path& file);
+
+} // namespace grokkit

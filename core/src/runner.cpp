@@ -1,0 +1,234 @@
+// The run orchestration: everything is validated and declared before the file is created.
+// SPDX-License-Identifier: Apache-2.0
+#include "runner.hpp"
+
+#include "pipeline.hpp"
+#include "registry.hpp"
+#include "run_store.hpp"
+#include "trainer.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+
+namespace grokkit {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+/// Installs SIGINT/SIGTERM handlers for the lifetime of a run and restores the old ones.
+class stop_signals {
+  public:
+    stop_signals() {
+        g_stop_signal.store(0);
+        m_int = std::signal(SIGINT, on_stop_signal);
+        m_term = std::signal(SIGTERM, on_stop_signal);
+    }
+    ~stop_signals() {
+        std::signal(SIGINT, m_int);
+        std::signal(SIGTERM, m_term);
+    }
+    bool requested() const { return g_stop_signal.load() != 0; }
+
+  private:
+    void (*m_int)(int);
+    void (*m_term)(int);
+};
+
+class context_impl : public analysis_context {
+  public:
+    context_impl(const input_spec& spec, const dataset_split& split, model& net, run_store& store,
+                 std::string name)
+        : m_spec(spec), m_split(split), m_net(net), m_store(store), m_name(std::move(name)) {}
+    const input_spec& spec() const override { return m_spec; }
+    const dataset_split& data() const override { return m_split; }
+    model& trained_model() override { return m_net; }
+    std::int64_t step() const override { return m_step; }
+    xt::xarray<double> input(const std::string& reference) const override { return m_store.latest(reference); }
+    void write(const std::string& output, const xt::xarray<double>& value) override { m_values[output] = value; }
+
+    void begin(std::int64_t step) {
+        m_step = step;
+        m_values.clear();
+    }
+    void commit() { m_store.append_analysis(m_name, m_step, m_values); }
+
+  private:
+    const input_spec& m_spec;
+    const dataset_split& m_split;
+    model& m_net;
+    run_store& m_store;
+    std::string m_name;
+    std::int64_t m_step = 0;
+    std::map<std::string, xt::xarray<double>> m_values;
+};
+
+// Everything prepared before the run file exists.
+struct prepared_run {
+    registry reg; // first member: destroyed last, after every plugin object
+    pipeline pipe;
+    dataset_split split;
+    input_spec spec;
+    std::vector<analysis_layout> analyses;
+};
+
+void check_analysis_inputs(prepared_run& r) {
+    std::vector<diagnostic> diags;
+    std::map<std::string, std::vector<std::string>> declared;
+    for (std::size_t i = 0; i < r.pipe.analyses.size(); ++i) {
+        auto& a = r.pipe.analyses[i];
+        param_set ps;
+        a.object->declare(ps);
+        for (const auto& p : ps.params()) {
+            if (!p.is_input())
+                continue;
+            std::string ref = p.value_text();
+            if (ref.size() >= 2 && ref.front() == '"')
+                ref = ref.substr(1, ref.size() - 2);
+            const auto slash = ref.find('/');
+            const std::string name = ref.substr(0, slash);
+            const std::string out = slash == std::string::npos ? "" : ref.substr(slash + 1);
+            auto it = declared.find(name);
+            const bool ok = it != declared.end() &&
+                            std::find(it->second.begin(), it->second.end(), out) != it->second.end();
+            if (!ok) {
+                std::string known;
+                for (const auto& [n, outs] : declared)
+                    for (const auto& o : outs)
+                        known += (known.empty() ? "" : ", ") + n + "/" + o;
+                diags.push_back({r.pipe.file.string(), "analysis." + std::to_string(i) + "." + p.key(),
+                                 "\"" + ref + "\" is not an output of an earlier analysis",
+                                 "one of: " + (known.empty() ? std::string("(no earlier outputs)") : known), 0, 0});
+            }
+        }
+        for (const auto& o : r.analyses[i].outputs)
+            declared[a.name].push_back(o.name);
+    }
+    if (!diags.empty())
+        throw error(std::move(diags));
+}
+
+std::unique_ptr<prepared_run> prepare(const fs::path& file, const std::vector<std::string>& overrides) {
+    auto r = std::make_unique<prepared_run>();
+    r->reg.load_default();
+    r->pipe = load_pipeline(file, overrides, r->reg);
+    set_blas_threads(static_cast<int>(r->pipe.run.threads));
+    const auto seed = static_cast<std::uint64_t>(r->pipe.run.seed);
+    r->spec = r->pipe.data->spec();
+    r->split = r->pipe.data->generate(seed);
+    r->pipe.net->build(r->spec, seed);
+    for (auto& a : r->pipe.analyses)
+        r->analyses.push_back({a.name, a.plugin, a.at, a.object->outputs(r->spec, *r->pipe.net)});
+    check_analysis_inputs(*r);
+    return r;
+}
+
+} // namespace
+
+std::string check_pipeline(const fs::path& file, const std::vector<std::string>& overrides) {
+    auto r = prepare(file, overrides);
+    return r->pipe.resolved_text();
+}
+
+run_result run_pipeline(const run_options& options, const std::function<void(const progress&)>& report) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = prepare(options.pipeline_file, options.overrides);
+    pipeline& p = r->pipe;
+    const auto seed = static_cast<std::uint64_t>(p.run.seed);
+    trainer tr(*p.net, r->split, p.train, seed);
+
+    run_layout layout;
+    layout.metric_names = trainer::metric_names();
+    layout.params = p.net->parameters();
+    layout.optimizer_state = tr.optimizer().state();
+    layout.analyses = r->analyses;
+    run_header header{p.text, p.resolved_text(), p.overrides, p.file.string(), p.run.seed,
+                      p.run.threads, p.dataset_plugin, p.model_plugin};
+
+    const fs::path out = options.out.empty() ? fs::path("runs") / (p.run.name + ".h5") : options.out;
+    std::int64_t start = 0;
+    run_result result;
+    std::optional<run_store> store;
+    if (fs::exists(out) && options.resume) {
+        store.emplace(run_store::resume(out, header, layout));
+        start = store->last_checkpoint_step();
+        tr.optimizer().set_steps_taken(store->last_checkpoint_updates());
+        result.resumed_from = start;
+    } else {
+        if (fs::exists(out)) {
+            if (!options.force)
+                throw error(out.string(), "run file exists; expected --resume to continue it or --force to overwrite it");
+            fs::remove(out);
+        }
+        store.emplace(run_store::create(out, header, layout, r->split, r->spec));
+    }
+
+    std::vector<context_impl> contexts;
+    for (const auto& a : p.analyses)
+        contexts.emplace_back(r->spec, r->split, *p.net, *store, a.name);
+    auto run_analyses = [&](std::int64_t step, bool final) {
+        for (std::size_t i = 0; i < p.analyses.size(); ++i) {
+            auto& a = p.analyses[i];
+            if ((a.at == "end") != final || store->last_analysis_step(a.name) >= step)
+                continue;
+            contexts[i].begin(step);
+            a.object->run(contexts[i]);
+            contexts[i].commit();
+            tr.invalidate_gradients();
+        }
+    };
+
+    stop_signals signals;
+    const std::int64_t steps = p.train.steps;
+    std::vector<double> last_metrics;
+    std::string status = "complete";
+    for (std::int64_t s = start;; ++s) {
+        const bool resumed_here = result.resumed_from == s;
+        const bool is_final = s == steps;
+        if ((s % p.train.eval_every == 0 || is_final) && !resumed_here) {
+            last_metrics = tr.evaluate(s);
+            store->append_metrics(s, last_metrics);
+            if (report) {
+                const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                report(progress{s, steps, layout.metric_names, last_metrics, secs});
+            }
+        }
+        bool checkpointed = resumed_here;
+        if ((s % p.train.checkpoint_every == 0 || is_final) && !resumed_here) {
+            store->append_checkpoint(s, tr.optimizer().steps_taken());
+            checkpointed = true;
+        }
+        if (checkpointed)
+            run_analyses(s, false);
+        if (is_final) {
+            run_analyses(s, true);
+            break;
+        }
+        if (signals.requested()) {
+            if (!checkpointed)
+                store->append_checkpoint(s, tr.optimizer().steps_taken());
+            status = "interrupted";
+            break;
+        }
+        tr.update(s);
+    }
+    if (last_metrics.empty())
+        last_metrics = tr.evaluate(store->last_checkpoint_step());
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    store->finish(status, result.seconds);
+    result.file = out;
+    result.status = status;
+    result.metric_names = layout.metric_names;
+    result.final_metrics = last_metrics;
+    return result;
+}
+
+} // namespace grokkit

@@ -1,0 +1,46 @@
+// Running a pipeline end to end: validate, build, create or resume the run file, train, analyse.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace grokkit {
+
+struct run_options {
+    std::filesystem::path pipeline_file;
+    std::vector<std::string> overrides;
+    std::filesystem::path out;  ///< empty: runs/<run.name>.h5
+    bool resume = false;
+    bool force = false;         ///< overwrite an existing file
+};
+
+/// One row of metrics, reported as training goes.
+struct progress {
+    std::int64_t step;
+    std::int64_t steps;
+    std::vector<std::string> names;
+    std::vector<double> values;
+    double seconds;
+};
+
+struct run_result {
+    std::filesystem::path file;
+    std::string status;          ///< "complete" or "interrupted"
+    std::vector<std::string> metric_names;
+    std::vector<double> final_metrics;
+    double seconds = 0;
+    std::int64_t resumed_from = -1; ///< checkpoint step resumed from, or -1
+};
+
+/// Runs the pipeline; SIGINT/SIGTERM end it with a checkpoint and status "interrupted".
+/// Throws grokkit::error for every user-facing problem (before creating any file where possible).
+run_result run_pipeline(const run_options& options, const std::function<void(const progress&)>& report);
+
+/// Validates the pipeline and everything that can be checked without training (plugins,
+/// parameters, dataset/model agreement, analysis inputs). Returns the resolved pipeline text.
+std::string check_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+
+} // namespace grokkit

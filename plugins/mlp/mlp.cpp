@@ -1,0 +1,374 @@
+// The mlp model: parameters, initialisation, forward and backward passes, representations.
+// SPDX-License-Identifier: Apache-2.0
+#include "mlp.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
+#include <grokkit/rng.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <utility>
+
+namespace mlp {
+
+namespace nn = grokkit::nn;
+
+namespace {
+
+constexpr std::size_t n_tokens = 2;
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+    return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+}
+
+} // namespace
+
+void model_impl::declare(grokkit::param_set& ps) {
+    params& p = m_params;
+    ps.add("d_embed", p.d_embed, "width of each token embedding").at_least(1);
+    ps.add("hidden", p.hidden, "widths of the hidden layers, first to last")
+        .non_empty()
+        .at_least(1);
+    ps.add("activation", p.activation,
+           "nonlinearity after each hidden layer; gelu is the tanh approximation")
+        .one_of({"relu", "gelu", "square"});
+    ps.add("combine", p.combine,
+           "how the two token embeddings form the first layer's input: concat (Nanda-style) or "
+           "sum (PAIR, one W_h for both)")
+        .one_of({"concat", "sum"});
+    ps.add("shared_embedding", p.shared_embedding, "one embedding table for both tokens");
+    ps.add("tie_unembedding", p.tie_unembedding,
+           "logits = h W_out E^T with the shared embedding E; needs n_classes = vocab_size");
+    ps.add("bias", p.bias, "biases in the hidden layers and the untied output layer");
+    ps.add(
+          "init_scale", p.init_scale,
+          "multiplies the initial weights: embeddings N(0, 1), linear U(-k, k), k = 1/sqrt(fan_in)")
+        .above(0);
+    ps.check("tie_unembedding", "shared_embedding = true", [this]() -> std::optional<std::string> {
+        if (m_params.tie_unembedding && !m_params.shared_embedding) {
+            return std::string("true needs one embedding table, but shared_embedding is false");
+        }
+        return std::nullopt;
+    });
+}
+
+void model_impl::check_spec(const grokkit::input_spec& spec) const {
+    if (!spec.has_tokens() || spec.n_tokens != n_tokens || spec.vocab_size == 0 ||
+        spec.n_classes == 0) {
+        throw grokkit::error("mlp.build", "input is " + spec.describe() +
+                                              "; expected tokens (2 positions, any vocabulary), "
+                                              "at least 1 class");
+    }
+    if (m_params.tie_unembedding && !m_params.shared_embedding) {
+        throw grokkit::error("mlp.build", "tie_unembedding: true with shared_embedding = false; "
+                                          "expected shared_embedding = true");
+    }
+    if (m_params.tie_unembedding && spec.n_classes != spec.vocab_size) {
+        throw grokkit::error("mlp.build",
+                             "tie_unembedding: input is " + spec.describe() +
+                                 "; expected as many classes as tokens (logits score E's rows)");
+    }
+    // The host checks the declared rules first; these guard direct callers (tests, tools).
+    const bool bad_hidden =
+        m_params.hidden.empty() ||
+        std::any_of(m_params.hidden.begin(), m_params.hidden.end(), [](auto w) { return w < 1; });
+    if (m_params.d_embed < 1 || bad_hidden || !(m_params.init_scale > 0.0) ||
+        (m_params.combine != "concat" && m_params.combine != "sum")) {
+        throw grokkit::error("mlp.build", "parameters break their declared rules; expected "
+                                          "d_embed >= 1, hidden widths >= 1, init_scale > 0, "
+                                          "combine concat or sum");
+    }
+}
+
+std::size_t model_impl::add_tensor(const std::string& name, std::vector<std::size_t> shape) {
+    grokkit::parameter p;
+    p.name = name;
+    p.value = xt::xarray<float>::from_shape(shape);
+    p.grad = xt::zeros<float>(shape);
+    m_tensors.push_back(std::move(p));
+    return m_tensors.size() - 1;
+}
+
+// PyTorch's nn.Embedding default: N(0, 1). Each tensor draws from its own stream, so adding a
+// parameter never shifts another one's initial values.
+void model_impl::init_normal(std::size_t index, std::uint64_t seed) {
+    grokkit::rng r(seed, "init", index);
+    for (float& v : m_tensors[index].value) {
+        v = static_cast<float>(m_params.init_scale * r.normal());
+    }
+}
+
+// PyTorch's nn.Linear default for weights (kaiming_uniform_ with a = sqrt(5)) and biases:
+// U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void model_impl::init_uniform(std::size_t index, std::uint64_t seed, std::size_t fan_in) {
+    grokkit::rng r(seed, "init", index);
+    const double bound = m_params.init_scale / std::sqrt(static_cast<double>(fan_in));
+    for (float& v : m_tensors[index].value) {
+        v = static_cast<float>(bound * (2.0 * r.uniform() - 1.0));
+    }
+}
+
+void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
+    m_is_built = false;
+    check_spec(spec);
+    m_f = nn::activation_from_string(m_params.activation);
+    m_is_concat = m_params.combine == "concat";
+    m_vocab = spec.vocab_size;
+    m_n_classes = spec.n_classes;
+    m_d = static_cast<std::size_t>(m_params.d_embed);
+    m_tensors.clear();
+    m_hidden.clear();
+
+    m_embed_a = add_tensor(m_params.shared_embedding ? "embed" : "embed_a", {m_vocab, m_d});
+    init_normal(m_embed_a, seed);
+    m_embed_b = m_embed_a;
+    if (!m_params.shared_embedding) {
+        m_embed_b = add_tensor("embed_b", {m_vocab, m_d});
+        init_normal(m_embed_b, seed);
+    }
+    std::size_t fan_in = m_is_concat ? 2 * m_d : m_d;
+    for (std::size_t i = 0; i < m_params.hidden.size(); ++i) {
+        layer l;
+        l.width = static_cast<std::size_t>(m_params.hidden[i]);
+        const std::string prefix = "hidden" + std::to_string(i);
+        l.weight = add_tensor(prefix + ".weight", {fan_in, l.width});
+        init_uniform(l.weight, seed, fan_in);
+        if (m_params.bias) {
+            l.bias = add_tensor(prefix + ".bias", {l.width});
+            init_uniform(l.bias, seed, fan_in);
+        }
+        m_hidden.push_back(l);
+        fan_in = l.width;
+    }
+    // Tied: out.weight maps h_last into embedding space, and Eᵀ does the rest (no bias).
+    m_out = layer{};
+    m_out.width = m_params.tie_unembedding ? m_d : m_n_classes;
+    m_out.weight = add_tensor("out.weight", {fan_in, m_out.width});
+    init_uniform(m_out.weight, seed, fan_in);
+    if (m_params.bias && !m_params.tie_unembedding) {
+        m_out.bias = add_tensor("out.bias", {m_out.width});
+        init_uniform(m_out.bias, seed, fan_in);
+    }
+
+    m_pre.assign(m_hidden.size(), matrix{});
+    m_post.assign(m_hidden.size(), matrix{});
+    m_dpre.assign(m_hidden.size(), matrix{});
+    m_dpost.assign(m_hidden.size(), matrix{});
+    m_is_built = true;
+}
+
+std::vector<grokkit::parameter*> model_impl::parameters() {
+    std::vector<grokkit::parameter*> out;
+    out.reserve(m_tensors.size());
+    for (grokkit::parameter& p : m_tensors) {
+        out.push_back(&p);
+    }
+    return out;
+}
+
+const float* model_impl::bias_value(const layer& l) {
+    return l.bias == none ? nullptr : value(l.bias);
+}
+
+float* model_impl::bias_grad(const layer& l) {
+    return l.bias == none ? nullptr : grad(l.bias);
+}
+
+// Tied logits are h·W_out·Eᵀ. Multiplying left to right costs n·h·d + n·d·V; forming W_out·Eᵀ
+// first costs h·d·V + n·h·V, cheaper for large batches (n·h·V dominates when d < V).
+bool model_impl::is_tied_product_cheaper(std::size_t n) const {
+    const std::size_t h = m_tensors[m_out.weight].value.shape(0);
+    const std::size_t left_to_right = n * h * m_d + n * m_d * m_vocab;
+    const std::size_t product_first = h * m_d * m_vocab + n * h * m_vocab;
+    return product_first < left_to_right;
+}
+
+void model_impl::copy_tokens(const grokkit::batch& x) {
+    if (x.tokens == nullptr) {
+        throw grokkit::error("mlp.forward", "batch has no tokens; expected token inputs");
+    }
+    m_n = x.n;
+    m_tokens.assign(x.tokens, x.tokens + n_tokens * x.n); // keeps capacity: no allocation
+    for (std::size_t k = 0; k < m_tokens.size(); ++k) {
+        const std::int32_t id = m_tokens[k];
+        if (id < 0 || static_cast<std::size_t>(id) >= m_vocab) {
+            throw grokkit::error("mlp.forward", "token " + std::to_string(id) + " of example " +
+                                                    std::to_string(k / n_tokens) +
+                                                    " is outside the vocabulary; expected 0 <= "
+                                                    "token < " +
+                                                    std::to_string(m_vocab));
+        }
+    }
+}
+
+void model_impl::embed_forward() {
+    nn::embedding_forward(m_tokens.data(), n_tokens, value(m_embed_a), m_d, m_n, m_embed_a_out);
+    nn::embedding_forward(m_tokens.data() + 1, n_tokens, value(m_embed_b), m_d, m_n, m_embed_b_out);
+    const float* a = m_embed_a_out.data();
+    const float* b = m_embed_b_out.data();
+    if (m_is_concat) {
+        nn::ensure_shape(m_x0, m_n, 2 * m_d);
+        float* x = m_x0.data();
+        for (std::size_t i = 0; i < m_n; ++i) {
+            std::copy(a + i * m_d, a + (i + 1) * m_d, x + i * 2 * m_d);
+            std::copy(b + i * m_d, b + (i + 1) * m_d, x + i * 2 * m_d + m_d);
+        }
+        return;
+    }
+    // PAIR: ReLU(E[a]·W_h + E[b]·W_h) = ReLU((E[a] + E[b])·W_h), one product instead of two.
+    nn::ensure_shape(m_x0, m_n, m_d);
+    float* x = m_x0.data();
+    for (std::size_t k = 0; k < m_n * m_d; ++k) {
+        x[k] = a[k] + b[k];
+    }
+}
+
+void model_impl::output_forward(const matrix& h, matrix& logits) {
+    if (!m_params.tie_unembedding) {
+        nn::linear_forward(h, value(m_out.weight), m_out.width, bias_value(m_out), logits);
+        return;
+    }
+    const float* e = value(m_embed_a);
+    m_used_tied_product = is_tied_product_cheaper(m_n);
+    if (!m_used_tied_product) {
+        nn::linear_forward<float>(h, value(m_out.weight), m_d, nullptr, m_u);
+        nn::unembed_forward(m_u, e, m_vocab, logits);
+        return;
+    }
+    // W_out·Eᵀ (h_last, vocab) = W_out (h_last, d) · Eᵀ (d, vocab), once per forward.
+    const std::size_t h_last = h.shape(1);
+    nn::ensure_shape(m_w_et, h_last, m_vocab);
+    grokkit::gemm(grokkit::transpose::no, grokkit::transpose::yes, h_last, m_vocab, m_d, 1.0f,
+                  value(m_out.weight), m_d, e, m_d, 0.0f, m_w_et.data(), m_vocab);
+    nn::linear_forward<float>(h, m_w_et.data(), m_vocab, nullptr, logits);
+}
+
+void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) {
+    if (!m_is_built) {
+        throw grokkit::error("mlp.forward", "the model is not built; expected build() first");
+    }
+    copy_tokens(x);
+    embed_forward();
+    const matrix* in = &m_x0;
+    for (std::size_t i = 0; i < m_hidden.size(); ++i) {
+        const layer& l = m_hidden[i];
+        nn::linear_forward(*in, value(l.weight), l.width, bias_value(l), m_pre[i]);
+        nn::activation_forward(m_f, m_pre[i], m_post[i]);
+        in = &m_post[i];
+    }
+    output_forward(*in, logits);
+}
+
+void model_impl::output_backward(const matrix& h, const matrix& dlogits, matrix& dh) {
+    if (!m_params.tie_unembedding) {
+        nn::linear_backward(h, value(m_out.weight), dlogits, &dh, grad(m_out.weight),
+                            bias_grad(m_out));
+        return;
+    }
+    const float* e = value(m_embed_a);
+    float* de = grad(m_embed_a);
+    if (!m_used_tied_product) {
+        nn::unembed_backward(m_u, e, dlogits, &m_du, de);
+        nn::linear_backward<float>(h, value(m_out.weight), m_du, &dh, grad(m_out.weight), nullptr);
+        return;
+    }
+    const std::size_t h_last = h.shape(1);
+    nn::ensure_shape(m_dw_et, h_last, m_vocab);
+    nn::linear_backward<float>(h, m_w_et.data(), dlogits, &dh, m_dw_et.data(), nullptr);
+    // d W_out (h_last, d) = d(W_out·Eᵀ) (h_last, vocab) · E (vocab, d)
+    grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, h_last, m_d, m_vocab, 1.0f,
+                  m_dw_et.data(), m_vocab, e, m_d, 0.0f, grad(m_out.weight), m_d);
+    // dE (vocab, d) += d(W_out·Eᵀ)ᵀ (vocab, h_last) · W_out (h_last, d)
+    grokkit::gemm(grokkit::transpose::yes, grokkit::transpose::no, m_vocab, m_d, h_last, 1.0f,
+                  m_dw_et.data(), m_vocab, value(m_out.weight), m_d, 1.0f, de, m_d);
+}
+
+void model_impl::embed_backward() {
+    if (!m_is_concat) {
+        // Sum: both embeddings receive the whole gradient of x0.
+        nn::embedding_backward(m_tokens.data(), n_tokens, m_dx0, grad(m_embed_a));
+        nn::embedding_backward(m_tokens.data() + 1, n_tokens, m_dx0, grad(m_embed_b));
+        return;
+    }
+    nn::ensure_shape(m_dembed_a, m_n, m_d);
+    nn::ensure_shape(m_dembed_b, m_n, m_d);
+    const float* dx = m_dx0.data();
+    for (std::size_t i = 0; i < m_n; ++i) {
+        std::copy(dx + i * 2 * m_d, dx + i * 2 * m_d + m_d, m_dembed_a.data() + i * m_d);
+        std::copy(dx + i * 2 * m_d + m_d, dx + (i + 1) * 2 * m_d, m_dembed_b.data() + i * m_d);
+    }
+    nn::embedding_backward(m_tokens.data(), n_tokens, m_dembed_a, grad(m_embed_a));
+    nn::embedding_backward(m_tokens.data() + 1, n_tokens, m_dembed_b, grad(m_embed_b));
+}
+
+void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+    if (!m_is_built) {
+        throw grokkit::error("mlp.backward", "the model is not built; expected build() first");
+    }
+    if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
+        throw grokkit::error("mlp.backward", "dlogits shape " +
+                                                 shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                                                 "; expected " + shape_text(m_n, m_n_classes) +
+                                                 " from the last forward()");
+    }
+    // Embedding gradients are sums over positions (and the tied unembedding): zero, then add.
+    std::fill(m_tensors[m_embed_a].grad.begin(), m_tensors[m_embed_a].grad.end(), 0.0f);
+    std::fill(m_tensors[m_embed_b].grad.begin(), m_tensors[m_embed_b].grad.end(), 0.0f);
+
+    const std::size_t n_layers = m_hidden.size();
+    const matrix& h_last = n_layers > 0 ? m_post[n_layers - 1] : m_x0;
+    matrix& dh_last = n_layers > 0 ? m_dpost[n_layers - 1] : m_dx0;
+    output_backward(h_last, dlogits, dh_last);
+    for (std::size_t i = n_layers; i-- > 0;) {
+        const layer& l = m_hidden[i];
+        nn::activation_backward(m_f, m_pre[i], m_dpost[i], m_dpre[i]);
+        const matrix& in = i > 0 ? m_post[i - 1] : m_x0;
+        matrix& din = i > 0 ? m_dpost[i - 1] : m_dx0;
+        nn::linear_backward(in, value(l.weight), m_dpre[i], &din, grad(l.weight), bias_grad(l));
+    }
+    embed_backward();
+}
+
+std::vector<std::string> model_impl::representations() const {
+    std::vector<std::string> names{"embed"};
+    for (std::size_t i = 0; i < m_params.hidden.size(); ++i) {
+        names.push_back("hidden" + std::to_string(i) + ".pre");
+        names.push_back("hidden" + std::to_string(i));
+    }
+    names.push_back("logits");
+    return names;
+}
+
+xt::xarray<float> model_impl::representation(const std::string& name, const grokkit::batch& x) {
+    const std::vector<std::string> names = representations();
+    const auto found = std::find(names.begin(), names.end(), name);
+    if (found == names.end()) {
+        throw grokkit::error("mlp.representation",
+                             "\"" + name + "\" is not a representation; expected one of " +
+                                 join(names));
+    }
+    forward(x, m_repr_logits);
+    const auto index = static_cast<std::size_t>(found - names.begin());
+    if (index == 0) {
+        return m_x0;
+    }
+    if (index == names.size() - 1) {
+        return m_repr_logits;
+    }
+    // names[1 + 2i] is "hidden<i>.pre", names[2 + 2i] is "hidden<i>".
+    const std::size_t layer_index = (index - 1) / 2;
+    return (index - 1) % 2 == 0 ? xt::xarray<float>(m_pre[layer_index])
+                                : xt::xarray<float>(m_post[layer_index]);
+}
+
+} // namespace mlp

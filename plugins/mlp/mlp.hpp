@@ -1,0 +1,105 @@
+// The mlp model: a multi-layer perceptron on two embedded tokens (PAIR, Gromov, Nanda-style).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/model.hpp>
+#include <grokkit/nn.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlp {
+
+/// The model's settings as a pipeline sets them; the defaults live here only.
+struct params {
+    std::int64_t d_embed = 128;
+    std::vector<std::int64_t> hidden{512}; ///< widths of the hidden layers, first to last
+    std::string activation = "relu";
+    std::string combine = "concat";
+    bool shared_embedding = false;
+    bool tie_unembedding = false;
+    bool bias = true;
+    double init_scale = 1.0;
+};
+
+/// logits = out(f(... f(x·W_0 + b_0) ...)), x = [E_a[a], E_b[b]] (concat) or E_a[a] + E_b[b]
+/// (sum). Weights are stored (fan_in, fan_out), so a layer is x·W + b.
+class model_impl : public grokkit::model {
+  public:
+    model_impl() = default;
+    explicit model_impl(const params& p) : m_params(p) {}
+
+    void declare(grokkit::param_set& ps) override;
+    /// Throws grokkit::error unless `spec` has 2 token positions (and, when tied, as many classes
+    /// as tokens).
+    void build(const grokkit::input_spec& spec, std::uint64_t seed) override;
+    std::vector<grokkit::parameter*> parameters() override;
+    /// logits (x.n, n_classes); caches activations for backward(). Throws grokkit::error for a
+    /// token outside the vocabulary.
+    void forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) override;
+    void backward(const xt::xtensor<float, 2>& dlogits) override;
+    std::vector<std::string> representations() const override;
+    /// Runs forward() on `x`, so it replaces the activations a pending backward() would use.
+    xt::xarray<float> representation(const std::string& name, const grokkit::batch& x) override;
+
+  private:
+    using matrix = grokkit::nn::matrix<float>;
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    /// Indices into m_tensors of one linear layer; `bias` is `none` without a bias.
+    struct layer {
+        std::size_t weight = none;
+        std::size_t bias = none;
+        std::size_t width = 0;
+    };
+
+    void check_spec(const grokkit::input_spec& spec) const;
+    std::size_t add_tensor(const std::string& name, std::vector<std::size_t> shape);
+    void init_normal(std::size_t index, std::uint64_t seed);
+    void init_uniform(std::size_t index, std::uint64_t seed, std::size_t fan_in);
+    float* value(std::size_t index) { return m_tensors[index].value.data(); }
+    float* grad(std::size_t index) { return m_tensors[index].grad.data(); }
+    const float* bias_value(const layer& l);
+    float* bias_grad(const layer& l);
+    bool is_tied_product_cheaper(std::size_t n) const;
+
+    void copy_tokens(const grokkit::batch& x);
+    void embed_forward();
+    void output_forward(const matrix& h, matrix& logits);
+    void output_backward(const matrix& h, const matrix& dlogits, matrix& dh);
+    void embed_backward();
+
+    params m_params;
+
+    // Set by build().
+    bool m_is_built = false;
+    grokkit::nn::activation m_f = grokkit::nn::activation::relu;
+    bool m_is_concat = true;
+    std::size_t m_vocab = 0;
+    std::size_t m_n_classes = 0;
+    std::size_t m_d = 0;
+    std::vector<grokkit::parameter> m_tensors;
+    std::size_t m_embed_a = none;
+    std::size_t m_embed_b = none; // == m_embed_a when shared
+    std::vector<layer> m_hidden;
+    layer m_out;
+
+    // Cached by forward() for backward(); reused across steps, so stable shapes never allocate.
+    std::size_t m_n = 0;
+    std::vector<std::int32_t> m_tokens;  // (n, 2)
+    bool m_used_tied_product = false;    // tied logits went through W_out·Eᵀ
+    matrix m_embed_a_out, m_embed_b_out; // (n, d)
+    matrix m_x0;                         // (n, 2d) concat or (n, d) sum
+    std::vector<matrix> m_pre, m_post;   // per hidden layer (n, width)
+    matrix m_u;                          // tied, h·W_out (n, d)
+    matrix m_w_et;                       // tied, W_out·Eᵀ (h_last, vocab)
+    matrix m_repr_logits;
+
+    // Gradient buffers, same shapes as above.
+    matrix m_dembed_a, m_dembed_b, m_dx0, m_du, m_dw_et;
+    std::vector<matrix> m_dpre, m_dpost;
+};
+
+} // namespace mlp

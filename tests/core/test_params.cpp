@@ -1,0 +1,87 @@
+// Tests of self-describing parameters: types, ranges, NaN, choices, lists, rule text.
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/params.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+using grokkit::param_set;
+using grokkit::param_value;
+
+TEST_CASE("params: integers are accepted where numbers are expected, never the reverse", "[params]") {
+    param_set ps;
+    double lr = 1e-3;
+    std::int64_t steps = 10;
+    ps.add("lr", lr, "learning rate").above(0);
+    ps.add("steps", steps, "steps").at_least(0);
+    CHECK_FALSE(ps.find("lr")->assign(std::int64_t{2}));
+    CHECK(lr == 2.0);
+    auto e = ps.find("steps")->assign(2.5);
+    REQUIRE(e);
+    CHECK(*e == "2.5 is a float");
+    CHECK(steps == 10);
+}
+
+TEST_CASE("params: range rules reject NaN and name the bounds", "[params]") {
+    param_set ps;
+    double f = 0.3;
+    ps.add("train_fraction", f, "share of pairs").above(0).below(1);
+    CHECK(ps.find("train_fraction")->rule_text() == "a number in (0, 1)");
+    CHECK(ps.find("train_fraction")->assign(std::numeric_limits<double>::quiet_NaN()));
+    CHECK(ps.find("train_fraction")->assign(1.0));
+    CHECK(ps.find("train_fraction")->assign(0.0));
+    CHECK(*ps.find("train_fraction")->assign(1.3) == "1.3 is out of range");
+    CHECK_FALSE(ps.find("train_fraction")->assign(0.5));
+    CHECK(f == 0.5);
+}
+
+TEST_CASE("params: choices, lists and defaults", "[params]") {
+    param_set ps;
+    std::string op = "a+b";
+    std::vector<std::int64_t> hidden{512};
+    bool flag = false;
+    ps.add("operation", op, "which operation").one_of({"a+b", "a-b"});
+    ps.add("hidden", hidden, "widths").non_empty().at_least(1);
+    ps.add("flag", flag, "a switch");
+    CHECK(ps.find("operation")->default_text() == "\"a+b\"");
+    CHECK(ps.find("hidden")->default_text() == "[512]");
+    CHECK(*ps.find("operation")->assign(std::string("a*b")) == "\"a*b\" is not a valid choice");
+    CHECK(ps.find("operation")->rule_text() == "one of a+b, a-b");
+    CHECK(ps.find("hidden")->assign(std::vector<std::int64_t>{}));
+    CHECK(ps.find("hidden")->assign(std::vector<std::int64_t>{4, 0}));
+    CHECK_FALSE(ps.find("hidden")->assign(std::vector<std::int64_t>{4, 8}));
+    CHECK(hidden == std::vector<std::int64_t>{4, 8});
+    CHECK(ps.find("hidden")->value_text() == "[4, 8]");
+    CHECK(*ps.find("flag")->assign(std::int64_t{1}) == "1 is an integer");
+    CHECK(ps.find("missing") == nullptr);
+}
+
+TEST_CASE("params: cross-key checks run on demand", "[params]") {
+    param_set ps;
+    std::int64_t p = 12;
+    std::string op = "a/b";
+    ps.add("modulus", p, "p").at_least(2);
+    ps.add("operation", op, "op");
+    ps.check("operation", "a prime modulus for a/b", [&]() -> std::optional<std::string> {
+        if (op == "a/b" && p % 2 == 0)
+            return std::string("a/b needs a prime modulus");
+        return std::nullopt;
+    });
+    REQUIRE(ps.checks().size() == 1);
+    CHECK(ps.checks()[0].rule());
+    p = 13;
+    CHECK_FALSE(ps.checks()[0].rule());
+}
+
+TEST_CASE("params: real values print so they read back exactly", "[params]") {
+    param_set ps;
+    double lr = 1e-3, x = 0.1 + 0.2, one = 1.0;
+    ps.add("lr", lr, "lr");
+    ps.add("x", x, "x");
+    ps.add("one", one, "one");
+    CHECK(ps.find("lr")->value_text() == "0.001");
+    CHECK(std::stod(ps.find("x")->value_text()) == x);
+    CHECK(ps.find("one")->value_text() == "1.0");
+}
