@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 include_guard(GLOBAL)
 find_package(Catch2 2 REQUIRED)
+# /usr/bin/python3 carries h5py and numpy on Debian; a python3 earlier on PATH may not.
+set(Python3_EXECUTABLE /usr/bin/python3 CACHE FILEPATH "Python with h5py for interop tests")
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
 include(Catch)
 
 add_library(grokkit_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/catch_main.cpp)

@@ -154,6 +154,7 @@ int cmd_run(const std::vector<std::string>& args) {
         if (probe != 0)
             return 1;
     }
+    registry reg; // outlives the catch below: errors thrown by plugins point into their code
     try {
         auto report = [&](const progress& p) {
             if (quiet)
@@ -166,7 +167,7 @@ int cmd_run(const std::vector<std::string>& args) {
                       << std::defaultfloat;
             std::cout.flush();
         };
-        const run_result r = run_pipeline(o, report);
+        const run_result r = run_pipeline(reg, o, report);
         if (r.resumed_from >= 0)
             std::cout << "resumed from checkpoint at step " << r.resumed_from << "\n";
         std::cout << "run file: " << r.file.string() << "\n";
@@ -195,8 +196,9 @@ int cmd_check(const std::vector<std::string>& args) {
     int code = 0;
     if (!parse(args, desc, pos, "grokkit check PIPELINE [--set key=value]...", vm, code))
         return code;
+    registry reg; // outlives the catch below
     try {
-        std::cout << check_pipeline(pipeline_file, sets);
+        std::cout << check_pipeline(reg, pipeline_file, sets);
         std::cerr << pipeline_file << ": ok\n";
         return 0;
     } catch (const error& e) {
@@ -253,7 +255,14 @@ int inspect_file(const std::string& file) {
     if (!h5::exists(f, "/pipeline") || !h5::exists(f, "/metrics/step"))
         throw error(file, "not a grokkit run file (no /pipeline or /metrics/step)");
     std::cout << "run file: " << file << "\n";
-    for (const char* a : {"status", "grokkit_version", "git_revision", "created", "finished",
+    if (h5::exists(f, "/run/status")) {
+        h5::handle d(H5Dopen2(f, "/run/status", H5P_DEFAULT));
+        char buf[17] = {};
+        h5::handle t(H5Dget_type(d));
+        H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+        std::cout << "  " << std::left << std::setw(16) << "status" << buf << "\n";
+    }
+    for (const char* a : {"grokkit_version", "git_revision", "created", "finished",
                           "blas_kernel", "hdf5_version", "pipeline_file", "overrides"})
         if (h5::has_attr(f, a))
             std::cout << "  " << std::left << std::setw(16) << a << h5::read_string_attr(f, a) << "\n";

@@ -35,4 +35,6 @@ error::error(std::vector<diagnostic> diagnostics)
 error::error(std::string where, std::string what)
     : error(diagnostic{std::move(where), "", std::move(what), "", 0, 0}) {}
 
+error::~error() = default;
+
 } // namespace grokkit

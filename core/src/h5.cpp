@@ -154,6 +154,41 @@ std::string read_text(hid_t parent, const std::string& name) {
     return s;
 }
 
+void write_fixed_text(hid_t parent, const std::string& name, const std::string& text,
+                      std::size_t capacity) {
+    handle t(check(H5Tcopy(H5T_C_S1), "string type"));
+    H5Tset_size(t, capacity);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    handle d;
+    if (H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0) {
+        d = handle(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "cannot open " + name));
+    } else {
+        handle space(check(H5Screate(H5S_SCALAR), "scalar space"));
+        handle dcpl = dataset_props({}, {});
+        H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+        d = handle(check(H5Dcreate2(parent, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                         "cannot create " + name));
+    }
+    std::string buf = text.substr(0, capacity);
+    buf.resize(capacity, '\0');
+    check(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot write " + name);
+}
+
+void write_scalar(hid_t parent, const std::string& name, double value) {
+    handle d;
+    if (H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0) {
+        d = handle(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "cannot open " + name));
+    } else {
+        handle space(check(H5Screate(H5S_SCALAR), "scalar space"));
+        handle dcpl = dataset_props({}, {});
+        H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+        d = handle(check(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl,
+                                    H5P_DEFAULT),
+                         "cannot create " + name));
+    }
+    check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value), "cannot write " + name);
+}
+
 namespace {
 void write_fixed(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
                  hid_t file_type, hid_t mem_type, const void* data) {

@@ -49,6 +49,13 @@ bool has_attr(hid_t obj, const std::string& name);
 void write_text(hid_t parent, const std::string& name, const std::string& text);
 std::string read_text(hid_t parent, const std::string& name);
 
+/// A scalar fixed-length string dataset of `capacity` bytes, created or overwritten in place
+/// (allowed under SWMR, unlike attributes).
+void write_fixed_text(hid_t parent, const std::string& name, const std::string& text,
+                      std::size_t capacity);
+/// A scalar float64 dataset, created or overwritten in place.
+void write_scalar(hid_t parent, const std::string& name, double value);
+
 /// A fixed-shape dataset written at once (int64, float32 or float64).
 void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
                  const std::int64_t* data);

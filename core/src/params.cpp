@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <sstream>
 
 namespace grokkit {
@@ -40,6 +41,11 @@ std::string format_real(double v) {
             s = t.str();
             break;
         }
+    }
+    if (s.find_first_of("eE") != std::string::npos && v == std::floor(v) && std::abs(v) < 1e16) {
+        std::ostringstream f;
+        f << std::fixed << std::setprecision(1) << v; // 3000.0, not 3e+03
+        s = f.str();
     }
     if (s.find_first_of(".eEn") == std::string::npos)
         s += ".0";
@@ -140,7 +146,10 @@ std::string param::rule_text() const {
     }
     if (m_non_empty)
         what = (is_list ? "a non-empty " : "a non-empty ") + what.substr(what.find(' ') + 1);
-    auto fmt = [](double x) {
+    const bool integral = m_type == param_type::integer || m_type == param_type::integer_list;
+    auto fmt = [integral](double x) {
+        if (integral && std::abs(x) < 9.0e15)
+            return std::to_string(static_cast<std::int64_t>(std::ceil(x)));
         std::string s = format_real(x);
         if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0)
             s.resize(s.size() - 2);
@@ -232,8 +241,12 @@ std::optional<std::string> param::assign(const param_value& v) {
         return 0u;
     }();
     if (converted.index() != expected_index) {
-        if (std::holds_alternative<std::vector<double>>(v) && m_type == param_type::integer_list)
-            return value_to_text(v) + " has non-integer elements";
+        if (auto* reals = std::get_if<std::vector<double>>(&v); reals && m_type == param_type::integer_list) {
+            for (double x : *reals)
+                if (x != std::floor(x))
+                    return "element " + format_real(x) + " is not an integer";
+            return value_to_text(v) + " has float elements";
+        }
         return value_to_text(v) + " is " + value_type_name(v);
     }
     if (auto e = check_rules(converted))

@@ -177,7 +177,7 @@ void assign_table(validator& v, const toml::table& t, param_set& ps, const std::
         param* p = const_cast<param_set&>(ps).find(key);
         if (!p) {
             const std::string near = nearest(key, keys_of(ps, reserved));
-            std::string expected = near.empty() ? "one of: " : "\"" + near + "\"; valid keys: ";
+            std::string expected = "one of: ";
             const auto keys = keys_of(ps, reserved);
             for (std::size_t i = 0; i < keys.size(); ++i)
                 expected += (i ? ", " : "") + keys[i];
@@ -298,8 +298,8 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
         }
         dotted = path;
     } else {
-        v.diags.push_back({"--set " + arg, path, "key has " + std::to_string(parts.size()) + " parts",
-                           "section.key or analysis.<name>.key", 0xffffffffu, 0});
+        v.diags.push_back({"--set " + arg, path, "not of the form section.key=value",
+                           "section.key=value or analysis.<name>.key=value", 0xffffffffu, 0});
         return;
     }
     v.override_of[dotted] = arg;
@@ -313,19 +313,27 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
     }
 }
 
-// The key a TOML syntax error is about, read from the offending line.
+// The dotted key a TOML syntax error is about, read from the offending line and the table
+// header above it.
 std::string key_at_line(const std::string& text, std::uint32_t line) {
-    std::istringstream in(text);
-    std::string s;
-    for (std::uint32_t i = 0; i < line && std::getline(in, s); ++i) {
-    }
-    auto trim = [](std::string x) {
+    auto trim = [](const std::string& x) {
         const auto b = x.find_first_not_of(" \t[");
         const auto e = x.find_last_not_of(" \t]");
         return b == std::string::npos ? std::string{} : x.substr(b, e - b + 1);
     };
+    std::istringstream in(text);
+    std::string s, section;
+    for (std::uint32_t i = 0; i < line && std::getline(in, s); ++i) {
+        const auto first = s.find_first_not_of(" \t");
+        if (i + 1 < line && first != std::string::npos && s[first] == '[')
+            section = trim(s.substr(0, s.find(']', first) == std::string::npos ? s.size() : s.find(']', first) + 1));
+    }
+    const auto first = s.find_first_not_of(" \t");
+    if (first != std::string::npos && s[first] == '[')
+        return trim(s.substr(0, s.find(']') == std::string::npos ? s.size() : s.find(']') + 1));
     const auto eq = s.find('=');
-    return trim(eq == std::string::npos ? s : s.substr(0, eq));
+    const std::string key = trim(eq == std::string::npos ? s : s.substr(0, eq));
+    return section.empty() || key.empty() ? key : section + "." + key;
 }
 
 } // namespace
@@ -340,9 +348,18 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         root = toml::parse(text, source_name);
     } catch (const toml::parse_error& e) {
         const auto& pos = e.source().begin;
+        std::string what(e.description());
+        std::string expected = "valid TOML";
+        if (what.find("cannot redefine existing") != std::string::npos) {
+            what = "duplicate key";
+            expected = "each key once per table";
+        } else {
+            if (what.rfind("Error while parsing ", 0) == 0)
+                what = "error while parsing " + what.substr(20);
+            what = "TOML syntax error: " + what;
+        }
         diagnostic d{source_name + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column),
-                     key_at_line(text, pos.line), "TOML syntax error: " + std::string(e.description()),
-                     "valid TOML", pos.line, pos.column};
+                     key_at_line(text, pos.line), what, expected, pos.line, pos.column};
         throw error(std::move(d));
     }
     for (const auto& arg : overrides)
@@ -387,13 +404,13 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         const toml::table* t = section(name);
         if (!t) {
             if (!root.get(name))
-                v.add(toml::source_region{{1, 1}, {1, 1}, nullptr}, name, "missing section",
+                v.diags.push_back({v.source, name, "missing section",
                       "a [" + std::string(name) + "] table with plugin = one of: " + [&] {
                           std::string s;
                           for (const auto& n : reg.names(kind))
                               s += (s.empty() ? "" : ", ") + n;
                           return s;
-                      }());
+                      }(), 0, 0});
             return;
         }
         object_out = create_plugin<T>(v, reg, *t, name, kind, plugin_out);

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 fs::path registry::builtin_plugin_dir() {
     const fs::path exe = boost::dll::program_location();
-    return (exe.parent_path().parent_path() / "lib" / "grokkit" / "plugins").lexically_normal();
+    // The build tree mirrors the install layout: <prefix>/bin/grokkit, <prefix>/<libdir>/grokkit/plugins.
+    return (exe.parent_path().parent_path() / GROKKIT_PLUGIN_RELATIVE_DIR).lexically_normal();
 }
 
 std::vector<fs::path> registry::env_plugin_dirs() {

@@ -37,7 +37,7 @@ struct load_refusal {
 /// after) every object it creates: libraries are never unloaded while it lives.
 class registry {
   public:
-    /// <exe dir>/../lib/grokkit/plugins (the build tree mirrors the install layout).
+    /// <exe dir>/../<libdir>/grokkit/plugins (the build tree mirrors the install layout).
     static std::filesystem::path builtin_plugin_dir();
     /// Directories listed in GROKKIT_PLUGIN_PATH (colon-separated), in order.
     static std::vector<std::filesystem::path> env_plugin_dirs();

@@ -75,8 +75,12 @@ void write_header(hid_t file, const run_header& h, const input_spec& spec) {
                    std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel));
     h5::write_attr(file, "pipeline_file", h.pipeline_file);
     h5::write_attr(file, "overrides", join(h.overrides, "\n"));
-    h5::write_attr(file, "status", std::string("running"));
     h5::write_attr(file, "resume_count", std::int64_t{0});
+    // What changes while the run goes lives in datasets: attributes cannot change under SWMR.
+    h5::handle g = h5::create_group(file, "run");
+    h5::write_fixed_text(g, "status", "running", 16);
+    h5::write_fixed_text(g, "finished", "", 24);
+    h5::write_scalar(g, "wall_seconds", 0.0);
     h5::write_text(file, "pipeline", h.pipeline_text);
     h5::write_text(file, "pipeline_resolved", h.resolved_text);
     (void)spec;
@@ -274,7 +278,14 @@ xt::xarray<double> run_store::latest(const std::string& reference) const {
 }
 
 void run_store::finish(const std::string& status, double wall_seconds) {
-    // Attributes cannot be written safely under SWMR; close, reopen normally, then write them.
+    // Overwrites datasets that exist since creation: allowed under SWMR, so live readers may
+    // keep the file open.
+    h5::handle g = h5::open_group(m_file, "run");
+    h5::write_scalar(g, "wall_seconds", wall_seconds);
+    h5::write_fixed_text(g, "finished", now_iso8601(), 24);
+    h5::write_fixed_text(g, "status", status, 16);
+    flush();
+    g = {};
     m_metrics.clear();
     m_params.clear();
     m_state.clear();
@@ -283,13 +294,6 @@ void run_store::finish(const std::string& status, double wall_seconds) {
     m_checkpoint_step = {};
     m_checkpoint_updates = {};
     m_file = {};
-    h5::handle fapl = file_access(false);
-    h5::handle f(H5Fopen(m_path.c_str(), H5F_ACC_RDWR, fapl));
-    if (!f.valid())
-        throw error(m_path.string(), "cannot reopen run file to record its status");
-    h5::write_attr(f, "status", status);
-    h5::write_attr(f, "wall_seconds", wall_seconds);
-    h5::write_attr(f, "finished", now_iso8601());
 }
 
 run_store run_store::resume(const fs::path& file, const run_header& header, const run_layout& layout) {
@@ -355,7 +359,10 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
         for (auto& [o, d] : h.outputs)
             h5::set_series_length(d, k);
     }
-    h5::write_attr(s.m_file, "status", std::string("running"));
+    {
+        h5::handle g = h5::open_group(s.m_file, "run");
+        h5::write_fixed_text(g, "status", "running", 16);
+    }
     h5::write_attr(s.m_file, "resume_count", h5::read_int_attr(s.m_file, "resume_count") + 1);
     s.flush();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
@@ -364,10 +371,15 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
 
 h5::handle open_run_file_readonly(const fs::path& file) {
     h5::quiet_errors();
+    // A closed file opens plainly; a live or killed one is still marked open by its writer and
+    // opens only in SWMR-read mode. SWMR reads retry failed checksums (100 times by default,
+    // which makes a corrupt file look like a hang), so keep the retries few.
     h5::handle fapl = file_access(false);
-    hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
-    if (f < 0)
-        f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl);
+    hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl);
+    if (f < 0) {
+        H5Pset_metadata_read_attempts(fapl, 3);
+        f = H5Fopen(file.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    }
     if (f < 0)
         throw error(file.string(), "cannot open run file; it is not a readable HDF5 file (truncated or corrupt?)");
     return h5::handle(f);

@@ -73,7 +73,6 @@ class context_impl : public analysis_context {
 
 // Everything prepared before the run file exists.
 struct prepared_run {
-    registry reg; // first member: destroyed last, after every plugin object
     pipeline pipe;
     dataset_split split;
     input_spec spec;
@@ -116,10 +115,12 @@ void check_analysis_inputs(prepared_run& r) {
         throw error(std::move(diags));
 }
 
-std::unique_ptr<prepared_run> prepare(const fs::path& file, const std::vector<std::string>& overrides) {
+std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
+                                      const std::vector<std::string>& overrides) {
     auto r = std::make_unique<prepared_run>();
-    r->reg.load_default();
-    r->pipe = load_pipeline(file, overrides, r->reg);
+    if (reg.plugins().empty())
+        reg.load_default();
+    r->pipe = load_pipeline(file, overrides, reg);
     set_blas_threads(static_cast<int>(r->pipe.run.threads));
     const auto seed = static_cast<std::uint64_t>(r->pipe.run.seed);
     r->spec = r->pipe.data->spec();
@@ -133,14 +134,15 @@ std::unique_ptr<prepared_run> prepare(const fs::path& file, const std::vector<st
 
 } // namespace
 
-std::string check_pipeline(const fs::path& file, const std::vector<std::string>& overrides) {
-    auto r = prepare(file, overrides);
+std::string check_pipeline(registry& reg, const fs::path& file, const std::vector<std::string>& overrides) {
+    auto r = prepare(reg, file, overrides);
     return r->pipe.resolved_text();
 }
 
-run_result run_pipeline(const run_options& options, const std::function<void(const progress&)>& report) {
+run_result run_pipeline(registry& reg, const run_options& options,
+                        const std::function<void(const progress&)>& report) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = prepare(options.pipeline_file, options.overrides);
+    auto r = prepare(reg, options.pipeline_file, options.overrides);
     pipeline& p = r->pipe;
     const auto seed = static_cast<std::uint64_t>(p.run.seed);
     trainer tr(*p.net, r->split, p.train, seed);

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "registry.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -37,10 +39,15 @@ struct run_result {
 
 /// Runs the pipeline; SIGINT/SIGTERM end it with a checkpoint and status "interrupted".
 /// Throws grokkit::error for every user-facing problem (before creating any file where possible).
-run_result run_pipeline(const run_options& options, const std::function<void(const progress&)>& report);
+/// `reg` must outlive the call's exceptions: an error thrown by a plugin is caught after the
+/// call returns, while its library must still be loaded. Plugins are loaded into it
+/// (load_default) unless it already holds some.
+run_result run_pipeline(registry& reg, const run_options& options,
+                        const std::function<void(const progress&)>& report);
 
 /// Validates the pipeline and everything that can be checked without training (plugins,
 /// parameters, dataset/model agreement, analysis inputs). Returns the resolved pipeline text.
-std::string check_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+std::string check_pipeline(registry& reg, const std::filesystem::path& file,
+                           const std::vector<std::string>& overrides);
 
 } // namespace grokkit

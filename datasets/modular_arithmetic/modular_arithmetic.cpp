@@ -191,7 +191,9 @@ bool is_prime(std::int64_t n) {
 }
 
 void declare(grokkit::param_set& ps, params& p) {
-    ps.add("modulus", p.modulus, "p; inputs are all pairs (a, b) with 0 <= a, b < p").at_least(2);
+    ps.add("modulus", p.modulus, "p; inputs are all pairs (a, b) with 0 <= a, b < p")
+        .at_least(2)
+        .at_most(4096); // p^2 pairs are held in memory
     ps.add("operation", p.operation,
            "label a o b mod p; a/b is a * b^-1 over b != 0, a+b_sym uses pairs a <= b only")
         .one_of({"a+b", "a-b", "a*b", "a/b", "a^2+b^2", "a^2+ab+b^2", "a^3+ab", "a+b_sym"});

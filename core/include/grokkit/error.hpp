@@ -33,6 +33,9 @@ class GROKKIT_VISIBLE error : public std::runtime_error {
     explicit error(std::vector<diagnostic> diagnostics);
     /// A plain message (`where: what`) for run-time failures.
     error(std::string where, std::string what);
+    /// Out of line: anchors the vtable and type info in core, so an error thrown inside a
+    /// plugin does not point into the plugin's code after it is caught.
+    ~error() override;
 
     const std::vector<diagnostic>& diagnostics() const noexcept { return m_diagnostics; }
 
