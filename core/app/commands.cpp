@@ -262,7 +262,19 @@ int inspect_file(const std::string& file) {
         H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
         std::cout << "  " << std::left << std::setw(16) << "status" << buf << "\n";
     }
-    for (const char* a : {"grokkit_version", "git_revision", "created", "finished",
+    if (h5::exists(f, "/run/finished")) {
+        h5::handle d(H5Dopen2(f, "/run/finished", H5P_DEFAULT));
+        char buf[25] = {};
+        h5::handle t(H5Dget_type(d));
+        H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+        if (buf[0])
+            std::cout << "  " << std::left << std::setw(16) << "finished" << buf << "\n";
+        h5::handle w(H5Dopen2(f, "/run/wall_seconds", H5P_DEFAULT));
+        double secs = 0;
+        H5Dread(w, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &secs);
+        std::cout << "  " << std::left << std::setw(16) << "wall_seconds" << fmt(secs) << "\n";
+    }
+    for (const char* a : {"grokkit_version", "git_revision", "created",
                           "blas_kernel", "hdf5_version", "pipeline_file", "overrides"})
         if (h5::has_attr(f, a))
             std::cout << "  " << std::left << std::setw(16) << a << h5::read_string_attr(f, a) << "\n";

@@ -69,11 +69,17 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 }
 
 std::string describe_params(const param_set& ps) {
+    auto cell = [](std::string x) { // keep a Markdown table intact
+        std::string out;
+        for (char c : x)
+            out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
+        return out;
+    };
     std::string s = "| Key | Type | Default | Rule | Doc |\n|---|---|---|---|---|\n";
     for (const auto& p : ps.params()) {
         s += "| `" + p.key() + "` | " + to_string(p.type()) + " | " +
-             (p.is_required() ? std::string("(required)") : "`" + p.default_text() + "`") + " | " +
-             p.rule_text() + " | " + p.doc() + " |\n";
+             (p.is_required() ? std::string("(required)") : "`" + cell(p.default_text()) + "`") +
+             " | " + cell(p.rule_text()) + " | " + cell(p.doc()) + " |\n";
     }
     return s;
 }

@@ -114,11 +114,22 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
         h5::write_attr(g, "vocab_size", static_cast<std::int64_t>(spec.vocab_size));
         h5::write_attr(g, "n_features", static_cast<std::int64_t>(spec.n_features));
         h5::write_attr(g, "n_classes", static_cast<std::int64_t>(spec.n_classes));
-        for (const auto& a : split.attributes)
+        // Core attributes come first; a dataset may repeat one only with the same value.
+        for (const auto& a : split.attributes) {
+            if (h5::has_attr(g, a.name)) {
+                if (h5::read_int_attr(g, a.name) != a.value)
+                    throw error(header.dataset_plugin + ".generate",
+                                "attribute '" + a.name + "' clashes with the core's; expected another name");
+                continue;
+            }
             h5::write_attr(g, a.name, a.value);
+        }
         write_examples(g, "train", split.train);
         write_examples(g, "test", split.test);
         for (const auto& r : split.records) {
+            if (r.name == "train" || r.name == "test")
+                throw error(header.dataset_plugin + ".generate",
+                            "record '" + r.name + "' clashes with the core's /dataset/" + r.name + "; expected another name");
             h5::write_array(g, r.name, r.shape, r.values.data());
             h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
             h5::write_attr(d, "doc", r.doc);
@@ -154,7 +165,9 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
             for (const auto& o : a.outputs) {
                 h5::handle d = h5::create_series(ag, o.name, H5T_NATIVE_DOUBLE, o.shape, {true, false});
                 h5::write_attr(d, "units", o.units);
-                h5::write_attr(d, "axes", "checkpoint," + join(o.axes, ","));
+                std::vector<std::string> axes{a.at == "end" ? "run" : "checkpoint"};
+                axes.insert(axes.end(), o.axes.begin(), o.axes.end());
+                h5::write_attr(d, "axes", join(axes, ","));
                 h5::write_attr(d, "doc", o.doc);
             }
         }
@@ -281,7 +294,7 @@ void run_store::finish(const std::string& status, double wall_seconds) {
     // Overwrites datasets that exist since creation: allowed under SWMR, so live readers may
     // keep the file open.
     h5::handle g = h5::open_group(m_file, "run");
-    h5::write_scalar(g, "wall_seconds", wall_seconds);
+    h5::write_scalar(g, "wall_seconds", m_previous_seconds + wall_seconds);
     h5::write_fixed_text(g, "finished", now_iso8601(), 24);
     h5::write_fixed_text(g, "status", status, 16);
     flush();
@@ -362,6 +375,9 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
     {
         h5::handle g = h5::open_group(s.m_file, "run");
         h5::write_fixed_text(g, "status", "running", 16);
+        // Sessions killed without finish() left no time behind; this counts finished ones.
+        h5::handle w(H5Dopen2(g, "wall_seconds", H5P_DEFAULT));
+        H5Dread(w, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s.m_previous_seconds);
     }
     h5::write_attr(s.m_file, "resume_count", h5::read_int_attr(s.m_file, "resume_count") + 1);
     s.flush();

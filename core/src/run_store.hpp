@@ -83,7 +83,8 @@ class run_store {
     /// Latest row of "<analysis>/<output>".
     xt::xarray<double> latest(const std::string& reference) const;
 
-    /// Ends SWMR writing and records the final status ("complete" or "interrupted").
+    /// Records the final status ("complete" or "interrupted") and the wall time (this session's
+    /// plus earlier finished sessions'), then closes the file.
     void finish(const std::string& status, double wall_seconds);
 
     const std::filesystem::path& path() const { return m_path; }
@@ -109,6 +110,7 @@ class run_store {
     std::map<std::string, analysis_handles> m_analyses;
     std::int64_t m_last_checkpoint = -1;
     std::int64_t m_last_updates = 0;
+    double m_previous_seconds = 0.0; // wall time of earlier sessions that finished
 };
 
 /// Opens a run file read-only (SWMR read, so live and killed runs open too).

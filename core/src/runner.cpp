@@ -127,7 +127,7 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
     r->split = r->pipe.data->generate(seed);
     r->pipe.net->build(r->spec, seed);
     for (auto& a : r->pipe.analyses)
-        r->analyses.push_back({a.name, a.plugin, a.at, a.object->outputs(r->spec, *r->pipe.net)});
+        r->analyses.push_back({a.name, a.plugin, a.at, a.object->outputs(r->spec, r->split, *r->pipe.net)});
     check_analysis_inputs(*r);
     return r;
 }
@@ -215,8 +215,10 @@ run_result run_pipeline(registry& reg, const run_options& options,
             break;
         }
         if (signals.requested()) {
-            if (!checkpointed)
+            if (!checkpointed) {
                 store->append_checkpoint(s, tr.optimizer().steps_taken());
+                run_analyses(s, false);
+            }
             status = "interrupted";
             break;
         }

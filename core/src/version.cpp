@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <grokkit/version.hpp>
 
+#include "git_revision.inc" // generated at build time by cmake/git_revision.cmake
+
 namespace grokkit {
 const char* version() { return GROKKIT_VERSION_STRING; }
 const char* git_revision() { return GROKKIT_GIT_REVISION; }

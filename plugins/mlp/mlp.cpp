@@ -63,11 +63,17 @@ void model_impl::declare(grokkit::param_set& ps) {
 }
 
 void model_impl::check_spec(const grokkit::input_spec& spec) const {
-    if (!spec.has_tokens() || spec.n_tokens != n_tokens || spec.vocab_size == 0 ||
-        spec.n_classes == 0) {
+    const bool tokens_ok = spec.has_tokens() && spec.n_tokens == n_tokens && spec.vocab_size > 0;
+    const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
+    if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
         throw grokkit::error("mlp.build", "input is " + spec.describe() +
-                                              "; expected tokens (2 positions, any vocabulary), "
-                                              "at least 1 class");
+                                              "; expected tokens (2 positions, any vocabulary) "
+                                              "or dense features, at least 1 class");
+    }
+    if (features_ok && m_params.tie_unembedding) {
+        throw grokkit::error("mlp.build", "tie_unembedding: input is " + spec.describe() +
+                                              "; expected token inputs (there is no embedding "
+                                              "to tie to)");
     }
     if (m_params.tie_unembedding && !m_params.shared_embedding) {
         throw grokkit::error("mlp.build", "tie_unembedding: true with shared_embedding = false; "
@@ -129,14 +135,21 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_tensors.clear();
     m_hidden.clear();
 
-    m_embed_a = add_tensor(m_params.shared_embedding ? "embed" : "embed_a", {m_vocab, m_d});
-    init_normal(m_embed_a, seed);
-    m_embed_b = m_embed_a;
-    if (!m_params.shared_embedding) {
-        m_embed_b = add_tensor("embed_b", {m_vocab, m_d});
-        init_normal(m_embed_b, seed);
+    // Dense features feed the first hidden layer directly; d_embed, combine and the embedding
+    // options then play no part.
+    m_is_dense = !spec.has_tokens();
+    std::size_t fan_in = spec.n_features;
+    m_embed_a = m_embed_b = none;
+    if (!m_is_dense) {
+        m_embed_a = add_tensor(m_params.shared_embedding ? "embed" : "embed_a", {m_vocab, m_d});
+        init_normal(m_embed_a, seed);
+        m_embed_b = m_embed_a;
+        if (!m_params.shared_embedding) {
+            m_embed_b = add_tensor("embed_b", {m_vocab, m_d});
+            init_normal(m_embed_b, seed);
+        }
+        fan_in = m_is_concat ? 2 * m_d : m_d;
     }
-    std::size_t fan_in = m_is_concat ? 2 * m_d : m_d;
     for (std::size_t i = 0; i < m_params.hidden.size(); ++i) {
         layer l;
         l.width = static_cast<std::size_t>(m_params.hidden[i]);
@@ -257,8 +270,17 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
     if (!m_is_built) {
         throw grokkit::error("mlp.forward", "the model is not built; expected build() first");
     }
-    copy_tokens(x);
-    embed_forward();
+    if (m_is_dense) {
+        if (x.features == nullptr)
+            throw grokkit::error("mlp.forward", "batch has no features; expected dense feature inputs");
+        m_n = x.n;
+        const std::size_t width = m_tensors[m_hidden.empty() ? m_out.weight : m_hidden[0].weight].value.shape(0);
+        nn::ensure_shape(m_x0, m_n, width);
+        std::copy(x.features, x.features + m_n * width, m_x0.data());
+    } else {
+        copy_tokens(x);
+        embed_forward();
+    }
     const matrix* in = &m_x0;
     for (std::size_t i = 0; i < m_hidden.size(); ++i) {
         const layer& l = m_hidden[i];
@@ -322,8 +344,10 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
                                                  " from the last forward()");
     }
     // Embedding gradients are sums over positions (and the tied unembedding): zero, then add.
-    std::fill(m_tensors[m_embed_a].grad.begin(), m_tensors[m_embed_a].grad.end(), 0.0f);
-    std::fill(m_tensors[m_embed_b].grad.begin(), m_tensors[m_embed_b].grad.end(), 0.0f);
+    if (!m_is_dense) {
+        std::fill(m_tensors[m_embed_a].grad.begin(), m_tensors[m_embed_a].grad.end(), 0.0f);
+        std::fill(m_tensors[m_embed_b].grad.begin(), m_tensors[m_embed_b].grad.end(), 0.0f);
+    }
 
     const std::size_t n_layers = m_hidden.size();
     const matrix& h_last = n_layers > 0 ? m_post[n_layers - 1] : m_x0;
@@ -334,9 +358,12 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
         nn::activation_backward(m_f, m_pre[i], m_dpost[i], m_dpre[i]);
         const matrix& in = i > 0 ? m_post[i - 1] : m_x0;
         matrix& din = i > 0 ? m_dpost[i - 1] : m_dx0;
-        nn::linear_backward(in, value(l.weight), m_dpre[i], &din, grad(l.weight), bias_grad(l));
+        // The input needs no gradient when it is data.
+        matrix* din_ptr = (i == 0 && m_is_dense) ? nullptr : &din;
+        nn::linear_backward(in, value(l.weight), m_dpre[i], din_ptr, grad(l.weight), bias_grad(l));
     }
-    embed_backward();
+    if (!m_is_dense)
+        embed_backward();
 }
 
 std::vector<std::string> model_impl::representations() const {

@@ -1,4 +1,5 @@
-// The mlp model: a multi-layer perceptron on two embedded tokens (PAIR, Gromov, Nanda-style).
+// The mlp model: a multi-layer perceptron on two embedded tokens (PAIR, Gromov, Nanda-style)
+// or on dense features (sparse parity).
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
@@ -77,6 +78,7 @@ class model_impl : public grokkit::model {
     bool m_is_built = false;
     grokkit::nn::activation m_f = grokkit::nn::activation::relu;
     bool m_is_concat = true;
+    bool m_is_dense = false; // dense feature inputs, no embedding
     std::size_t m_vocab = 0;
     std::size_t m_n_classes = 0;
     std::size_t m_d = 0;

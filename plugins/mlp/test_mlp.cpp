@@ -351,3 +351,62 @@ TEST_CASE("mlp: forward rejects a token outside the vocabulary", "[mlp]") {
     CHECK_THROWS_WITH(m.forward(data.as_batch(), logits),
                       Catch::Contains("mlp.forward") && Catch::Contains("token 7"));
 }
+
+TEST_CASE("mlp: dense feature inputs train the first layer directly, with correct gradients",
+          "[mlp]") {
+    grokkit::input_spec spec;
+    spec.n_features = 6;
+    spec.n_classes = 2;
+    mlp::params p;
+    p.hidden = {5};
+    p.activation = "gelu"; // smooth: no kinks for the differences to cross
+    mlp::model_impl m(p);
+    m.build(spec, 3);
+    const auto names = names_of(m);
+    CHECK(names == std::vector<std::string>{"hidden0.weight", "hidden0.bias", "out.weight", "out.bias"});
+    grokkit::rng r(5, "test");
+    const std::size_t n = 16;
+    std::vector<float> x(n * 6);
+    std::vector<std::int32_t> y(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < 6; ++j)
+            x[i * 6 + j] = r.uniform() < 0.5 ? -1.0f : 1.0f;
+        y[i] = (x[i * 6] * x[i * 6 + 2] > 0) ? 1 : 0;
+    }
+    grokkit::batch b;
+    b.features = x.data();
+    b.labels = y.data();
+    b.n = n;
+    auto loss = [&] {
+        logits_t logits;
+        m.forward(b, logits);
+        return grokkit::nn::softmax_cross_entropy<float>(logits, y.data(), nullptr).loss / n;
+    };
+    logits_t logits, dlogits;
+    m.forward(b, logits);
+    grokkit::nn::softmax_cross_entropy(logits, y.data(), &dlogits);
+    m.backward(dlogits);
+    for (grokkit::parameter* prm : m.parameters()) {
+        double diff = 0.0, norm = 0.0;
+        const xt::xarray<float> g = prm->grad;
+        for (std::size_t k = 0; k < prm->value.size(); ++k) {
+            const float keep = prm->value.data()[k];
+            prm->value.data()[k] = keep + 1e-2f;
+            const double up = loss();
+            prm->value.data()[k] = keep - 1e-2f;
+            const double down = loss();
+            prm->value.data()[k] = keep;
+            const double numeric = (up - down) / 2e-2;
+            diff += (g.data()[k] - numeric) * (g.data()[k] - numeric);
+            norm += numeric * numeric;
+        }
+        INFO(prm->name);
+        CHECK(std::sqrt(diff / norm) < 2e-2);
+    }
+    grokkit::input_spec tokens = small_spec();
+    tokens.n_features = 0;
+    mlp::params tied = p;
+    tied.shared_embedding = tied.tie_unembedding = true;
+    mlp::model_impl t(tied);
+    CHECK_THROWS_WITH(t.build(spec, 1), Catch::Matchers::Contains("no embedding to tie to"));
+}

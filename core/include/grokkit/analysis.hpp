@@ -45,7 +45,11 @@ class GROKKIT_VISIBLE analysis_context {
 class GROKKIT_VISIBLE analysis : public plugin_object {
   public:
     /// Every output, declared before training starts (HDF5 SWMR forbids creating them later).
-    virtual std::vector<output_decl> outputs(const input_spec& spec, model& m) const = 0;
+    /// `data` is the generated split (its attributes tell what the dataset is); `m` is built.
+    /// Throws grokkit::error("<plugin>.outputs", ...) when the analysis cannot serve this
+    /// dataset or model, before any file is created.
+    virtual std::vector<output_decl> outputs(const input_spec& spec, const dataset_split& data,
+                                             model& m) const = 0;
     /// Computes and writes every declared output for the current checkpoint.
     virtual void run(analysis_context& ctx) = 0;
 };

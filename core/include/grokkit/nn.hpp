@@ -65,4 +65,75 @@ template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
                                matrix<T>* dlogits);
 
+// Transformer layers (nn_transformer.cpp): layer norm, positional embedding, causal attention.
+
+/// LayerNorm's epsilon, PyTorch's default.
+inline constexpr double layer_norm_eps = 1e-5;
+
+/// A layer norm's gain and bias, each (d); `T` is `const U` for values and `U` for gradients.
+template <class T> struct gain_bias {
+    T* gain = nullptr;
+    T* bias = nullptr;
+};
+
+/// What layer_norm_forward() keeps for layer_norm_backward().
+template <class T> struct layer_norm_cache {
+    matrix<T> x_hat; ///< (rows, d) normalised input (x − mean) / sqrt(var + eps)
+    matrix<T> rstd;  ///< (rows, 1) 1 / sqrt(var + eps)
+};
+
+/// y (rows, d) = x_hat ⊙ gain + bias per row of x (rows, d), x_hat = (x − mean) / sqrt(var + eps)
+/// with the biased variance and eps = layer_norm_eps (PyTorch's LayerNorm); fills `cache`.
+template <class T>
+void layer_norm_forward(const matrix<T>& x, gain_bias<const T> w, matrix<T>& y,
+                        layer_norm_cache<T>& cache);
+/// dx (rows, d) from dy (rows, d); dw.gain and dw.bias (d) are written (not accumulated).
+template <class T>
+void layer_norm_backward(const layer_norm_cache<T>& cache, const T* gain, const matrix<T>& dy,
+                         matrix<T>& dx, gain_bias<T> dw);
+
+/// x (n·n_ctx, d) += pos[r mod n_ctx] for every row r, with pos (n_ctx, d): rows are
+/// example-major, position-minor.
+template <class T> void position_embedding_forward(const T* pos, std::size_t n_ctx, matrix<T>& x);
+/// dpos (n_ctx, d) = Σ_i dx[i·n_ctx + t] over examples i (written, not accumulated).
+template <class T>
+void position_embedding_backward(const matrix<T>& dx, std::size_t n_ctx, T* dpos);
+
+/// Shape of causal multi-head self-attention over n sequences of n_ctx positions.
+struct attention_dims {
+    std::size_t n = 0;     ///< sequences (examples)
+    std::size_t n_ctx = 0; ///< positions per sequence
+    std::size_t n_heads = 0;
+    std::size_t d_head = 0;
+    bool last_query_only = false; ///< queries (and outputs) at position n_ctx − 1 only
+
+    /// Query positions per sequence: 1 with last_query_only, else n_ctx.
+    std::size_t n_queries() const { return last_query_only ? 1 : n_ctx; }
+};
+
+/// Row-major views of queries, keys and values in caller buffers, so a fused QKV product needs no
+/// copy: row r starts at `q + r·ld_q`, and head h occupies columns [h·d_head, (h+1)·d_head). `P` is
+/// `const T*` for inputs and `T*` for gradients.
+template <class P> struct attention_qkv {
+    P q = nullptr; ///< (n·n_queries, n_heads·d_head), example-major
+    std::size_t ld_q = 0;
+    P k = nullptr; ///< (n·n_ctx, n_heads·d_head), example-major
+    std::size_t ld_k = 0;
+    P v = nullptr; ///< (n·n_ctx, n_heads·d_head), example-major
+    std::size_t ld_v = 0;
+};
+
+/// Causal attention. pattern (n, n_heads·n_queries·n_ctx), read as (n, head, query, key), is the
+/// softmax over keys j <= the query's position of q·k_j / sqrt(d_head), 0 for later keys;
+/// z (n·n_queries, n_heads·d_head) = Σ_j pattern_j v_j per head.
+template <class T>
+void causal_attention_forward(const attention_dims& dims, const attention_qkv<const T*>& in,
+                              matrix<T>& pattern, matrix<T>& z);
+/// Writes (not accumulates) `grad`'s dq, dk, dv, laid out as `in`, from dz (n·n_queries,
+/// n_heads·d_head) and the pattern of causal_attention_forward().
+template <class T>
+void causal_attention_backward(const attention_dims& dims, const attention_qkv<const T*>& in,
+                               const matrix<T>& pattern, const matrix<T>& dz,
+                               const attention_qkv<T*>& grad);
+
 } // namespace grokkit::nn

@@ -1,0 +1,98 @@
+// memorisation: accuracies on noisy vs clean training examples, per checkpoint.
+// SPDX-License-Identifier: Apache-2.0
+#include "memorisation.hpp"
+
+#include <grokkit/error.hpp>
+
+#include <algorithm>
+
+namespace memorisation {
+
+namespace {
+
+const grokkit::dataset_record* record(const grokkit::dataset_split& d, const char* name) {
+    for (const auto& r : d.records)
+        if (r.name == name)
+            return &r;
+    return nullptr;
+}
+
+xt::xarray<double> scalar(double v) {
+    xt::xarray<double> a = xt::zeros<double>(std::vector<std::size_t>{});
+    a() = v;
+    return a;
+}
+
+} // namespace
+
+fit_counts count_fit(const std::vector<std::int32_t>& predicted, const std::int32_t* train_labels,
+                     const std::vector<std::int64_t>& noisy_index,
+                     const std::vector<std::int64_t>& true_label) {
+    fit_counts c;
+    std::vector<bool> is_noisy(predicted.size(), false);
+    for (std::size_t i = 0; i < noisy_index.size(); ++i) {
+        const auto j = static_cast<std::size_t>(noisy_index[i]);
+        is_noisy[j] = true;
+        c.noisy_fit += predicted[j] == train_labels[j];
+        c.noisy_true += predicted[j] == true_label[i];
+    }
+    std::size_t n_clean = 0;
+    for (std::size_t j = 0; j < predicted.size(); ++j)
+        if (!is_noisy[j]) {
+            ++n_clean;
+            c.clean_accuracy += predicted[j] == train_labels[j];
+        }
+    if (!noisy_index.empty()) {
+        c.noisy_fit /= static_cast<double>(noisy_index.size());
+        c.noisy_true /= static_cast<double>(noisy_index.size());
+    }
+    if (n_clean)
+        c.clean_accuracy /= static_cast<double>(n_clean);
+    return c;
+}
+
+void analysis_impl::declare(grokkit::param_set& ps) {
+    ps.add("per_example", m_per_example,
+           "also record each training example's predicted class (n_train values per run)");
+}
+
+std::vector<grokkit::output_decl> analysis_impl::outputs(const grokkit::input_spec&,
+                                                         const grokkit::dataset_split& data,
+                                                         grokkit::model&) const {
+    if (!record(data, "noisy_index") || !record(data, "true_label"))
+        throw grokkit::error(grokkit::diagnostic{
+            "memorisation.outputs", "", "the dataset records no noisy_index/true_label",
+            "a dataset with label_noise (modular_arithmetic, sparse_parity)", 0, 0});
+    std::vector<grokkit::output_decl> out{
+        {"noisy_fit", {}, {}, "fraction", "noisy training examples predicted as their replaced label"},
+        {"noisy_true", {}, {}, "fraction", "noisy training examples predicted as their true label"},
+        {"clean_accuracy", {}, {}, "fraction", "clean training examples predicted correctly"}};
+    if (m_per_example)
+        out.push_back({"predicted", {data.train.size()}, {"train_example"}, "class",
+                       "arg-max class of each training example"});
+    return out;
+}
+
+void analysis_impl::run(grokkit::analysis_context& ctx) {
+    const auto& train = ctx.data().train;
+    xt::xtensor<float, 2> logits;
+    ctx.trained_model().forward(grokkit::as_batch(train), logits);
+    std::vector<std::int32_t> predicted(train.size());
+    const std::size_t c = logits.shape()[1];
+    for (std::size_t i = 0; i < predicted.size(); ++i) {
+        const float* row = logits.data() + i * c;
+        predicted[i] = static_cast<std::int32_t>(std::max_element(row, row + c) - row);
+    }
+    const auto fit = count_fit(predicted, train.labels.data(), record(ctx.data(), "noisy_index")->values,
+                               record(ctx.data(), "true_label")->values);
+    ctx.write("noisy_fit", scalar(fit.noisy_fit));
+    ctx.write("noisy_true", scalar(fit.noisy_true));
+    ctx.write("clean_accuracy", scalar(fit.clean_accuracy));
+    if (m_per_example) {
+        xt::xarray<double> p = xt::zeros<double>({predicted.size()});
+        std::copy(predicted.begin(), predicted.end(), p.begin());
+        ctx.write("predicted", p);
+    }
+}
+
+} // namespace memorisation

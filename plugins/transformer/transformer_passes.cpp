@@ -1,0 +1,386 @@
+// The transformer model's forward and backward passes; every product goes through grokkit::gemm.
+// SPDX-License-Identifier: Apache-2.0
+#include "transformer.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
+
+#include <algorithm>
+
+namespace transformer {
+
+namespace nn = grokkit::nn;
+using grokkit::gemm;
+using grokkit::transpose;
+
+namespace {
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+    return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+}
+
+// dst (n·n_q, cols) = the rows of src (n·n_ctx, cols) that carry queries: all of them, or with
+// `last_only` the last position of each example.
+void copy_query_rows(const nn::matrix<float>& src, std::size_t n_ctx, bool last_only,
+                     nn::matrix<float>& dst) {
+    const std::size_t cols = src.shape(1);
+    if (!last_only) {
+        nn::ensure_shape(dst, src.shape(0), cols);
+        std::copy(src.begin(), src.end(), dst.begin());
+        return;
+    }
+    const std::size_t n = src.shape(0) / n_ctx;
+    nn::ensure_shape(dst, n, cols);
+    for (std::size_t i = 0; i < n; ++i) {
+        const float* row = src.data() + ((i + 1) * n_ctx - 1) * cols;
+        std::copy(row, row + cols, dst.data() + i * cols);
+    }
+}
+
+// dst (n·n_ctx, cols) += src (n·n_q, cols) on the query rows, the inverse of copy_query_rows.
+void add_query_rows(const nn::matrix<float>& src, std::size_t n_ctx, bool last_only,
+                    nn::matrix<float>& dst) {
+    const std::size_t cols = src.shape(1);
+    const std::size_t stride = last_only ? n_ctx : 1;
+    const std::size_t offset = last_only ? n_ctx - 1 : 0;
+    for (std::size_t r = 0; r < src.shape(0); ++r) {
+        const float* s = src.data() + r * cols;
+        float* d = dst.data() + (r * stride + offset) * cols;
+        for (std::size_t j = 0; j < cols; ++j) {
+            d[j] += s[j];
+        }
+    }
+}
+
+// Views of the fused (n·n_ctx, 3·hd) q | k | v buffer; with `last_only` the queries are the last
+// row of each example.
+template <class P>
+nn::attention_qkv<P> qkv_view(P base, std::size_t hd, std::size_t n_ctx, bool last_only) {
+    const std::size_t ld = 3 * hd;
+    nn::attention_qkv<P> v;
+    v.q = last_only ? base + (n_ctx - 1) * ld : base;
+    v.ld_q = last_only ? n_ctx * ld : ld;
+    v.k = base + hd;
+    v.ld_k = ld;
+    v.v = base + 2 * hd;
+    v.ld_v = ld;
+    return v;
+}
+
+} // namespace
+
+nn::gain_bias<const float> model_impl::ln_value(std::size_t w, std::size_t b) {
+    return {value(w), value(b)};
+}
+
+nn::gain_bias<float> model_impl::ln_grad(std::size_t w, std::size_t b) {
+    return {grad(w), grad(b)};
+}
+
+nn::attention_dims model_impl::attention_dims(bool last_only) const {
+    nn::attention_dims dims;
+    dims.n = m_n;
+    dims.n_ctx = m_n_ctx;
+    dims.n_heads = static_cast<std::size_t>(m_params.n_heads);
+    dims.d_head = static_cast<std::size_t>(m_params.d_head);
+    dims.last_query_only = last_only;
+    return dims;
+}
+
+void model_impl::copy_tokens(const grokkit::batch& x, const char* where) {
+    if (x.tokens == nullptr && x.n > 0) {
+        throw grokkit::error(where, "batch has no tokens; expected token inputs");
+    }
+    m_n = x.n;
+    m_tokens.assign(x.tokens, x.tokens + m_n_ctx * x.n); // keeps its capacity: no allocation
+    for (std::size_t k = 0; k < m_tokens.size(); ++k) {
+        const std::int32_t id = m_tokens[k];
+        if (id < 0 || static_cast<std::size_t>(id) >= m_vocab) {
+            throw grokkit::error(where, "token " + std::to_string(id) + " of example " +
+                                            std::to_string(k / m_n_ctx) +
+                                            " is outside the vocabulary; expected 0 <= token < " +
+                                            std::to_string(m_vocab));
+        }
+    }
+}
+
+void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) {
+    if (!m_is_built) {
+        throw grokkit::error("transformer.forward",
+                             "the model is not built; expected build() first");
+    }
+    m_has_training_pass = false;
+    copy_tokens(x, "transformer.forward");
+    run_forward(true, logits);
+    m_has_training_pass = true;
+}
+
+void model_impl::run_forward(bool last_only, matrix& logits) {
+    const std::size_t rows = m_n * m_n_ctx;
+    // x (n·n_ctx, d) = W_E[tokens] + W_pos[position]
+    nn::embedding_forward(m_tokens.data(), 1, value(m_embed), m_d, rows, m_resid[0]);
+    nn::position_embedding_forward(value(m_pos_embed), m_n_ctx, m_resid[0]);
+    m_use_table = is_table_cheaper();
+    for (std::size_t l = 0; l < m_blocks.size(); ++l) {
+        block_forward(l, last_only && l + 1 == m_blocks.size());
+    }
+    unembed_forward(logits);
+}
+
+void model_impl::block_forward(std::size_t l, bool last_only) {
+    m_state[l].last_only = last_only;
+    if (l == 0 && m_use_table) {
+        table_qkv_forward();
+    } else {
+        qkv_forward(l);
+    }
+    attention_forward(l);
+    mlp_forward(l);
+}
+
+// One fused (d, 3·hd) weight W_Q | W_K | W_V: a single product gives q, k and v side by side.
+void model_impl::fuse_qkv_weights(std::size_t l) {
+    block_state& s = m_state[l];
+    const block_params& b = m_blocks[l];
+    const std::size_t ld = 3 * m_hd;
+    nn::ensure_shape(s.w_qkv, m_d, ld);
+    const float* wq = value(b.w_q);
+    const float* wk = value(b.w_k);
+    const float* wv = value(b.w_v);
+    for (std::size_t r = 0; r < m_d; ++r) {
+        float* dst = s.w_qkv.data() + r * ld;
+        std::copy(wq + r * m_hd, wq + (r + 1) * m_hd, dst);
+        std::copy(wk + r * m_hd, wk + (r + 1) * m_hd, dst + m_hd);
+        std::copy(wv + r * m_hd, wv + (r + 1) * m_hd, dst + 2 * m_hd);
+    }
+}
+
+void model_impl::qkv_forward(std::size_t l) {
+    block_state& s = m_state[l];
+    const block_params& b = m_blocks[l];
+    const matrix* in = &m_resid[l];
+    if (m_params.layer_norm) {
+        nn::layer_norm_forward(m_resid[l], ln_value(b.ln1_w, b.ln1_b), s.ln1, s.ln1_cache);
+        in = &s.ln1;
+    }
+    fuse_qkv_weights(l);
+    const std::size_t rows = m_n * m_n_ctx;
+    const std::size_t ld = 3 * m_hd;
+    nn::ensure_shape(s.qkv, rows, ld);
+    const float* x = in->data();
+    const float* w = s.w_qkv.data();
+    float* qkv = s.qkv.data();
+    if (!s.last_only) {
+        // qkv (n·n_ctx, 3·hd) = in (n·n_ctx, d) · W_QKV (d, 3·hd)
+        gemm(transpose::no, transpose::no, rows, ld, m_d, 1.0f, x, m_d, w, ld, 0.0f, qkv, ld);
+        return;
+    }
+    // Keys and values at every position; queries only at the last: rows i·n_ctx + n_ctx − 1.
+    const std::size_t last = m_n_ctx - 1;
+    gemm(transpose::no, transpose::no, rows, 2 * m_hd, m_d, 1.0f, x, m_d, w + m_hd, ld, 0.0f,
+         qkv + m_hd, ld);
+    gemm(transpose::no, transpose::no, m_n, m_hd, m_d, 1.0f, x + last * m_d, m_n_ctx * m_d, w, ld,
+         0.0f, qkv + last * ld, m_n_ctx * ld);
+}
+
+void model_impl::attention_forward(std::size_t l) {
+    block_state& s = m_state[l];
+    const nn::attention_qkv<const float*> view =
+        qkv_view<const float*>(s.qkv.data(), m_hd, m_n_ctx, s.last_only);
+    nn::causal_attention_forward(attention_dims(s.last_only), view, s.pattern, s.z);
+    // mid (n·n_q, d) = x on the query rows + z (n·n_q, hd) · W_O (hd, d)
+    copy_query_rows(m_resid[l], m_n_ctx, s.last_only, s.mid);
+    gemm(transpose::no, transpose::no, s.mid.shape(0), m_d, m_hd, 1.0f, s.z.data(), m_hd,
+         value(m_blocks[l].w_o), m_d, 1.0f, s.mid.data(), m_d);
+}
+
+void model_impl::mlp_forward(std::size_t l) {
+    block_state& s = m_state[l];
+    const block_params& b = m_blocks[l];
+    const std::size_t rows = s.mid.shape(0);
+    const matrix* in = &s.mid;
+    if (m_params.layer_norm) {
+        nn::layer_norm_forward(s.mid, ln_value(b.ln2_w, b.ln2_b), s.ln2, s.ln2_cache);
+        in = &s.ln2;
+    }
+    nn::linear_forward(*in, value(b.w_in), m_d_mlp, value(b.b_in), s.mlp_pre);
+    nn::activation_forward(m_f, s.mlp_pre, s.mlp_post);
+    // out (n·n_q, d) = mid + b_out + mlp_post (n·n_q, d_mlp) · W_out (d_mlp, d)
+    matrix& out = m_resid[l + 1];
+    nn::ensure_shape(out, rows, m_d);
+    const float* bias = value(b.b_out);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* mid = s.mid.data() + r * m_d;
+        float* o = out.data() + r * m_d;
+        for (std::size_t j = 0; j < m_d; ++j) {
+            o[j] = mid[j] + bias[j];
+        }
+    }
+    gemm(transpose::no, transpose::no, rows, m_d, m_d_mlp, 1.0f, s.mlp_post.data(), m_d_mlp,
+         value(b.w_out), m_d, 1.0f, out.data(), m_d);
+}
+
+void model_impl::unembed_forward(matrix& logits) {
+    const matrix* in = &m_resid.back();
+    if (m_params.layer_norm) {
+        nn::layer_norm_forward(m_resid.back(), ln_value(m_ln_final_w, m_ln_final_b), m_ln_final,
+                               m_ln_final_cache);
+        in = &m_ln_final;
+    }
+    nn::linear_forward<float>(*in, value(m_unembed), m_n_classes, nullptr, logits);
+}
+
+void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+    if (!m_is_built || !m_has_training_pass) {
+        throw grokkit::error("transformer.backward",
+                             "no forward() pass to differentiate (none yet, or representation() "
+                             "ran since); expected forward() first");
+    }
+    if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
+        throw grokkit::error("transformer.backward",
+                             "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                                 "; expected " + shape_text(m_n, m_n_classes) +
+                                 " from the last forward()");
+    }
+    if (m_n == 0) {
+        zero_gradients();
+        return;
+    }
+    unembed_backward(dlogits);
+    for (std::size_t l = m_blocks.size(); l-- > 0;) {
+        block_backward(l);
+    }
+    if (!m_use_table) {
+        embed_backward(); // the table path has filled the embedding gradients already
+    }
+}
+
+void model_impl::zero_gradients() {
+    for (grokkit::parameter& p : m_tensors) {
+        p.grad.fill(0.0f);
+    }
+}
+
+void model_impl::unembed_backward(const matrix& dlogits) {
+    const bool ln = m_params.layer_norm;
+    const matrix& in = ln ? m_ln_final : m_resid.back();
+    matrix& d_in = ln ? m_d_ln_final : m_d_resid.back();
+    nn::linear_backward<float>(in, value(m_unembed), dlogits, &d_in, grad(m_unembed), nullptr);
+    if (ln) {
+        nn::layer_norm_backward(m_ln_final_cache, value(m_ln_final_w), m_d_ln_final,
+                                m_d_resid.back(), ln_grad(m_ln_final_w, m_ln_final_b));
+    }
+}
+
+void model_impl::block_backward(std::size_t l) {
+    mlp_backward(l);
+    attention_backward(l);
+    if (l == 0 && m_use_table) {
+        table_qkv_backward();
+    } else {
+        qkv_backward(l);
+    }
+}
+
+// From the block output's gradient m_d_resid[l + 1] to d_mid, the gradient of the residual
+// after attention (the MLP branch plus the identity).
+void model_impl::mlp_backward(std::size_t l) {
+    block_state& s = m_state[l];
+    const block_params& b = m_blocks[l];
+    const bool ln = m_params.layer_norm;
+    const matrix& d_out = m_d_resid[l + 1];
+    nn::linear_backward(s.mlp_post, value(b.w_out), d_out, &s.d_mlp_post, grad(b.w_out),
+                        grad(b.b_out));
+    nn::activation_backward(m_f, s.mlp_pre, s.d_mlp_post, s.d_mlp_pre);
+    const matrix& in = ln ? s.ln2 : s.mid;
+    matrix& d_in = ln ? s.d_ln2 : s.d_mid;
+    nn::linear_backward(in, value(b.w_in), s.d_mlp_pre, &d_in, grad(b.w_in), grad(b.b_in));
+    if (ln) {
+        nn::layer_norm_backward(s.ln2_cache, value(b.ln2_w), s.d_ln2, s.d_mid,
+                                ln_grad(b.ln2_w, b.ln2_b));
+    }
+    float* dm = s.d_mid.data();
+    const float* dout = d_out.data();
+    for (std::size_t k = 0; k < s.d_mid.size(); ++k) {
+        dm[k] += dout[k];
+    }
+}
+
+// From d_mid to d_qkv; fills the W_O gradient.
+void model_impl::attention_backward(std::size_t l) {
+    block_state& s = m_state[l];
+    nn::linear_backward<float>(s.z, value(m_blocks[l].w_o), s.d_mid, &s.d_z, grad(m_blocks[l].w_o),
+                               nullptr);
+    nn::ensure_shape(s.d_qkv, m_n * m_n_ctx, 3 * m_hd);
+    nn::causal_attention_backward(attention_dims(s.last_only),
+                                  qkv_view<const float*>(s.qkv.data(), m_hd, m_n_ctx, s.last_only),
+                                  s.pattern, s.d_z,
+                                  qkv_view<float*>(s.d_qkv.data(), m_hd, m_n_ctx, s.last_only));
+}
+
+// From d_qkv and d_mid to m_d_resid[l], the gradient of the block's input; fills the W_Q, W_K,
+// W_V (and ln1) gradients.
+void model_impl::qkv_backward(std::size_t l) {
+    block_state& s = m_state[l];
+    const block_params& b = m_blocks[l];
+    const bool ln = m_params.layer_norm;
+    const matrix& in = ln ? s.ln1 : m_resid[l];
+    matrix& d_in = ln ? s.d_ln1 : m_d_resid[l];
+    const std::size_t rows = m_n * m_n_ctx;
+    const std::size_t ld = 3 * m_hd;
+    nn::ensure_shape(s.d_w_qkv, m_d, ld);
+    nn::ensure_shape(d_in, rows, m_d);
+    const float* x = in.data();
+    const float* dqkv = s.d_qkv.data();
+    const float* w = s.w_qkv.data();
+    float* dw = s.d_w_qkv.data();
+    if (!s.last_only) {
+        // dW_QKV (d, 3·hd) = inᵀ · dqkv;  d_in (n·n_ctx, d) = dqkv · W_QKVᵀ
+        gemm(transpose::yes, transpose::no, m_d, ld, rows, 1.0f, x, m_d, dqkv, ld, 0.0f, dw, ld);
+        gemm(transpose::no, transpose::yes, rows, m_d, ld, 1.0f, dqkv, ld, w, ld, 0.0f, d_in.data(),
+             m_d);
+    } else {
+        // Keys and values from every row, queries from the last row of each example only.
+        const std::size_t last = m_n_ctx - 1;
+        gemm(transpose::yes, transpose::no, m_d, 2 * m_hd, rows, 1.0f, x, m_d, dqkv + m_hd, ld,
+             0.0f, dw + m_hd, ld);
+        gemm(transpose::yes, transpose::no, m_d, m_hd, m_n, 1.0f, x + last * m_d, m_n_ctx * m_d,
+             dqkv + last * ld, m_n_ctx * ld, 0.0f, dw, ld);
+        gemm(transpose::no, transpose::yes, rows, m_d, 2 * m_hd, 1.0f, dqkv + m_hd, ld, w + m_hd,
+             ld, 0.0f, d_in.data(), m_d);
+        gemm(transpose::no, transpose::yes, m_n, m_d, m_hd, 1.0f, dqkv + last * ld, m_n_ctx * ld, w,
+             ld, 1.0f, d_in.data() + last * m_d, m_n_ctx * m_d);
+    }
+    split_qkv_grads(l);
+    if (ln) {
+        nn::layer_norm_backward(s.ln1_cache, value(b.ln1_w), s.d_ln1, m_d_resid[l],
+                                ln_grad(b.ln1_w, b.ln1_b));
+    }
+    // The residual connection around attention.
+    add_query_rows(s.d_mid, m_n_ctx, s.last_only, m_d_resid[l]);
+}
+
+// The fused gradient d_w_qkv (d, 3·hd) into the W_Q, W_K and W_V gradients.
+void model_impl::split_qkv_grads(std::size_t l) {
+    const block_params& b = m_blocks[l];
+    const std::size_t ld = 3 * m_hd;
+    const float* dw = m_state[l].d_w_qkv.data();
+    float* gq = grad(b.w_q);
+    float* gk = grad(b.w_k);
+    float* gv = grad(b.w_v);
+    for (std::size_t r = 0; r < m_d; ++r) {
+        const float* src = dw + r * ld;
+        std::copy(src, src + m_hd, gq + r * m_hd);
+        std::copy(src + m_hd, src + 2 * m_hd, gk + r * m_hd);
+        std::copy(src + 2 * m_hd, src + 3 * m_hd, gv + r * m_hd);
+    }
+}
+
+void model_impl::embed_backward() {
+    // The embedding gradient is a sum over every (example, position) using a token: zero, then add.
+    m_tensors[m_embed].grad.fill(0.0f);
+    nn::embedding_backward(m_tokens.data(), 1, m_d_resid[0], grad(m_embed));
+    nn::position_embedding_backward(m_d_resid[0], m_n_ctx, grad(m_pos_embed));
+}
+
+} // namespace transformer
