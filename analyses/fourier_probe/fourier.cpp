@@ -30,7 +30,9 @@ xt::xtensor<double, 2> fourier_basis(std::size_t p) {
     return b;
 }
 
-std::size_t frequency_of_row(std::size_t row) { return (row + 1) / 2; }
+std::size_t frequency_of_row(std::size_t row) {
+    return (row + 1) / 2;
+}
 
 std::vector<double> frequency_norms(const xt::xtensor<double, 2>& basis,
                                     const xt::xtensor<double, 2>& table) {
@@ -126,7 +128,8 @@ answer_projection project_on_answers(const xt::xtensor<double, 2>& logits,
             const double v = logits(e, c);
             r.total_energy += (v - mean) * (v - mean);
             const long diff = static_cast<long>(answer[e]) - static_cast<long>(c);
-            const long m = ((diff % static_cast<long>(p)) + static_cast<long>(p)) % static_cast<long>(p);
+            const long m =
+                ((diff % static_cast<long>(p)) + static_cast<long>(p)) % static_cast<long>(p);
             for (std::size_t k = 1; k <= n_freq; ++k) {
                 const std::size_t km = (k * static_cast<std::size_t>(m)) % p;
                 r.cos_coef[k] += v * cos_table[km];
@@ -156,7 +159,8 @@ xt::xtensor<double, 2> restricted_logits(const answer_projection& proj,
     for (std::size_t e = 0; e < n; ++e)
         for (std::size_t c = 0; c < p; ++c) {
             const long diff = static_cast<long>(answer[e]) - static_cast<long>(c);
-            const long m = ((diff % static_cast<long>(p)) + static_cast<long>(p)) % static_cast<long>(p);
+            const long m =
+                ((diff % static_cast<long>(p)) + static_cast<long>(p)) % static_cast<long>(p);
             double v = 0.0;
             for (std::size_t k : frequencies) {
                 const std::size_t km = (k * static_cast<std::size_t>(m)) % p;

@@ -19,7 +19,9 @@ xt::xtensor<double, 2> fourier_basis(std::size_t p);
 std::size_t frequency_of_row(std::size_t row);
 
 /// Number of non-constant frequencies, ⌊p/2⌋.
-inline std::size_t n_frequencies(std::size_t p) { return p / 2; }
+inline std::size_t n_frequencies(std::size_t p) {
+    return p / 2;
+}
 
 /// Norm of the columns of `table` (p, d) in each frequency: result[k] = ‖(B·table) rows of
 /// frequency k‖, k = 0..⌊p/2⌋. Used for embeddings (rows are tokens).
@@ -40,8 +42,8 @@ double gini(const std::vector<double>& x);
 struct answer_projection {
     std::vector<double> cos_coef; ///< per frequency k = 0..K (entry 0 unused)
     std::vector<double> sin_coef;
-    std::vector<double> energy;   ///< squared norm of the logits' projection on frequency k
-    double total_energy = 0.0;    ///< squared norm of the logits after removing each row's mean
+    std::vector<double> energy; ///< squared norm of the logits' projection on frequency k
+    double total_energy = 0.0;  ///< squared norm of the logits after removing each row's mean
 };
 answer_projection project_on_answers(const xt::xtensor<double, 2>& logits,
                                      const std::vector<std::int32_t>& answer, std::size_t p);

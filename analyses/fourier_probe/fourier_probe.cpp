@@ -1,8 +1,7 @@
 // fourier_probe: outputs are declared from the dataset's attributes and the model's names.
 // SPDX-License-Identifier: Apache-2.0
-#include "fourier_probe.hpp"
-
 #include "fourier.hpp"
+#include "fourier_probe.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/rng.hpp>
@@ -18,7 +17,8 @@ using grokkit::output_decl;
 void analysis_impl::declare(grokkit::param_set& ps) {
     auto& p = m_params;
     ps.add("embedding", p.embedding,
-           "parameter whose rows are token embeddings; auto: embed, else embed_a").non_empty();
+           "parameter whose rows are token embeddings; auto: embed, else embed_a")
+        .non_empty();
     ps.add("unembedding", p.unembedding,
            "parameter mapping the last hidden layer to logits (columns = classes); auto: "
            "unembed, else out.weight; none: skip")
@@ -129,14 +129,16 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
     resolved r;
     const auto reps = m.representations();
     auto fail = [](const std::string& what, const std::string& expected) {
-        throw grokkit::error(grokkit::diagnostic{"fourier_probe.outputs", "", what, expected, 0, 0});
+        throw grokkit::error(
+            grokkit::diagnostic{"fourier_probe.outputs", "", what, expected, 0, 0});
     };
     auto pick_param = [&](const std::string& wanted, std::initializer_list<const char*> autos) {
         if (wanted == "none")
             return std::string();
         if (wanted != "auto") {
             if (!find_parameter(m, wanted))
-                fail("the model has no parameter \"" + wanted + "\"", "a parameter name of the model");
+                fail("the model has no parameter \"" + wanted + "\"",
+                     "a parameter name of the model");
             return wanted;
         }
         for (const char* a : autos)
@@ -149,7 +151,8 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
             return std::string();
         if (wanted != "auto") {
             if (!has(reps, wanted))
-                fail("the model has no representation \"" + wanted + "\"", "a representation of the model");
+                fail("the model has no representation \"" + wanted + "\"",
+                     "a representation of the model");
             return wanted;
         }
         for (const char* a : {"hidden0", "mlp_post0"})
@@ -170,7 +173,8 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
         r.unembedding = pick_param(m_params.unembedding, {"unembed", "out.weight"});
         r.neurons = pick_rep(m_params.neurons);
         if (!r.embedding.empty() && find_parameter(m, r.embedding)->value.shape()[0] < r.p)
-            fail("parameter \"" + r.embedding + "\" has fewer than p rows", "token embeddings (vocab, d)");
+            fail("parameter \"" + r.embedding + "\" has fewer than p rows",
+                 "token embeddings (vocab, d)");
         if (!r.unembedding.empty()) {
             const auto& shape = find_parameter(m, r.unembedding)->value.shape();
             if (shape.size() != 2 || shape[1] != r.p)
@@ -181,13 +185,16 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
         r.n_bits = static_cast<std::size_t>(n_bits);
         r.k = static_cast<std::size_t>(attribute(data, "k"));
         if (!record(data, "relevant_bits") || spec.n_classes != 2)
-            fail("the dataset records no relevant_bits or has other than 2 classes", "a sparse_parity dataset");
-        const std::string w = m_params.input_weights == "auto" ? "hidden0.weight" : m_params.input_weights;
-        if (auto* prm = find_parameter(m, w); prm && prm->value.dimension() == 2 &&
-                                              prm->value.shape()[0] == r.n_bits)
+            fail("the dataset records no relevant_bits or has other than 2 classes",
+                 "a sparse_parity dataset");
+        const std::string w =
+            m_params.input_weights == "auto" ? "hidden0.weight" : m_params.input_weights;
+        if (auto* prm = find_parameter(m, w);
+            prm && prm->value.dimension() == 2 && prm->value.shape()[0] == r.n_bits)
             r.input_weights = w;
         else if (m_params.input_weights != "auto")
-            fail("parameter \"" + w + "\" is not an (n_bits, width) weight", "the first-layer weight");
+            fail("parameter \"" + w + "\" is not an (n_bits, width) weight",
+                 "the first-layer weight");
     } else {
         fail("the dataset has neither a modulus (token inputs) nor n_bits (feature inputs)",
              "modular_arithmetic or sparse_parity");
@@ -201,12 +208,22 @@ std::vector<output_decl> analysis_impl::outputs(const grokkit::input_spec& spec,
     const resolved r = resolve(spec, data, m);
     std::vector<output_decl> out;
     if (r.kind == mode::parity) {
-        out.push_back({"walsh_relevant_fraction", {}, {}, "fraction",
+        out.push_back({"walsh_relevant_fraction",
+                       {},
+                       {},
+                       "fraction",
                        "share of the output's variance on the relevant subset's character chi_S"});
-        out.push_back({"walsh_relevant_stderr", {}, {}, "fraction",
+        out.push_back({"walsh_relevant_stderr",
+                       {},
+                       {},
+                       "fraction",
                        "standard error of walsh_relevant_fraction (0 when exact)"});
-        out.push_back({"walsh_order_fraction", {r.n_bits + 1}, {"order"}, "fraction",
-                       "share of the output's energy on characters of each order |S| (NaN: not estimated)"});
+        out.push_back(
+            {"walsh_order_fraction",
+             {r.n_bits + 1},
+             {"order"},
+             "fraction",
+             "share of the output's energy on characters of each order |S| (NaN: not estimated)"});
         out.push_back({"output_energy", {}, {}, "logit^2", "E[f(x)^2], f = logit_1 - logit_0"});
         if (!r.input_weights.empty()) {
             const std::size_t width = m.parameters().empty() ? 0 : [&] {
@@ -215,19 +232,37 @@ std::vector<output_decl> analysis_impl::outputs(const grokkit::input_spec& spec,
                         return p->value.shape()[1];
                 return std::size_t{0};
             }();
-            out.push_back({"neuron_relevant_fraction", {width}, {"neuron"}, "fraction",
-                           "share of each neuron's squared input-weight norm on the relevant bits"});
+            out.push_back(
+                {"neuron_relevant_fraction",
+                 {width},
+                 {"neuron"},
+                 "fraction",
+                 "share of each neuron's squared input-weight norm on the relevant bits"});
+            out.push_back(
+                {"input_weight_relevant_fraction",
+                 {},
+                 {},
+                 "fraction",
+                 "share of the whole first layer's squared weight norm on the relevant bits "
+                 "(k/n_bits when spread evenly)"});
         }
         return out;
     }
     const std::size_t kf = n_frequencies(r.p) + 1;
     if (!r.embedding.empty()) {
-        out.push_back({"embed_freq_norm", {kf}, {"frequency"}, "1",
+        out.push_back({"embed_freq_norm",
+                       {kf},
+                       {"frequency"},
+                       "1",
                        "norm of the token embedding in each frequency (0 = constant)"});
-        out.push_back({"embed_gini", {}, {}, "1", "Gini coefficient of embed_freq_norm over k >= 1"});
+        out.push_back(
+            {"embed_gini", {}, {}, "1", "Gini coefficient of embed_freq_norm over k >= 1"});
     }
     if (!r.unembedding.empty())
-        out.push_back({"unembed_freq_norm", {kf}, {"frequency"}, "1",
+        out.push_back({"unembed_freq_norm",
+                       {kf},
+                       {"frequency"},
+                       "1",
                        "norm of the unembedding (over classes) in each frequency"});
     if (!r.neurons.empty()) {
         grokkit::batch one;
@@ -236,24 +271,50 @@ std::vector<output_decl> analysis_impl::outputs(const grokkit::input_spec& spec,
         one.n = 1;
         const auto rep = m.representation(r.neurons, one);
         if (rep.dimension() != 2)
-            throw grokkit::error("fourier_probe.outputs", "representation \"" + r.neurons +
-                                                              "\" is not (n, neurons); expected a 2-D one");
+            throw grokkit::error("fourier_probe.outputs",
+                                 "representation \"" + r.neurons +
+                                     "\" is not (n, neurons); expected a 2-D one");
         const std::size_t n = rep.shape()[1];
-        out.push_back({"neuron_freq_energy", {n, kf}, {"neuron", "frequency"}, "activation^2",
-                       "2-D Fourier energy of each neuron over (a, b) involving frequency k; col 0 constant"});
-        out.push_back({"neuron_dominant_freq", {n}, {"neuron"}, "1", "frequency with most of the neuron's energy"});
-        out.push_back({"neuron_dominant_fraction", {n}, {"neuron"}, "fraction",
+        out.push_back({"neuron_freq_energy",
+                       {n, kf},
+                       {"neuron", "frequency"},
+                       "activation^2",
+                       "2-D Fourier energy of each neuron over (a, b) involving frequency k; col 0 "
+                       "constant"});
+        out.push_back({"neuron_dominant_freq",
+                       {n},
+                       {"neuron"},
+                       "1",
+                       "frequency with most of the neuron's energy"});
+        out.push_back({"neuron_dominant_fraction",
+                       {n},
+                       {"neuron"},
+                       "fraction",
                        "share of the neuron's non-constant energy in its dominant frequency"});
     }
-    out.push_back({"logit_freq_energy", {kf}, {"frequency"}, "logit^2",
+    out.push_back({"logit_freq_energy",
+                   {kf},
+                   {"frequency"},
+                   "logit^2",
                    "energy of the logits along cos/sin(w_k(y - c)), y the answer (0 = unused)"});
-    out.push_back({"logit_energy_total", {}, {}, "logit^2", "energy of the logits after removing row means"});
-    out.push_back({"key_frequencies", {static_cast<std::size_t>(m_params.max_key_frequencies)},
-                   {"rank"}, "1", "key frequencies, ascending, -1 padded (rule: key_fraction)"});
+    out.push_back(
+        {"logit_energy_total", {}, {}, "logit^2", "energy of the logits after removing row means"});
+    out.push_back({"key_frequencies",
+                   {static_cast<std::size_t>(m_params.max_key_frequencies)},
+                   {"rank"},
+                   "1",
+                   "key frequencies, ascending, -1 padded (rule: key_fraction)"});
     out.push_back({"full_loss", {}, {}, "nats", "cross-entropy over all pairs, true labels"});
-    out.push_back({"restricted_loss", {}, {}, "nats",
-                   "cross-entropy over all pairs of the logits kept only along key answer directions"});
-    out.push_back({"excluded_loss", {}, {}, "nats",
+    out.push_back(
+        {"restricted_loss",
+         {},
+         {},
+         "nats",
+         "cross-entropy over all pairs of the logits kept only along key answer directions"});
+    out.push_back({"excluded_loss",
+                   {},
+                   {},
+                   "nats",
                    "training-set cross-entropy after removing the key answer directions"});
     out.push_back({"train_loss", {}, {}, "nats", "training-set cross-entropy (labels as trained)"});
     return out;
@@ -338,9 +399,10 @@ void analysis_impl::run_modular(grokkit::analysis_context& ctx, const resolved& 
     const auto proj = project_on_answers(logits, answer, p);
     const auto key = key_frequencies(proj, m_params.key_fraction,
                                      static_cast<std::size_t>(m_params.max_key_frequencies));
-    xt::xarray<double> key_out = xt::full_like(xt::xarray<double>(xt::zeros<double>(
-                                                   {static_cast<std::size_t>(m_params.max_key_frequencies)})),
-                                               -1.0);
+    xt::xarray<double> key_out =
+        xt::full_like(xt::xarray<double>(xt::zeros<double>(
+                          {static_cast<std::size_t>(m_params.max_key_frequencies)})),
+                      -1.0);
     for (std::size_t i = 0; i < key.size(); ++i)
         key_out(i) = static_cast<double>(key[i]);
     const auto restricted = restricted_logits(proj, answer, key, p);
@@ -372,7 +434,8 @@ void analysis_impl::run_parity(grokkit::analysis_context& ctx, const resolved& r
     const auto& tf = ctx.data().train.features;
     const bool zero_one = std::find(tf.begin(), tf.end(), 0.0f) != tf.end();
     const bool exact = n_bits <= static_cast<std::size_t>(m_params.exact_max_bits);
-    const std::size_t n = exact ? (std::size_t{1} << n_bits) : static_cast<std::size_t>(m_params.samples);
+    const std::size_t n =
+        exact ? (std::size_t{1} << n_bits) : static_cast<std::size_t>(m_params.samples);
     // Bit i of input x is bit i of its index (exact) or a fresh draw keyed by the step (sampled).
     xt::xtensor<float, 2> x = xt::zeros<float>({n, n_bits});
     std::vector<std::uint64_t> bits(n);
@@ -423,7 +486,8 @@ void analysis_impl::run_parity(grokkit::analysis_context& ctx, const resolved& r
         for (std::size_t o = 0; o <= n_bits; ++o)
             order_fraction(o) = std::numeric_limits<double>::quiet_NaN();
         // Every subset up to max_order, enumerated by combinations of bit positions.
-        const std::size_t max_order = std::min<std::size_t>(static_cast<std::size_t>(m_params.max_order), n_bits);
+        const std::size_t max_order =
+            std::min<std::size_t>(static_cast<std::size_t>(m_params.max_order), n_bits);
         std::vector<std::size_t> idx;
         for (std::size_t o = 0; o <= max_order; ++o) {
             double mass = 0.0;
@@ -456,6 +520,7 @@ void analysis_impl::run_parity(grokkit::analysis_context& ctx, const resolved& r
         const auto* w = find_parameter(m, r.input_weights);
         const std::size_t width = w->value.shape()[1];
         xt::xarray<double> frac = xt::zeros<double>({width});
+        double total_on = 0.0, total_all = 0.0;
         for (std::size_t j = 0; j < width; ++j) {
             double on = 0.0, all = 0.0;
             for (std::size_t i = 0; i < n_bits; ++i) {
@@ -465,8 +530,12 @@ void analysis_impl::run_parity(grokkit::analysis_context& ctx, const resolved& r
                     on += v * v;
             }
             frac(j) = all > 0 ? on / all : 0.0;
+            total_on += on;
+            total_all += all;
         }
         ctx.write("neuron_relevant_fraction", frac);
+        ctx.write("input_weight_relevant_fraction",
+                  scalar(total_all > 0 ? total_on / total_all : 0.0));
     }
 }
 

@@ -37,7 +37,7 @@ class analysis_impl : public grokkit::analysis {
     enum class mode { modular, parity };
     struct resolved {
         mode kind = mode::modular;
-        std::size_t p = 0;            // modulus
+        std::size_t p = 0; // modulus
         std::size_t n_bits = 0, k = 0;
         std::string embedding, unembedding, neurons, input_weights; // "" when absent
     };

@@ -28,7 +28,8 @@ TEST_CASE("fourier_probe: the basis is orthonormal for odd and even p", "[fourie
     CHECK(frequency_of_row(3) == 2);
 }
 
-TEST_CASE("fourier_probe: an embedding made of one frequency has all its norm there", "[fourier_probe]") {
+TEST_CASE("fourier_probe: an embedding made of one frequency has all its norm there",
+          "[fourier_probe]") {
     const std::size_t p = 31, k = 4;
     xt::xtensor<double, 2> e = xt::zeros<double>({p, std::size_t{3}});
     for (std::size_t x = 0; x < p; ++x) {
@@ -38,21 +39,23 @@ TEST_CASE("fourier_probe: an embedding made of one frequency has all its norm th
     }
     const auto norms = frequency_norms(fourier_basis(p), e);
     for (std::size_t f = 0; f < norms.size(); ++f)
-        CHECK_THAT(norms[f], WithinAbs(f == k ? std::sqrt((1.0 + 1.0 + 0.25) * p / 2.0) : 0.0, 1e-9));
+        CHECK_THAT(norms[f],
+                   WithinAbs(f == k ? std::sqrt((1.0 + 1.0 + 0.25) * p / 2.0) : 0.0, 1e-9));
     CHECK(gini(std::vector<double>(norms.begin() + 1, norms.end())) > 0.9);
     CHECK_THAT(gini({1.0, 1.0, 1.0, 1.0}), WithinAbs(0.0, 1e-12));
 }
 
-TEST_CASE("fourier_probe: periodic neurons get their frequency and a fraction near 1", "[fourier_probe]") {
+TEST_CASE("fourier_probe: periodic neurons get their frequency and a fraction near 1",
+          "[fourier_probe]") {
     const std::size_t p = 23;
     xt::xtensor<double, 2> act = xt::zeros<double>({p * p, std::size_t{3}});
     grokkit::rng r(1, "test");
     for (std::size_t a = 0; a < p; ++a)
         for (std::size_t b = 0; b < p; ++b) {
             const double w5 = 2 * M_PI * 5 / p, w2 = 2 * M_PI * 2 / p;
-            act(a * p + b, 0) = 3.0 + std::cos(w5 * (a + b));           // frequency 5 only
-            act(a * p + b, 1) = std::cos(w2 * a) * std::sin(w2 * b);    // frequency 2 only
-            act(a * p + b, 2) = r.normal();                             // noise, spread out
+            act(a * p + b, 0) = 3.0 + std::cos(w5 * (a + b));        // frequency 5 only
+            act(a * p + b, 1) = std::cos(w2 * a) * std::sin(w2 * b); // frequency 2 only
+            act(a * p + b, 2) = r.normal();                          // noise, spread out
         }
     const auto energy = neuron_frequency_energy(fourier_basis(p), act);
     auto fraction = [&](std::size_t n, std::size_t k) {
@@ -68,9 +71,10 @@ TEST_CASE("fourier_probe: periodic neurons get their frequency and a fraction ne
         CHECK(fraction(2, k) < 0.4);
 }
 
-TEST_CASE("fourier_probe: the PAIR closed-form solution has exactly its key frequencies, restricted "
-          "loss near the full loss and a high excluded loss",
-          "[fourier_probe]") {
+TEST_CASE(
+    "fourier_probe: the PAIR closed-form solution has exactly its key frequencies, restricted "
+    "loss near the full loss and a high excluded loss",
+    "[fourier_probe]") {
     // logit_c = α Σ_k cos²((a−b)ω_k/2)·cos((a+b−c)ω_k), k ∈ {3, 7} (PAIR explorable).
     const std::size_t p = 31;
     const double alpha = 400.0;
@@ -84,7 +88,8 @@ TEST_CASE("fourier_probe: the PAIR closed-form solution has exactly its key freq
                 for (auto k : ks) {
                     const double w = 2 * M_PI * k / p;
                     const double half = std::cos((double(a) - double(b)) * w / 2);
-                    logits(a * p + b, c) += alpha * half * half * std::cos((double(a) + double(b) - double(c)) * w);
+                    logits(a * p + b, c) +=
+                        alpha * half * half * std::cos((double(a) + double(b) - double(c)) * w);
                 }
         }
     const auto proj = project_on_answers(logits, answer, p);
@@ -106,7 +111,8 @@ TEST_CASE("fourier_probe: the PAIR closed-form solution has exactly its key freq
     CHECK_THAT(proj.sin_coef[3], WithinAbs(0.0, 1e-9));
 }
 
-TEST_CASE("fourier_probe: an exact parity function puts all Walsh mass on its subset", "[fourier_probe]") {
+TEST_CASE("fourier_probe: an exact parity function puts all Walsh mass on its subset",
+          "[fourier_probe]") {
     const std::size_t n_bits = 10;
     const std::uint64_t subset = (1u << 1) | (1u << 4) | (1u << 8);
     std::vector<double> f(std::size_t{1} << n_bits);

@@ -64,11 +64,18 @@ std::vector<grokkit::output_decl> analysis_impl::outputs(const grokkit::input_sp
             "memorisation.outputs", "", "the dataset records no noisy_index/true_label",
             "a dataset with label_noise (modular_arithmetic, sparse_parity)", 0, 0});
     std::vector<grokkit::output_decl> out{
-        {"noisy_fit", {}, {}, "fraction", "noisy training examples predicted as their replaced label"},
+        {"noisy_fit",
+         {},
+         {},
+         "fraction",
+         "noisy training examples predicted as their replaced label"},
         {"noisy_true", {}, {}, "fraction", "noisy training examples predicted as their true label"},
         {"clean_accuracy", {}, {}, "fraction", "clean training examples predicted correctly"}};
     if (m_per_example)
-        out.push_back({"predicted", {data.train.size()}, {"train_example"}, "class",
+        out.push_back({"predicted",
+                       {data.train.size()},
+                       {"train_example"},
+                       "class",
                        "arg-max class of each training example"});
     return out;
 }
@@ -83,8 +90,9 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
         const float* row = logits.data() + i * c;
         predicted[i] = static_cast<std::int32_t>(std::max_element(row, row + c) - row);
     }
-    const auto fit = count_fit(predicted, train.labels.data(), record(ctx.data(), "noisy_index")->values,
-                               record(ctx.data(), "true_label")->values);
+    const auto fit =
+        count_fit(predicted, train.labels.data(), record(ctx.data(), "noisy_index")->values,
+                  record(ctx.data(), "true_label")->values);
     ctx.write("noisy_fit", scalar(fit.noisy_fit));
     ctx.write("noisy_true", scalar(fit.noisy_true));
     ctx.write("clean_accuracy", scalar(fit.clean_accuracy));

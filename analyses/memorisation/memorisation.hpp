@@ -11,8 +11,8 @@ namespace memorisation {
 
 /// Accuracies on the noisy and clean parts of the training set, from the logits.
 struct fit_counts {
-    double noisy_fit = 0;      ///< share of noisy examples predicted as their (wrong) training label
-    double noisy_true = 0;     ///< share of noisy examples predicted as their true label
+    double noisy_fit = 0;  ///< share of noisy examples predicted as their (wrong) training label
+    double noisy_true = 0; ///< share of noisy examples predicted as their true label
     double clean_accuracy = 0; ///< share of clean training examples predicted correctly
 };
 

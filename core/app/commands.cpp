@@ -1,7 +1,6 @@
 // Subcommand implementations: option parsing and printing only; the work is in core.
 // SPDX-License-Identifier: Apache-2.0
 #include "commands.hpp"
-
 #include "h5.hpp"
 #include "pipeline.hpp"
 #include "registry.hpp"
@@ -12,13 +11,14 @@
 
 #include <boost/program_options.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace po = boost::program_options;
 
@@ -93,8 +93,8 @@ int run_isolated(const std::function<int()>& work, int timeout_seconds, const st
         if (waitpid(pid, &status, WNOHANG) == pid) {
             if (WIFEXITED(status))
                 return WEXITSTATUS(status);
-            std::cerr << "error: " << what << ": reading the file crashed (signal " << WTERMSIG(status)
-                      << "); the file is corrupt\n";
+            std::cerr << "error: " << what << ": reading the file crashed (signal "
+                      << WTERMSIG(status) << "); the file is corrupt\n";
             return 1;
         }
         usleep(100000);
@@ -127,8 +127,9 @@ int cmd_run(const std::vector<std::string>& args) {
     pos.add("pipeline", 1);
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit run PIPELINE [--set key=value]... [--out FILE] [--resume | --force]",
-               vm, code))
+    if (!parse(args, desc, pos,
+               "grokkit run PIPELINE [--set key=value]... [--out FILE] [--resume | --force]", vm,
+               code))
         return code;
     run_options o;
     o.pipeline_file = pipeline_file;
@@ -171,8 +172,9 @@ int cmd_run(const std::vector<std::string>& args) {
         if (r.resumed_from >= 0)
             std::cout << "resumed from checkpoint at step " << r.resumed_from << "\n";
         std::cout << "run file: " << r.file.string() << "\n";
-        std::cout << "status: " << r.status << " in " << std::fixed << std::setprecision(1) << r.seconds
-                  << " s\n" << std::defaultfloat;
+        std::cout << "status: " << r.status << " in " << std::fixed << std::setprecision(1)
+                  << r.seconds << " s\n"
+                  << std::defaultfloat;
         for (std::size_t i = 0; i < r.metric_names.size(); ++i)
             std::cout << "final " << r.metric_names[i] << ": " << fmt(r.final_metrics[i]) << "\n";
         return r.status == "complete" ? 0 : 130;
@@ -227,7 +229,8 @@ int cmd_plugins(const std::vector<std::string>& args) {
             std::string list;
             for (const auto& q : reg.plugins())
                 list += (list.empty() ? "" : ", ") + q.name;
-            std::cerr << "error: plugin: unknown plugin \"" << describe << "\"; expected one of: " << list << "\n";
+            std::cerr << "error: plugin: unknown plugin \"" << describe
+                      << "\"; expected one of: " << list << "\n";
             return 2;
         }
         std::unique_ptr<plugin_object> obj(p->info->create());
@@ -239,11 +242,12 @@ int cmd_plugins(const std::vector<std::string>& args) {
         return 0;
     }
     for (plugin_kind k : {plugin_kind::dataset, plugin_kind::model, plugin_kind::analysis}) {
-        std::cout << (k == plugin_kind::analysis ? "analyses" : std::string(to_string(k)) + "s") << ":\n";
+        std::cout << (k == plugin_kind::analysis ? "analyses" : std::string(to_string(k)) + "s")
+                  << ":\n";
         for (const auto& p : reg.plugins())
             if (p.kind == k)
-                std::cout << "  " << std::left << std::setw(22) << p.name << std::setw(8) << p.version
-                          << p.summary << "\n";
+                std::cout << "  " << std::left << std::setw(22) << p.name << std::setw(8)
+                          << p.version << p.summary << "\n";
     }
     return 0;
 }
@@ -274,18 +278,20 @@ int inspect_file(const std::string& file) {
         H5Dread(w, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &secs);
         std::cout << "  " << std::left << std::setw(16) << "wall_seconds" << fmt(secs) << "\n";
     }
-    for (const char* a : {"grokkit_version", "git_revision", "created",
-                          "blas_kernel", "hdf5_version", "pipeline_file", "overrides"})
+    for (const char* a : {"grokkit_version", "git_revision", "created", "blas_kernel",
+                          "hdf5_version", "pipeline_file", "overrides"})
         if (h5::has_attr(f, a))
-            std::cout << "  " << std::left << std::setw(16) << a << h5::read_string_attr(f, a) << "\n";
+            std::cout << "  " << std::left << std::setw(16) << a << h5::read_string_attr(f, a)
+                      << "\n";
     for (const char* a : {"schema_version", "seed", "threads", "resume_count"})
         if (h5::has_attr(f, a))
             std::cout << "  " << std::left << std::setw(16) << a << h5::read_int_attr(f, a) << "\n";
     std::cout << "\npipeline (as written):\n" << h5::read_text(f, "pipeline") << "\n";
     {
         h5::handle g = h5::open_group(f, "dataset");
-        std::cout << "dataset: " << h5::read_string_attr(g, "plugin") << ", " << h5::read_int_attr(g, "n_train")
-                  << " train / " << h5::read_int_attr(g, "n_test") << " test examples\n";
+        std::cout << "dataset: " << h5::read_string_attr(g, "plugin") << ", "
+                  << h5::read_int_attr(g, "n_train") << " train / "
+                  << h5::read_int_attr(g, "n_test") << " test examples\n";
     }
     {
         h5::handle step(H5Dopen2(f, "/metrics/step", H5P_DEFAULT));
@@ -303,13 +309,15 @@ int inspect_file(const std::string& file) {
             v.resize(std::min(v.size(), steps.size()));
             if (v.empty())
                 continue;
-            std::cout << "  " << std::left << std::setw(16) << m << "last " << std::setw(12) << fmt(v.back());
+            std::cout << "  " << std::left << std::setw(16) << m << "last " << std::setw(12)
+                      << fmt(v.back());
             const bool is_acc = std::string(m).find("accuracy") != std::string::npos;
             std::size_t best = 0;
             for (std::size_t i = 0; i < v.size(); ++i)
                 if (is_acc ? v[i] > v[best] : v[i] < v[best])
                     best = i;
-            std::cout << (is_acc ? "max " : "min ") << fmt(v[best]) << " at step " << steps[best] << "\n";
+            std::cout << (is_acc ? "max " : "min ") << fmt(v[best]) << " at step " << steps[best]
+                      << "\n";
         }
     }
     {
@@ -331,7 +339,8 @@ int inspect_file(const std::string& file) {
             h5::handle ag = h5::open_group(g, name);
             h5::handle st(H5Dopen2(ag, "step", H5P_DEFAULT));
             std::cout << "  " << name << " (" << h5::read_string_attr(ag, "plugin") << ", at "
-                      << h5::read_string_attr(ag, "at") << "): " << h5::series_length(st) << " rows\n";
+                      << h5::read_string_attr(ag, "at") << "): " << h5::series_length(st)
+                      << " rows\n";
         }
     }
     return 0;
@@ -342,8 +351,9 @@ int inspect_file(const std::string& file) {
 int cmd_inspect(const std::vector<std::string>& args) {
     po::options_description desc("grokkit inspect options");
     std::string file;
-    desc.add_options()("file", po::value(&file)->required(), "run file (.h5)")(
-        "timeout", po::value<int>()->default_value(30), "seconds before giving up on a corrupt file");
+    desc.add_options()("file", po::value(&file)->required(),
+                       "run file (.h5)")("timeout", po::value<int>()->default_value(30),
+                                         "seconds before giving up on a corrupt file");
     po::positional_options_description pos;
     pos.add("file", 1);
     po::variables_map vm;
@@ -355,6 +365,54 @@ int cmd_inspect(const std::vector<std::string>& args) {
         return 1;
     }
     return run_isolated([&] { return inspect_file(file); }, vm["timeout"].as<int>(), file);
+}
+
+int cmd_analyze(const std::vector<std::string>& args) {
+    po::options_description desc("grokkit analyze options");
+    std::vector<std::string> sets;
+    std::string run_file, pipeline_file;
+    desc.add_options()("run-file", po::value(&run_file)->required(),
+                       "finished run file (.h5)")("pipeline", po::value(&pipeline_file)->required(),
+                                                  "pipeline whose [[analysis]] entries run")(
+        "set", po::value(&sets)->composing(), "override a key: section.key=value (TOML value)")(
+        "force", "replace analyses of the same name already in the file");
+    po::positional_options_description pos;
+    pos.add("run-file", 1).add("pipeline", 1);
+    po::variables_map vm;
+    int code = 0;
+    if (!parse(args, desc, pos, "grokkit analyze RUN.h5 PIPELINE [--set key=value]... [--force]",
+               vm, code))
+        return code;
+    if (!std::filesystem::exists(run_file)) {
+        std::cerr << "error: " << run_file << ": no such file\n";
+        return 1;
+    }
+    // A corrupt file may crash or hang HDF5: probe it in a child first.
+    if (run_isolated(
+            [&] {
+                auto f = open_run_file_readonly(run_file);
+                if (!h5::exists(f, "/checkpoints/step"))
+                    throw error(run_file, "not a grokkit run file (no /checkpoints/step)");
+                return 0;
+            },
+            30, run_file) != 0)
+        return 1;
+    registry reg; // outlives the catch below
+    try {
+        const auto r =
+            analyze_run(reg, analyze_options{run_file, pipeline_file, sets, vm.count("force") > 0});
+        std::cout << "analysed " << r.n_checkpoints << " checkpoints of " << run_file << " in "
+                  << std::fixed << std::setprecision(1) << r.seconds << " s:" << std::defaultfloat;
+        for (const auto& a : r.analyses)
+            std::cout << " /analyses/" << a;
+        std::cout << "\n";
+        return 0;
+    } catch (const error& e) {
+        if (!e.diagnostics().empty() && e.diagnostics().front().line != 0)
+            return validation_failed(e);
+        print_error(e);
+        return 1;
+    }
 }
 
 } // namespace grokkit::cli

@@ -11,6 +11,7 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_check(const std::vector<std::string>& args);
 int cmd_plugins(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
+int cmd_analyze(const std::vector<std::string>& args);
 
 /// Prints an error's diagnostics, one per line, prefixed "error: ".
 void print_error(const std::exception& e);

@@ -19,6 +19,8 @@ commands:
   plugins [--describe NAME]
                           list plugins (and refused libraries), or one plugin's parameters
   inspect RUN.h5          summarise a run file (live, finished or killed)
+  analyze RUN.h5 PIPELINE [--set key=value]... [--force]
+                          run the pipeline's analyses on a finished run's checkpoints
 
 options:
   --version               print versions and exit
@@ -56,10 +58,13 @@ int main(int argc, char** argv) {
             return grokkit::cli::cmd_plugins(args);
         if (cmd == "inspect")
             return grokkit::cli::cmd_inspect(args);
+        if (cmd == "analyze")
+            return grokkit::cli::cmd_analyze(args);
     } catch (const std::exception& e) {
         grokkit::cli::print_error(e);
         return 1;
     }
-    std::cerr << "error: unknown command '" << cmd << "'; expected one of: run, check, plugins, inspect\n";
+    std::cerr << "error: unknown command '" << cmd
+              << "'; expected one of: run, check, plugins, inspect, analyze\n";
     return 2;
 }

@@ -8,7 +8,9 @@
 namespace grokkit {
 
 namespace {
-CBLAS_TRANSPOSE op(transpose t) { return t == transpose::yes ? CblasTrans : CblasNoTrans; }
+CBLAS_TRANSPOSE op(transpose t) {
+    return t == transpose::yes ? CblasTrans : CblasNoTrans;
+}
 } // namespace
 
 void gemm(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
@@ -31,8 +33,12 @@ void gemm(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t 
                 static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
-void set_blas_threads(int n) { openblas_set_num_threads(n); }
+void set_blas_threads(int n) {
+    openblas_set_num_threads(n);
+}
 
-const char* blas_kernel() { return openblas_get_corename(); }
+const char* blas_kernel() {
+    return openblas_get_corename();
+}
 
 } // namespace grokkit

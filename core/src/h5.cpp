@@ -21,14 +21,29 @@ handle::~handle() {
     if (m_id < 0)
         return;
     switch (H5Iget_type(m_id)) {
-    case H5I_FILE: H5Fclose(m_id); break;
-    case H5I_GROUP: H5Gclose(m_id); break;
-    case H5I_DATASET: H5Dclose(m_id); break;
-    case H5I_DATASPACE: H5Sclose(m_id); break;
-    case H5I_DATATYPE: H5Tclose(m_id); break;
-    case H5I_ATTR: H5Aclose(m_id); break;
-    case H5I_GENPROP_LST: H5Pclose(m_id); break;
-    default: break;
+    case H5I_FILE:
+        H5Fclose(m_id);
+        break;
+    case H5I_GROUP:
+        H5Gclose(m_id);
+        break;
+    case H5I_DATASET:
+        H5Dclose(m_id);
+        break;
+    case H5I_DATASPACE:
+        H5Sclose(m_id);
+        break;
+    case H5I_DATATYPE:
+        H5Tclose(m_id);
+        break;
+    case H5I_ATTR:
+        H5Aclose(m_id);
+        break;
+    case H5I_GENPROP_LST:
+        H5Pclose(m_id);
+        break;
+    default:
+        break;
     }
     m_id = H5I_INVALID_HID;
 }
@@ -39,7 +54,9 @@ hid_t check(hid_t status, const std::string& what) {
     return status;
 }
 
-void quiet_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void quiet_errors() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 handle create_group(hid_t parent, const std::string& name) {
     handle lcpl(check(H5Pcreate(H5P_LINK_CREATE), "link property list"));
@@ -115,7 +132,9 @@ void write_attr(hid_t obj, const std::string& name, double value) {
     write_scalar_attr(obj, name, H5T_NATIVE_DOUBLE, &value);
 }
 
-bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+bool has_attr(hid_t obj, const std::string& name) {
+    return H5Aexists(obj, name.c_str()) > 0;
+}
 
 std::string read_string_attr(hid_t obj, const std::string& name) {
     handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "missing attribute " + name));
@@ -182,21 +201,24 @@ void write_scalar(hid_t parent, const std::string& name, double value) {
         handle space(check(H5Screate(H5S_SCALAR), "scalar space"));
         handle dcpl = dataset_props({}, {});
         H5Pset_layout(dcpl, H5D_CONTIGUOUS);
-        d = handle(check(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl,
-                                    H5P_DEFAULT),
-                         "cannot create " + name));
+        d = handle(check(
+            H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+            "cannot create " + name));
     }
-    check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value), "cannot write " + name);
+    check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value),
+          "cannot write " + name);
 }
 
 namespace {
 void write_fixed(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
                  hid_t file_type, hid_t mem_type, const void* data) {
     std::vector<hsize_t> dims(shape.begin(), shape.end());
-    handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "space"));
+    handle space(
+        check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "space"));
     handle dcpl = dataset_props({}, {});
-    handle d(check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                   "cannot create " + name));
+    handle d(
+        check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              "cannot create " + name));
     hsize_t n = 1;
     for (auto x : dims)
         n *= x;
@@ -239,8 +261,9 @@ handle create_series(hid_t parent, const std::string& name, hid_t mem_type,
     handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
                        "space"));
     handle dcpl = dataset_props(chunk, options);
-    return handle(check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                        "cannot create " + name));
+    return handle(
+        check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              "cannot create " + name));
 }
 
 namespace {
@@ -260,7 +283,8 @@ void row_io(hid_t dset, std::size_t index, hid_t mem_type, void* data, bool writ
     count[0] = 1;
     check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
           "row selection");
-    handle mspace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "space"));
+    handle mspace(
+        check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "space"));
     if (write)
         check(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data), "cannot write row");
     else
@@ -268,7 +292,9 @@ void row_io(hid_t dset, std::size_t index, hid_t mem_type, void* data, bool writ
 }
 } // namespace
 
-std::size_t series_length(hid_t dset) { return static_cast<std::size_t>(dims_of(dset).at(0)); }
+std::size_t series_length(hid_t dset) {
+    return static_cast<std::size_t>(dims_of(dset).at(0));
+}
 
 std::size_t row_size(hid_t dset) {
     auto dims = dims_of(dset);
@@ -295,14 +321,16 @@ void read_row(hid_t dset, std::size_t index, hid_t mem_type, void* data) {
 std::vector<std::int64_t> read_int_series(hid_t dset) {
     std::vector<std::int64_t> v(series_length(dset));
     if (!v.empty())
-        check(H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "cannot read series");
+        check(H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
+              "cannot read series");
     return v;
 }
 
 std::vector<double> read_double_series(hid_t dset) {
     std::vector<double> v(series_length(dset) * row_size(dset));
     if (!v.empty())
-        check(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "cannot read series");
+        check(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
+              "cannot read series");
     return v;
 }
 

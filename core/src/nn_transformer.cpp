@@ -129,8 +129,8 @@ template <class T> void axpy(T alpha, const T* x, T* y, std::size_t n) {
     }
 }
 
-// Where one (example, query) pair's rows live: the query's position, its row in q and z, and
-// the example's first key row.
+// Where one (example, query) pair's rows live: the query's position, its view row (in q and z),
+// and the example's first key view row.
 struct query_site {
     std::size_t position;
     std::size_t q_row;
@@ -142,6 +142,17 @@ query_site site_of(const attention_dims& dims, std::size_t i, std::size_t t) {
     return {dims.last_query_only ? dims.n_ctx - 1 : t, i * n_q + t, i * dims.n_ctx};
 }
 
+// Offsets of a view row's data, through the row maps when they are set.
+template <class P> std::size_t q_offset(const attention_qkv<P>& x, std::size_t row) {
+    return (x.q_rows != nullptr ? x.q_rows[row] : row) * x.ld_q;
+}
+template <class P> std::size_t k_offset(const attention_qkv<P>& x, std::size_t row) {
+    return (x.kv_rows != nullptr ? x.kv_rows[row] : row) * x.ld_k;
+}
+template <class P> std::size_t v_offset(const attention_qkv<P>& x, std::size_t row) {
+    return (x.kv_rows != nullptr ? x.kv_rows[row] : row) * x.ld_v;
+}
+
 // One head of one query: p (n_ctx) = softmax_j<=position(q·k_j · scale), 0 beyond; z = Σ p_j v_j.
 template <class T>
 void attend(const attention_dims& dims, const attention_qkv<const T*>& in, const query_site& s,
@@ -149,10 +160,10 @@ void attend(const attention_dims& dims, const attention_qkv<const T*>& in, const
     const std::size_t dh = dims.d_head;
     const std::size_t col = head * dh;
     const T scale = T(1) / std::sqrt(static_cast<T>(dh));
-    const T* q = in.q + s.q_row * in.ld_q + col;
+    const T* q = in.q + q_offset(in, s.q_row) + col;
     T max_score = T(0);
     for (std::size_t j = 0; j <= s.position; ++j) {
-        p[j] = scale * dot(q, in.k + (s.first_key_row + j) * in.ld_k + col, dh);
+        p[j] = scale * dot(q, in.k + k_offset(in, s.first_key_row + j) + col, dh);
         max_score = j == 0 ? p[j] : std::max(max_score, p[j]);
     }
     // Shifted by the maximum: every exponent <= 0, so large scores cannot overflow.
@@ -164,12 +175,13 @@ void attend(const attention_dims& dims, const attention_qkv<const T*>& in, const
     std::fill(z, z + dh, T(0));
     for (std::size_t j = 0; j <= s.position; ++j) {
         p[j] /= sum;
-        axpy(p[j], in.v + (s.first_key_row + j) * in.ld_v + col, z, dh);
+        axpy(p[j], in.v + v_offset(in, s.first_key_row + j) + col, z, dh);
     }
     std::fill(p + s.position + 1, p + dims.n_ctx, T(0));
 }
 
-// Backward of attend(): dq is written; dk and dv rows are accumulated (the caller zeroes them).
+// Backward of attend(): dq is written (added to, with grad.q_rows); dk and dv rows are added to
+// (the caller zeroes them).
 template <class T>
 void attend_backward(const attention_dims& dims, const attention_qkv<const T*>& in,
                      const query_site& s, std::size_t head, const T* p, const T* dz,
@@ -177,22 +189,24 @@ void attend_backward(const attention_dims& dims, const attention_qkv<const T*>& 
     const std::size_t dh = dims.d_head;
     const std::size_t col = head * dh;
     const T scale = T(1) / std::sqrt(static_cast<T>(dh));
-    const T* q = in.q + s.q_row * in.ld_q + col;
-    T* dq = grad.q + s.q_row * grad.ld_q + col;
+    const T* q = in.q + q_offset(in, s.q_row) + col;
+    T* dq = grad.q + q_offset(grad, s.q_row) + col;
     // dp_j = dz·v_j; the softmax's Jacobian gives dscore_j = p_j (dp_j − Σ_k p_k dp_k). dp_j is
     // recomputed in the second loop rather than stored: n_ctx has no bound, and it is one dot.
     T weighted = T(0);
     for (std::size_t j = 0; j <= s.position; ++j) {
-        weighted += p[j] * dot(dz, in.v + (s.first_key_row + j) * in.ld_v + col, dh);
+        weighted += p[j] * dot(dz, in.v + v_offset(in, s.first_key_row + j) + col, dh);
     }
-    std::fill(dq, dq + dh, T(0));
+    if (grad.q_rows == nullptr) {
+        std::fill(dq, dq + dh, T(0));
+    }
     for (std::size_t j = 0; j <= s.position; ++j) {
         const std::size_t row = s.first_key_row + j;
-        const T dp = dot(dz, in.v + row * in.ld_v + col, dh);
+        const T dp = dot(dz, in.v + v_offset(in, row) + col, dh);
         const T dscore = scale * p[j] * (dp - weighted);
-        axpy(dscore, in.k + row * in.ld_k + col, dq, dh);
-        axpy(dscore, q, grad.k + row * grad.ld_k + col, dh);
-        axpy(p[j], dz, grad.v + row * grad.ld_v + col, dh);
+        axpy(dscore, in.k + k_offset(in, row) + col, dq, dh);
+        axpy(dscore, q, grad.k + k_offset(grad, row) + col, dh);
+        axpy(p[j], dz, grad.v + v_offset(grad, row) + col, dh);
     }
 }
 
@@ -223,8 +237,9 @@ void causal_attention_backward(const attention_dims& dims, const attention_qkv<c
     const std::size_t n_q = dims.n_queries();
     const std::size_t width = dims.n_heads * dims.d_head;
     for (std::size_t i = 0; i < dims.n; ++i) {
-        // Every query of example i adds to its key and value rows: zero them first.
-        for (std::size_t j = 0; j < dims.n_ctx; ++j) {
+        // Every query of example i adds to its key and value rows: zero them first, unless they
+        // are shared.
+        for (std::size_t j = 0; j < dims.n_ctx && grad.kv_rows == nullptr; ++j) {
             const std::size_t row = i * dims.n_ctx + j;
             std::fill(grad.k + row * grad.ld_k, grad.k + row * grad.ld_k + width, T(0));
             std::fill(grad.v + row * grad.ld_v, grad.v + row * grad.ld_v + width, T(0));

@@ -25,8 +25,7 @@ void adamw::step(double lr) {
     const float eps = static_cast<float>(m_config.eps);
     for (std::size_t i = 0; i < m_params.size(); ++i) {
         parameter& p = *m_params[i];
-        const float decay =
-            p.decay ? static_cast<float>(1.0 - lr * m_config.weight_decay) : 1.0f;
+        const float decay = p.decay ? static_cast<float>(1.0 - lr * m_config.weight_decay) : 1.0f;
         float* w = p.value.data();
         const float* g = p.grad.data();
         float* m = m_m[i].data();

@@ -11,12 +11,18 @@ namespace grokkit {
 
 const char* to_string(param_type t) {
     switch (t) {
-    case param_type::boolean: return "boolean";
-    case param_type::integer: return "integer";
-    case param_type::real: return "number";
-    case param_type::string: return "string";
-    case param_type::integer_list: return "list of integers";
-    case param_type::string_list: return "list of strings";
+    case param_type::boolean:
+        return "boolean";
+    case param_type::integer:
+        return "integer";
+    case param_type::real:
+        return "number";
+    case param_type::string:
+        return "string";
+    case param_type::integer_list:
+        return "list of integers";
+    case param_type::string_list:
+        return "list of strings";
     }
     return "?";
 }
@@ -75,15 +81,22 @@ struct text_visitor {
     }
 };
 
-std::string value_to_text(const param_value& v) { return std::visit(text_visitor{}, v); }
+std::string value_to_text(const param_value& v) {
+    return std::visit(text_visitor{}, v);
+}
 
 const char* value_type_name(const param_value& v) {
     switch (v.index()) {
-    case 0: return "a boolean";
-    case 1: return "an integer";
-    case 2: return "a float";
-    case 3: return "a string";
-    default: return "an array";
+    case 0:
+        return "a boolean";
+    case 1:
+        return "an integer";
+    case 2:
+        return "a float";
+    case 3:
+        return "a string";
+    default:
+        return "an array";
     }
 }
 
@@ -129,20 +142,36 @@ param& param::input() {
     return *this;
 }
 
-void param::finish_declaration() { m_default_text = value_text(); }
+void param::finish_declaration() {
+    m_default_text = value_text();
+}
 
-std::string param::value_text() const { return m_getter ? value_to_text(m_getter()) : ""; }
+std::string param::value_text() const {
+    return m_getter ? value_to_text(m_getter()) : "";
+}
 
 std::string param::rule_text() const {
     const bool is_list = m_type == param_type::integer_list || m_type == param_type::string_list;
     std::string what;
     switch (m_type) {
-    case param_type::boolean: what = "true or false"; break;
-    case param_type::integer: what = "an integer"; break;
-    case param_type::real: what = "a number"; break;
-    case param_type::string: what = "a string"; break;
-    case param_type::integer_list: what = "a list of integers"; break;
-    case param_type::string_list: what = "a list of strings"; break;
+    case param_type::boolean:
+        what = "true or false";
+        break;
+    case param_type::integer:
+        what = "an integer";
+        break;
+    case param_type::real:
+        what = "a number";
+        break;
+    case param_type::string:
+        what = "a string";
+        break;
+    case param_type::integer_list:
+        what = "a list of integers";
+        break;
+    case param_type::string_list:
+        what = "a list of strings";
+        break;
     }
     if (m_non_empty)
         what = (is_list ? "a non-empty " : "a non-empty ") + what.substr(what.find(' ') + 1);
@@ -186,7 +215,8 @@ std::optional<std::string> param::check_rules(const param_value& v) const {
         return value_to_text(param_value{x}) + " is out of range";
     };
     auto check_choice = [&](const std::string& s) -> std::optional<std::string> {
-        if (m_choices.empty() || std::find(m_choices.begin(), m_choices.end(), s) != m_choices.end())
+        if (m_choices.empty() ||
+            std::find(m_choices.begin(), m_choices.end(), s) != m_choices.end())
             return std::nullopt;
         return quote(s) + " is not a valid choice";
     };
@@ -222,26 +252,35 @@ std::optional<std::string> param::assign(const param_value& v) {
     param_value converted = v;
     if (m_type == param_type::real && std::holds_alternative<std::int64_t>(v)) {
         converted = static_cast<double>(std::get<std::int64_t>(v));
-    } else if (m_type == param_type::string_list && std::holds_alternative<std::vector<std::int64_t>>(v) &&
+    } else if (m_type == param_type::string_list &&
+               std::holds_alternative<std::vector<std::int64_t>>(v) &&
                std::get<std::vector<std::int64_t>>(v).empty()) {
         converted = std::vector<std::string>{};
-    } else if (m_type == param_type::integer_list && std::holds_alternative<std::vector<std::string>>(v) &&
+    } else if (m_type == param_type::integer_list &&
+               std::holds_alternative<std::vector<std::string>>(v) &&
                std::get<std::vector<std::string>>(v).empty()) {
         converted = std::vector<std::int64_t>{};
     }
     const std::size_t expected_index = [&] {
         switch (m_type) {
-        case param_type::boolean: return 0u;
-        case param_type::integer: return 1u;
-        case param_type::real: return 2u;
-        case param_type::string: return 3u;
-        case param_type::integer_list: return 4u;
-        case param_type::string_list: return 5u;
+        case param_type::boolean:
+            return 0u;
+        case param_type::integer:
+            return 1u;
+        case param_type::real:
+            return 2u;
+        case param_type::string:
+            return 3u;
+        case param_type::integer_list:
+            return 4u;
+        case param_type::string_list:
+            return 5u;
         }
         return 0u;
     }();
     if (converted.index() != expected_index) {
-        if (auto* reals = std::get_if<std::vector<double>>(&v); reals && m_type == param_type::integer_list) {
+        if (auto* reals = std::get_if<std::vector<double>>(&v);
+            reals && m_type == param_type::integer_list) {
             for (double x : *reals)
                 if (x != std::floor(x))
                     return "element " + format_real(x) + " is not an integer";
@@ -261,8 +300,7 @@ param& param_set::push(param p) {
 }
 
 namespace {
-template <class T, std::size_t Index>
-void bind(param& p, T& field) {
+template <class T, std::size_t Index> void bind(param& p, T& field) {
     p.m_setter = [&field](const param_value& v) -> std::optional<std::string> {
         field = std::get<Index>(v);
         return std::nullopt;

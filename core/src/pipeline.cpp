@@ -89,8 +89,8 @@ namespace {
 const std::vector<std::string> top_level_keys = {"run", "dataset", "model", "train", "analysis"};
 
 struct validator {
-    std::string source;                              // file name as given
-    std::map<std::string, std::string> override_of;  // dotted key -> --set argument
+    std::string source;                             // file name as given
+    std::map<std::string, std::string> override_of; // dotted key -> --set argument
     std::vector<diagnostic> diags;
 
     void add(const toml::source_region& r, const std::string& key, std::string what,
@@ -110,13 +110,20 @@ struct validator {
 
 const char* node_type_name(const toml::node& n) {
     switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date or time";
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a float";
+    case toml::node_type::boolean:
+        return "a boolean";
+    default:
+        return "a date or time";
     }
 }
 
@@ -187,7 +194,8 @@ void assign_table(validator& v, const toml::table& t, param_set& ps, const std::
             const auto keys = keys_of(ps, reserved);
             for (std::size_t i = 0; i < keys.size(); ++i)
                 expected += (i ? ", " : "") + keys[i];
-            v.add(k.source(), dotted, "unknown key" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)"),
+            v.add(k.source(), dotted,
+                  "unknown key" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)"),
                   expected);
             continue;
         }
@@ -216,7 +224,8 @@ void assign_table(validator& v, const toml::table& t, param_set& ps, const std::
     }
 }
 
-std::optional<std::string> plugin_name(validator& v, const toml::table& t, const std::string& section) {
+std::optional<std::string> plugin_name(validator& v, const toml::table& t,
+                                       const std::string& section) {
     const toml::node* n = t.get("plugin");
     if (!n) {
         v.add(t.source(), section + ".plugin", "missing required key", "the name of a plugin");
@@ -231,7 +240,8 @@ std::optional<std::string> plugin_name(validator& v, const toml::table& t, const
 
 template <class T>
 std::unique_ptr<T> create_plugin(validator& v, const registry& reg, const toml::table& t,
-                                 const std::string& section, plugin_kind kind, std::string& name_out) {
+                                 const std::string& section, plugin_kind kind,
+                                 std::string& name_out) {
     auto name = plugin_name(v, t, section);
     if (!name)
         return nullptr;
@@ -253,7 +263,8 @@ std::unique_ptr<T> create_plugin(validator& v, const registry& reg, const toml::
 void apply_override(validator& v, toml::table& root, const std::string& arg) {
     const auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) {
-        v.diags.push_back({"--set " + arg, "", "not of the form key=value", "section.key=value", 0xffffffffu, 0});
+        v.diags.push_back(
+            {"--set " + arg, "", "not of the form key=value", "section.key=value", 0xffffffffu, 0});
         return;
     }
     const std::string path = arg.substr(0, eq);
@@ -275,21 +286,24 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
                 if (!t)
                     continue;
                 const std::string name =
-                    t->get("name") ? t->get("name")->value_or(std::string{})
-                                   : (t->get("plugin") ? t->get("plugin")->value_or(std::string{}) : "");
+                    t->get("name")
+                        ? t->get("name")->value_or(std::string{})
+                        : (t->get("plugin") ? t->get("plugin")->value_or(std::string{}) : "");
                 if (name == parts[1] || std::to_string(i) == parts[1])
                     found = t;
             }
         }
         if (!found) {
-            v.diags.push_back({"--set " + arg, path, "no [[analysis]] named or numbered \"" + parts[1] + "\"",
+            v.diags.push_back({"--set " + arg, path,
+                               "no [[analysis]] named or numbered \"" + parts[1] + "\"",
                                "analysis.<name or index>.<key>", 0xffffffffu, 0});
             return;
         }
         target = found;
         dotted = "analysis." + parts[1] + "." + parts[2];
     } else if (parts.size() == 2) {
-        if (std::find(top_level_keys.begin(), top_level_keys.end(), parts[0]) == top_level_keys.end() ||
+        if (std::find(top_level_keys.begin(), top_level_keys.end(), parts[0]) ==
+                top_level_keys.end() ||
             parts[0] == "analysis") {
             v.diags.push_back({"--set " + arg, path, "unknown section \"" + parts[0] + "\"",
                                "run, dataset, model, train or analysis.<name>", 0xffffffffu, 0});
@@ -299,7 +313,8 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
             root.insert_or_assign(parts[0], toml::table{});
         target = root.get_as<toml::table>(parts[0]);
         if (!target) {
-            v.diags.push_back({"--set " + arg, parts[0], "is not a table", "a table", 0xffffffffu, 0});
+            v.diags.push_back(
+                {"--set " + arg, parts[0], "is not a table", "a table", 0xffffffffu, 0});
             return;
         }
         dotted = path;
@@ -332,7 +347,8 @@ std::string key_at_line(const std::string& text, std::uint32_t line) {
     for (std::uint32_t i = 0; i < line && std::getline(in, s); ++i) {
         const auto first = s.find_first_not_of(" \t");
         if (i + 1 < line && first != std::string::npos && s[first] == '[')
-            section = trim(s.substr(0, s.find(']', first) == std::string::npos ? s.size() : s.find(']', first) + 1));
+            section = trim(s.substr(
+                0, s.find(']', first) == std::string::npos ? s.size() : s.find(']', first) + 1));
     }
     const auto first = s.find_first_not_of(" \t");
     if (first != std::string::npos && s[first] == '[')
@@ -364,8 +380,13 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
                 what = "error while parsing " + what.substr(20);
             what = "TOML syntax error: " + what;
         }
-        diagnostic d{source_name + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column),
-                     key_at_line(text, pos.line), what, expected, pos.line, pos.column};
+        diagnostic d{source_name + ":" + std::to_string(pos.line) + ":" +
+                         std::to_string(pos.column),
+                     key_at_line(text, pos.line),
+                     what,
+                     expected,
+                     pos.line,
+                     pos.column};
         throw error(std::move(d));
     }
     for (const auto& arg : overrides)
@@ -388,7 +409,9 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         }
     }
 
-    auto section = [&](const char* name) -> const toml::table* { return root.get_as<toml::table>(name); };
+    auto section = [&](const char* name) -> const toml::table* {
+        return root.get_as<toml::table>(name);
+    };
     static const toml::table empty_table;
 
     {
@@ -405,18 +428,21 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         assign_table(v, section("train") ? *section("train") : empty_table, ps, "train", {});
     }
 
-    auto plugin_section = [&](const char* name, plugin_kind kind, std::string& plugin_out, auto& object_out) {
+    auto plugin_section = [&](const char* name, plugin_kind kind, std::string& plugin_out,
+                              auto& object_out) {
         using T = typename std::decay_t<decltype(object_out)>::element_type;
         const toml::table* t = section(name);
         if (!t) {
             if (!root.get(name))
                 v.diags.push_back({v.source, name, "missing section",
-                      "a [" + std::string(name) + "] table with plugin = one of: " + [&] {
-                          std::string s;
-                          for (const auto& n : reg.names(kind))
-                              s += (s.empty() ? "" : ", ") + n;
-                          return s;
-                      }(), 0, 0});
+                                   "a [" + std::string(name) + "] table with plugin = one of: " +
+                                       [&] {
+                                           std::string s;
+                                           for (const auto& n : reg.names(kind))
+                                               s += (s.empty() ? "" : ", ") + n;
+                                           return s;
+                                       }(),
+                                   0, 0});
             return;
         }
         object_out = create_plugin<T>(v, reg, *t, name, kind, plugin_out);
@@ -429,13 +455,15 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
     plugin_section("dataset", plugin_kind::dataset, p.dataset_plugin, p.data);
     plugin_section("model", plugin_kind::model, p.model_plugin, p.net);
 
-    if (const toml::array* arr = root.get_as<toml::array>("analysis"); arr && arr->is_array_of_tables()) {
+    if (const toml::array* arr = root.get_as<toml::array>("analysis");
+        arr && arr->is_array_of_tables()) {
         std::set<std::string> names;
         for (std::size_t i = 0; i < arr->size(); ++i) {
             const toml::table& t = *arr->get_as<toml::table>(i);
             analysis_entry entry;
             const std::string section_name = "analysis." + std::to_string(i);
-            entry.object = create_plugin<analysis>(v, reg, t, section_name, plugin_kind::analysis, entry.plugin);
+            entry.object = create_plugin<analysis>(v, reg, t, section_name, plugin_kind::analysis,
+                                                   entry.plugin);
             entry.name = entry.plugin;
             entry.at = "end";
             param_set core_keys;
@@ -455,8 +483,9 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
             if (!entry.object)
                 continue;
             if (!names.insert(entry.name).second)
-                v.add((t.get("name") ? t.get("name") : t.get("plugin"))->source(), section_name + ".name",
-                      "duplicate analysis name \"" + entry.name + "\"", "a unique name per [[analysis]]");
+                v.add((t.get("name") ? t.get("name") : t.get("plugin"))->source(),
+                      section_name + ".name", "duplicate analysis name \"" + entry.name + "\"",
+                      "a unique name per [[analysis]]");
             param_set ps;
             entry.object->declare(ps);
             assign_table(v, t, ps, section_name, {"plugin", "name", "at"});
@@ -465,18 +494,21 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
     }
 
     if (!v.diags.empty()) {
-        std::stable_sort(v.diags.begin(), v.diags.end(), [](const diagnostic& a, const diagnostic& b) {
-            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-        });
+        std::stable_sort(v.diags.begin(), v.diags.end(),
+                         [](const diagnostic& a, const diagnostic& b) {
+                             return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                         });
         throw error(std::move(v.diags));
     }
     return p;
 }
 
-pipeline load_pipeline(const fs::path& file, const std::vector<std::string>& overrides, registry& reg) {
+pipeline load_pipeline(const fs::path& file, const std::vector<std::string>& overrides,
+                       registry& reg) {
     std::ifstream in(file, std::ios::binary);
     if (!in)
-        throw error(diagnostic{file.string(), "", "cannot read pipeline file", "a readable TOML file", 0, 0});
+        throw error(diagnostic{file.string(), "", "cannot read pipeline file",
+                               "a readable TOML file", 0, 0});
     std::ostringstream ss;
     ss << in.rdbuf();
     fs::path base = file.parent_path();
@@ -506,7 +538,8 @@ std::string pipeline::resolved_text() const {
     section("[model]", model_plugin, [&](param_set& ps) { net->declare(ps); });
     section("[train]", "", [&](param_set& ps) { t.declare(ps); });
     for (const auto& a : analyses) {
-        s += "[[analysis]]\nplugin = \"" + a.plugin + "\"\nname = \"" + a.name + "\"\nat = \"" + a.at + "\"\n";
+        s += "[[analysis]]\nplugin = \"" + a.plugin + "\"\nname = \"" + a.name + "\"\nat = \"" +
+             a.at + "\"\n";
         param_set ps;
         a.object->declare(ps);
         for (const auto& prm : ps.params())

@@ -8,9 +8,12 @@ plugin_object::~plugin_object() = default;
 
 const char* to_string(plugin_kind k) {
     switch (k) {
-    case plugin_kind::dataset: return "dataset";
-    case plugin_kind::model: return "model";
-    case plugin_kind::analysis: return "analysis";
+    case plugin_kind::dataset:
+        return "dataset";
+    case plugin_kind::model:
+        return "model";
+    case plugin_kind::analysis:
+        return "analysis";
     }
     return "unknown";
 }

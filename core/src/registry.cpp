@@ -6,10 +6,11 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 
 namespace grokkit {
 
@@ -17,7 +18,8 @@ namespace fs = std::filesystem;
 
 fs::path registry::builtin_plugin_dir() {
     const fs::path exe = boost::dll::program_location();
-    // The build tree mirrors the install layout: <prefix>/bin/grokkit, <prefix>/<libdir>/grokkit/plugins.
+    // The build tree mirrors the install layout: <prefix>/bin/grokkit,
+    // <prefix>/<libdir>/grokkit/plugins.
     return (exe.parent_path().parent_path() / GROKKIT_PLUGIN_RELATIVE_DIR).lexically_normal();
 }
 
@@ -52,7 +54,8 @@ void registry::load_directory(const fs::path& dir) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         const auto name = entry.path().filename().string();
-        if (entry.is_regular_file() && name.rfind("lib", 0) == 0 && entry.path().extension() == ".so")
+        if (entry.is_regular_file() && name.rfind("lib", 0) == 0 &&
+            entry.path().extension() == ".so")
             files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
@@ -89,7 +92,8 @@ std::string check_object(const plugin_info& info, plugin_object& obj) {
     obj.declare(ps);
     for (const auto& p : ps.params())
         if (p.doc().empty())
-            return "parameter '" + p.key() + "' has no doc string; expected every parameter documented";
+            return "parameter '" + p.key() +
+                   "' has no doc string; expected every parameter documented";
     return {};
 }
 
@@ -147,8 +151,8 @@ void registry::load_file(const fs::path& file_in) {
                              " ignored: already loaded from " + first->path.string());
         return; // the library stays loaded until the registry dies, like the others
     }
-    m_plugins.push_back({info->name, info->version ? info->version : "", info->summary ? info->summary : "",
-                         info->kind, file, info});
+    m_plugins.push_back({info->name, info->version ? info->version : "",
+                         info->summary ? info->summary : "", info->kind, file, info});
     m_libraries.push_back(std::move(lib));
 }
 
@@ -177,7 +181,8 @@ std::unique_ptr<plugin_object> registry::create(const std::string& name, plugin_
         std::string what = std::string("unknown ") + to_string(kind) + " plugin \"" + name + "\"";
         if (p)
             what += " (it is a " + std::string(to_string(p->kind)) + " plugin)";
-        throw error(diagnostic{"", "plugin", what, "one of: " + (list.empty() ? "(none found)" : list), 0, 0});
+        throw error(diagnostic{"", "plugin", what,
+                               "one of: " + (list.empty() ? "(none found)" : list), 0, 0});
     }
     return std::unique_ptr<plugin_object>(p->info->create());
 }

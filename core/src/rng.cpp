@@ -29,9 +29,13 @@ std::uint64_t hash_purpose(std::string_view purpose) {
 rng::rng(std::uint64_t seed, std::string_view purpose, std::uint64_t stream)
     : m_key(mix(mix(mix(seed) ^ hash_purpose(purpose)) ^ mix(stream + 0x632be59bd9b4e019ull))) {}
 
-std::uint64_t rng::next_u64() { return mix(m_key ^ mix(m_counter++)); }
+std::uint64_t rng::next_u64() {
+    return mix(m_key ^ mix(m_counter++));
+}
 
-double rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double rng::uniform() {
+    return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 std::uint64_t rng::below(std::uint64_t n) {
     // Rejection sampling removes modulo bias.

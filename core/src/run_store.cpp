@@ -56,7 +56,8 @@ void write_examples(hid_t parent, const std::string& name, const example_set& s)
     if (s.tokens.size())
         h5::write_array(g, "tokens", {s.tokens.shape()[0], s.tokens.shape()[1]}, s.tokens.data());
     if (s.features.size())
-        h5::write_array(g, "features", {s.features.shape()[0], s.features.shape()[1]}, s.features.data());
+        h5::write_array(g, "features", {s.features.shape()[0], s.features.shape()[1]},
+                        s.features.data());
     h5::write_array(g, "labels", {s.labels.size()}, s.labels.data());
 }
 
@@ -90,8 +91,9 @@ void write_header(hid_t file, const run_header& h, const input_spec& spec) {
 
 run_store::~run_store() = default;
 
-run_store run_store::create(const fs::path& file, const run_header& header, const run_layout& layout,
-                            const dataset_split& split, const input_spec& spec) {
+run_store run_store::create(const fs::path& file, const run_header& header,
+                            const run_layout& layout, const dataset_split& split,
+                            const input_spec& spec) {
     h5::quiet_errors();
     if (file.has_parent_path())
         fs::create_directories(file.parent_path());
@@ -102,7 +104,8 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
     h5::handle fapl = file_access(false);
     s.m_file = h5::handle(H5Fcreate(file.c_str(), H5F_ACC_EXCL, fcpl, fapl));
     if (!s.m_file.valid())
-        throw error(file.string(), "cannot create run file (does it exist, or is the directory writable?)");
+        throw error(file.string(),
+                    "cannot create run file (does it exist, or is the directory writable?)");
     write_header(s.m_file, header, spec);
 
     {
@@ -119,7 +122,8 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
             if (h5::has_attr(g, a.name)) {
                 if (h5::read_int_attr(g, a.name) != a.value)
                     throw error(header.dataset_plugin + ".generate",
-                                "attribute '" + a.name + "' clashes with the core's; expected another name");
+                                "attribute '" + a.name +
+                                    "' clashes with the core's; expected another name");
                 continue;
             }
             h5::write_attr(g, a.name, a.value);
@@ -129,7 +133,8 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
         for (const auto& r : split.records) {
             if (r.name == "train" || r.name == "test")
                 throw error(header.dataset_plugin + ".generate",
-                            "record '" + r.name + "' clashes with the core's /dataset/" + r.name + "; expected another name");
+                            "record '" + r.name + "' clashes with the core's /dataset/" + r.name +
+                                "; expected another name");
             h5::write_array(g, r.name, r.shape, r.values.data());
             h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
             h5::write_attr(d, "doc", r.doc);
@@ -138,7 +143,8 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
     {
         h5::handle g = h5::create_group(s.m_file, "metrics");
         h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
-        h5::write_attr(step, "doc", std::string("training step of each row; appended last, it commits the row"));
+        h5::write_attr(step, "doc",
+                       std::string("training step of each row; appended last, it commits the row"));
         for (const auto& m : layout.metric_names)
             h5::create_series(g, m, H5T_NATIVE_DOUBLE, {}, {});
     }
@@ -153,17 +159,32 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
             h5::create_series(opt, st.name, H5T_NATIVE_FLOAT, shape_of(*st.value), {true, true});
         h5::create_series(g, "updates", H5T_NATIVE_INT64, {}, {});
         h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
-        h5::write_attr(step, "doc", std::string("training step of each checkpoint; appended last, it commits the checkpoint"));
+        h5::write_attr(
+            step, "doc",
+            std::string(
+                "training step of each checkpoint; appended last, it commits the checkpoint"));
     }
     {
         h5::handle g = h5::create_group(s.m_file, "analyses");
-        for (const auto& a : layout.analyses) {
+        create_analysis_groups(g, layout.analyses);
+    }
+    s.open_handles();
+    h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    return s;
+}
+
+void run_store::create_analysis_groups(hid_t analyses_group,
+                                       const std::vector<analysis_layout>& analyses) {
+    {
+        hid_t g = analyses_group;
+        for (const auto& a : analyses) {
             h5::handle ag = h5::create_group(g, a.name);
             h5::write_attr(ag, "plugin", a.plugin);
             h5::write_attr(ag, "at", a.at);
             h5::create_series(ag, "step", H5T_NATIVE_INT64, {}, {});
             for (const auto& o : a.outputs) {
-                h5::handle d = h5::create_series(ag, o.name, H5T_NATIVE_DOUBLE, o.shape, {true, false});
+                h5::handle d =
+                    h5::create_series(ag, o.name, H5T_NATIVE_DOUBLE, o.shape, {true, false});
                 h5::write_attr(d, "units", o.units);
                 std::vector<std::string> axes{a.at == "end" ? "run" : "checkpoint"};
                 axes.insert(axes.end(), o.axes.begin(), o.axes.end());
@@ -172,14 +193,12 @@ run_store run_store::create(const fs::path& file, const run_header& header, cons
             }
         }
     }
-    s.open_handles();
-    h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
-    return s;
 }
 
 void run_store::open_handles() {
     auto open = [&](const std::string& path) {
-        return h5::handle(h5::check(H5Dopen2(m_file, path.c_str(), H5P_DEFAULT), "missing dataset " + path));
+        return h5::handle(
+            h5::check(H5Dopen2(m_file, path.c_str(), H5P_DEFAULT), "missing dataset " + path));
     };
     m_metric_step = open("/metrics/step");
     m_metrics.clear();
@@ -204,7 +223,9 @@ void run_store::open_handles() {
     }
 }
 
-void run_store::flush() { H5Fflush(m_file, H5F_SCOPE_LOCAL); }
+void run_store::flush() {
+    H5Fflush(m_file, H5F_SCOPE_LOCAL);
+}
 
 void run_store::append_metrics(std::int64_t step, const std::vector<double>& values) {
     const std::size_t n = h5::series_length(m_metric_step);
@@ -257,13 +278,15 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
         if (it == values.end())
             throw error(name + ".run", "output '" + out + "' was declared but not written");
         const auto& shape = h.shapes.at(out);
-        if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(), it->second.shape().end())) {
+        if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(),
+                        it->second.shape().end())) {
             std::string found, want;
             for (auto x : it->second.shape())
                 found += (found.empty() ? "" : ", ") + std::to_string(x);
             for (auto x : shape)
                 want += (want.empty() ? "" : ", ") + std::to_string(x);
-            throw error(name + ".run", "output '" + out + "' has shape (" + found + "); expected (" + want + ")");
+            throw error(name + ".run",
+                        "output '" + out + "' has shape (" + found + "); expected (" + want + ")");
         }
         h5::set_series_length(dset, n + 1);
         h5::write_row(dset, n, H5T_NATIVE_DOUBLE, it->second.data());
@@ -309,7 +332,8 @@ void run_store::finish(const std::string& status, double wall_seconds) {
     m_file = {};
 }
 
-run_store run_store::resume(const fs::path& file, const run_header& header, const run_layout& layout) {
+run_store run_store::resume(const fs::path& file, const run_header& header,
+                            const run_layout& layout) {
     h5::quiet_errors();
     run_store s;
     s.m_path = file;
@@ -317,12 +341,15 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
     h5::handle fapl = file_access(true);
     s.m_file = h5::handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
     if (!s.m_file.valid())
-        throw error(file.string(), "cannot open run file for resuming; it is not a readable HDF5 file "
-                                   "(truncated or corrupt?)");
+        throw error(file.string(),
+                    "cannot open run file for resuming; it is not a readable HDF5 file "
+                    "(truncated or corrupt?)");
     // After a kill the superblock's end-of-file may be stale; re-derive it before any write.
-    h5::check(H5Fincrement_filesize(s.m_file, 0), "cannot repair the file size of " + file.string());
+    h5::check(H5Fincrement_filesize(s.m_file, 0),
+              "cannot repair the file size of " + file.string());
     if (!h5::exists(s.m_file, "/pipeline_resolved") || !h5::exists(s.m_file, "/checkpoints/step"))
-        throw error(file.string(), "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
+        throw error(file.string(),
+                    "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
     const std::string recorded = h5::read_text(s.m_file, "pipeline_resolved");
     if (recorded != header.resolved_text)
         throw error(file.string(), "the pipeline differs from the one recorded in the run file; "
@@ -332,7 +359,8 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
                                        " differs from the recorded " +
                                        std::to_string(h5::read_int_attr(s.m_file, "threads")));
     if (h5::read_string_attr(s.m_file, "blas_kernel") != blas_kernel())
-        throw error(file.string(), std::string("BLAS kernel ") + blas_kernel() + " differs from the recorded " +
+        throw error(file.string(), std::string("BLAS kernel ") + blas_kernel() +
+                                       " differs from the recorded " +
                                        h5::read_string_attr(s.m_file, "blas_kernel"));
     s.open_handles();
 
@@ -350,7 +378,8 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
     for (std::size_t i = 0; i < s.m_params.size(); ++i)
         h5::read_row(s.m_params[i], n_ckpt - 1, H5T_NATIVE_FLOAT, layout.params[i]->value.data());
     for (std::size_t i = 0; i < s.m_state.size(); ++i)
-        h5::read_row(s.m_state[i], n_ckpt - 1, H5T_NATIVE_FLOAT, layout.optimizer_state[i].value->data());
+        h5::read_row(s.m_state[i], n_ckpt - 1, H5T_NATIVE_FLOAT,
+                     layout.optimizer_state[i].value->data());
     h5::read_row(s.m_checkpoint_updates, n_ckpt - 1, H5T_NATIVE_INT64, &s.m_last_updates);
     s.m_last_checkpoint = last;
 
@@ -385,6 +414,46 @@ run_store run_store::resume(const fs::path& file, const run_header& header, cons
     return s;
 }
 
+run_store run_store::open_for_analysis(const fs::path& file, const run_layout& layout,
+                                       bool replace) {
+    h5::quiet_errors();
+    run_store s;
+    s.m_path = file;
+    s.m_layout = layout;
+    h5::handle fapl = file_access(false);
+    s.m_file = h5::handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
+    if (!s.m_file.valid())
+        throw error(file.string(),
+                    "cannot open run file for writing; is it being written, or was its run "
+                    "killed? (resume it first) or is it corrupt?");
+    if (!h5::exists(s.m_file, "/checkpoints/step") || !h5::exists(s.m_file, "/analyses"))
+        throw error(file.string(), "not a grokkit run file (no /checkpoints/step or /analyses)");
+    h5::handle g = h5::open_group(s.m_file, "analyses");
+    for (const auto& a : layout.analyses) {
+        if (!h5::exists(g, a.name))
+            continue;
+        if (!replace)
+            throw error(file.string(), "analysis '" + a.name +
+                                           "' is already in the run file; expected "
+                                           "another name, or --force to replace it");
+        H5Ldelete(g, a.name.c_str(), H5P_DEFAULT);
+    }
+    create_analysis_groups(g, layout.analyses);
+    s.open_handles();
+    const auto steps = h5::read_int_series(s.m_checkpoint_step);
+    s.m_last_checkpoint = steps.empty() ? -1 : steps.back();
+    return s;
+}
+
+std::vector<std::int64_t> run_store::checkpoint_steps() const {
+    return h5::read_int_series(m_checkpoint_step);
+}
+
+void run_store::load_checkpoint(std::size_t index) {
+    for (std::size_t i = 0; i < m_params.size(); ++i)
+        h5::read_row(m_params[i], index, H5T_NATIVE_FLOAT, m_layout.params[i]->value.data());
+}
+
 h5::handle open_run_file_readonly(const fs::path& file) {
     h5::quiet_errors();
     // A closed file opens plainly; a live or killed one is still marked open by its writer and
@@ -397,7 +466,8 @@ h5::handle open_run_file_readonly(const fs::path& file) {
         f = H5Fopen(file.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
     }
     if (f < 0)
-        throw error(file.string(), "cannot open run file; it is not a readable HDF5 file (truncated or corrupt?)");
+        throw error(file.string(),
+                    "cannot open run file; it is not a readable HDF5 file (truncated or corrupt?)");
     return h5::handle(f);
 }
 

@@ -62,6 +62,11 @@ class run_store {
     static run_store resume(const std::filesystem::path& file, const run_header& header,
                             const run_layout& layout);
 
+    /// Opens a finished (closed) run file to add analyses post hoc: creates their groups
+    /// (replacing existing ones only when `replace`); the layout's optimizer state is ignored.
+    static run_store open_for_analysis(const std::filesystem::path& file, const run_layout& layout,
+                                       bool replace);
+
     run_store(run_store&&) = default;
     run_store& operator=(run_store&&) = default;
     ~run_store();
@@ -80,6 +85,10 @@ class run_store {
     /// Appends one run of an analysis; `values` holds every declared output.
     void append_analysis(const std::string& name, std::int64_t step,
                          const std::map<std::string, xt::xarray<double>>& values);
+    /// Steps of the complete checkpoints, in order.
+    std::vector<std::int64_t> checkpoint_steps() const;
+    /// Loads checkpoint `index`'s parameters into the layout's parameter tensors.
+    void load_checkpoint(std::size_t index);
     /// Latest row of "<analysis>/<output>".
     xt::xarray<double> latest(const std::string& reference) const;
 
@@ -91,6 +100,8 @@ class run_store {
 
   private:
     run_store() = default;
+    static void create_analysis_groups(hid_t analyses_group,
+                                       const std::vector<analysis_layout>& analyses);
     void open_handles();
     void flush();
 

@@ -1,10 +1,10 @@
 // The run orchestration: everything is validated and declared before the file is created.
 // SPDX-License-Identifier: Apache-2.0
-#include "runner.hpp"
-
+#include "h5.hpp"
 #include "pipeline.hpp"
 #include "registry.hpp"
 #include "run_store.hpp"
+#include "runner.hpp"
 #include "trainer.hpp"
 
 #include <grokkit/error.hpp>
@@ -22,7 +22,9 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 
-extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+extern "C" void on_stop_signal(int sig) {
+    g_stop_signal.store(sig);
+}
 
 /// Installs SIGINT/SIGTERM handlers for the lifetime of a run and restores the old ones.
 class stop_signals {
@@ -52,8 +54,12 @@ class context_impl : public analysis_context {
     const dataset_split& data() const override { return m_split; }
     model& trained_model() override { return m_net; }
     std::int64_t step() const override { return m_step; }
-    xt::xarray<double> input(const std::string& reference) const override { return m_store.latest(reference); }
-    void write(const std::string& output, const xt::xarray<double>& value) override { m_values[output] = value; }
+    xt::xarray<double> input(const std::string& reference) const override {
+        return m_store.latest(reference);
+    }
+    void write(const std::string& output, const xt::xarray<double>& value) override {
+        m_values[output] = value;
+    }
 
     void begin(std::int64_t step) {
         m_step = step;
@@ -96,16 +102,18 @@ void check_analysis_inputs(prepared_run& r) {
             const std::string name = ref.substr(0, slash);
             const std::string out = slash == std::string::npos ? "" : ref.substr(slash + 1);
             auto it = declared.find(name);
-            const bool ok = it != declared.end() &&
-                            std::find(it->second.begin(), it->second.end(), out) != it->second.end();
+            const bool ok = it != declared.end() && std::find(it->second.begin(), it->second.end(),
+                                                              out) != it->second.end();
             if (!ok) {
                 std::string known;
                 for (const auto& [n, outs] : declared)
                     for (const auto& o : outs)
                         known += (known.empty() ? "" : ", ") + n + "/" + o;
-                diags.push_back({r.pipe.file.string(), "analysis." + std::to_string(i) + "." + p.key(),
-                                 "\"" + ref + "\" is not an output of an earlier analysis",
-                                 "one of: " + (known.empty() ? std::string("(no earlier outputs)") : known), 0, 0});
+                diags.push_back(
+                    {r.pipe.file.string(), "analysis." + std::to_string(i) + "." + p.key(),
+                     "\"" + ref + "\" is not an output of an earlier analysis",
+                     "one of: " + (known.empty() ? std::string("(no earlier outputs)") : known), 0,
+                     0});
             }
         }
         for (const auto& o : r.analyses[i].outputs)
@@ -127,16 +135,86 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
     r->split = r->pipe.data->generate(seed);
     r->pipe.net->build(r->spec, seed);
     for (auto& a : r->pipe.analyses)
-        r->analyses.push_back({a.name, a.plugin, a.at, a.object->outputs(r->spec, r->split, *r->pipe.net)});
+        r->analyses.push_back(
+            {a.name, a.plugin, a.at, a.object->outputs(r->spec, r->split, *r->pipe.net)});
     check_analysis_inputs(*r);
     return r;
 }
 
+// The lines of one [section] of a resolved pipeline (sections come in a fixed order).
+std::string section_text(const std::string& resolved, const std::string& header) {
+    const auto begin = resolved.find(header + "\n");
+    if (begin == std::string::npos)
+        return {};
+    const auto end = resolved.find("\n[", begin + header.size());
+    return resolved.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+std::string seed_line(const std::string& resolved) {
+    const std::string run = section_text(resolved, "[run]");
+    const auto at = run.find("\nseed = ");
+    return at == std::string::npos ? std::string{} : run.substr(at, run.find('\n', at + 1) - at);
+}
+
 } // namespace
 
-std::string check_pipeline(registry& reg, const fs::path& file, const std::vector<std::string>& overrides) {
+std::string check_pipeline(registry& reg, const fs::path& file,
+                           const std::vector<std::string>& overrides) {
     auto r = prepare(reg, file, overrides);
     return r->pipe.resolved_text();
+}
+
+analyze_result analyze_run(registry& reg, const analyze_options& options) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = prepare(reg, options.pipeline_file, options.overrides);
+    pipeline& p = r->pipe;
+    if (p.analyses.empty())
+        throw error(options.pipeline_file.string(),
+                    "the pipeline has no [[analysis]]; expected at least one");
+    std::string recorded;
+    {
+        h5::handle f = open_run_file_readonly(options.run_file);
+        if (!h5::exists(f, "/pipeline_resolved"))
+            throw error(options.run_file.string(),
+                        "not a grokkit run file (no /pipeline_resolved)");
+        recorded = h5::read_text(f, "pipeline_resolved");
+    }
+    const std::string resolved = p.resolved_text();
+    for (const char* header : {"[dataset]", "[model]"})
+        if (section_text(resolved, header) != section_text(recorded, header))
+            throw error(options.pipeline_file.string(),
+                        std::string(header) +
+                            " differs from the run's; expected the recorded one "
+                            "(see `grokkit inspect " +
+                            options.run_file.string() + "`)");
+    if (seed_line(resolved) != seed_line(recorded))
+        throw error(options.pipeline_file.string(),
+                    "run.seed differs from the run's; expected the recorded one");
+
+    run_layout layout;
+    layout.params = p.net->parameters();
+    layout.analyses = r->analyses;
+    run_store store = run_store::open_for_analysis(options.run_file, layout, options.replace);
+    std::vector<context_impl> contexts;
+    for (const auto& a : p.analyses)
+        contexts.emplace_back(r->spec, r->split, *p.net, store, a.name);
+    const auto steps = store.checkpoint_steps();
+    for (std::size_t c = 0; c < steps.size(); ++c) {
+        store.load_checkpoint(c);
+        for (std::size_t i = 0; i < p.analyses.size(); ++i) {
+            if (p.analyses[i].at == "end" && c + 1 != steps.size())
+                continue;
+            contexts[i].begin(steps[c]);
+            p.analyses[i].object->run(contexts[i]);
+            contexts[i].commit();
+        }
+    }
+    analyze_result result;
+    for (const auto& a : p.analyses)
+        result.analyses.push_back(a.name);
+    result.n_checkpoints = steps.size();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
 }
 
 run_result run_pipeline(registry& reg, const run_options& options,
@@ -152,10 +230,11 @@ run_result run_pipeline(registry& reg, const run_options& options,
     layout.params = p.net->parameters();
     layout.optimizer_state = tr.optimizer().state();
     layout.analyses = r->analyses;
-    run_header header{p.text, p.resolved_text(), p.overrides, p.file.string(), p.run.seed,
-                      p.run.threads, p.dataset_plugin, p.model_plugin};
+    run_header header{p.text,     p.resolved_text(), p.overrides,      p.file.string(),
+                      p.run.seed, p.run.threads,     p.dataset_plugin, p.model_plugin};
 
-    const fs::path out = options.out.empty() ? fs::path("runs") / (p.run.name + ".h5") : options.out;
+    const fs::path out =
+        options.out.empty() ? fs::path("runs") / (p.run.name + ".h5") : options.out;
     std::int64_t start = 0;
     run_result result;
     std::optional<run_store> store;
@@ -167,7 +246,9 @@ run_result run_pipeline(registry& reg, const run_options& options,
     } else {
         if (fs::exists(out)) {
             if (!options.force)
-                throw error(out.string(), "run file exists; expected --resume to continue it or --force to overwrite it");
+                throw error(
+                    out.string(),
+                    "run file exists; expected --resume to continue it or --force to overwrite it");
             fs::remove(out);
         }
         store.emplace(run_store::create(out, header, layout, r->split, r->spec));
@@ -199,7 +280,8 @@ run_result run_pipeline(registry& reg, const run_options& options,
             last_metrics = tr.evaluate(s);
             store->append_metrics(s, last_metrics);
             if (report) {
-                const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                const double secs =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 report(progress{s, steps, layout.metric_names, last_metrics, secs});
             }
         }

@@ -14,9 +14,9 @@ namespace grokkit {
 struct run_options {
     std::filesystem::path pipeline_file;
     std::vector<std::string> overrides;
-    std::filesystem::path out;  ///< empty: runs/<run.name>.h5
+    std::filesystem::path out; ///< empty: runs/<run.name>.h5
     bool resume = false;
-    bool force = false;         ///< overwrite an existing file
+    bool force = false; ///< overwrite an existing file
 };
 
 /// One row of metrics, reported as training goes.
@@ -30,7 +30,7 @@ struct progress {
 
 struct run_result {
     std::filesystem::path file;
-    std::string status;          ///< "complete" or "interrupted"
+    std::string status; ///< "complete" or "interrupted"
     std::vector<std::string> metric_names;
     std::vector<double> final_metrics;
     double seconds = 0;
@@ -44,6 +44,24 @@ struct run_result {
 /// (load_default) unless it already holds some.
 run_result run_pipeline(registry& reg, const run_options& options,
                         const std::function<void(const progress&)>& report);
+
+struct analyze_options {
+    std::filesystem::path run_file;
+    std::filesystem::path pipeline_file;
+    std::vector<std::string> overrides;
+    bool replace = false; ///< replace analyses of the same name already in the file
+};
+
+struct analyze_result {
+    std::vector<std::string> analyses;
+    std::size_t n_checkpoints = 0;
+    double seconds = 0;
+};
+
+/// Runs the pipeline's [[analysis]] entries on every checkpoint of a finished run file
+/// (`at = "end"` ones on the last checkpoint only) and adds their outputs to the file. The
+/// pipeline's [dataset] and [model] sections and seed must resolve to the recorded ones.
+analyze_result analyze_run(registry& reg, const analyze_options& options);
 
 /// Validates the pipeline and everything that can be checked without training (plugins,
 /// parameters, dataset/model agreement, analysis inputs). Returns the resolved pipeline text.

@@ -8,9 +8,11 @@
 
 namespace grokkit {
 
-trainer::trainer(model& net, const dataset_split& split, const train_section& cfg, std::uint64_t seed)
+trainer::trainer(model& net, const dataset_split& split, const train_section& cfg,
+                 std::uint64_t seed)
     : m_net(net), m_split(split), m_cfg(cfg), m_seed(seed),
-      m_optimizer(net.parameters(), adamw_config{cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}) {}
+      m_optimizer(net.parameters(), adamw_config{cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}) {
+}
 
 std::vector<std::string> trainer::metric_names() {
     return {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"};
@@ -19,7 +21,8 @@ std::vector<std::string> trainer::metric_names() {
 double trainer::learning_rate(std::int64_t step) const {
     if (m_cfg.warmup_steps <= 0)
         return m_cfg.lr;
-    return m_cfg.lr * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(m_cfg.warmup_steps));
+    return m_cfg.lr *
+           std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(m_cfg.warmup_steps));
 }
 
 nn::loss_sum trainer::forward_loss(const batch& b, bool with_gradient) {
@@ -50,7 +53,8 @@ batch trainer::minibatch(std::int64_t step) {
         }
         const std::size_t e = perm[pos % n];
         std::copy_n(train.tokens.data() + e * n_tok, n_tok, m_batch_tokens.data() + i * n_tok);
-        std::copy_n(train.features.data() + e * n_feat, n_feat, m_batch_features.data() + i * n_feat);
+        std::copy_n(train.features.data() + e * n_feat, n_feat,
+                    m_batch_features.data() + i * n_feat);
         m_batch_labels(i) = train.labels(e);
     }
     batch b;
@@ -62,8 +66,8 @@ batch trainer::minibatch(std::int64_t step) {
 }
 
 std::vector<double> trainer::evaluate(std::int64_t step) {
-    const bool full_batch = m_cfg.batch_size <= 0 ||
-                            static_cast<std::size_t>(m_cfg.batch_size) >= m_split.train.size();
+    const bool full_batch =
+        m_cfg.batch_size <= 0 || static_cast<std::size_t>(m_cfg.batch_size) >= m_split.train.size();
     const bool will_update = step < m_cfg.steps;
     // Full batch: the metric's forward pass is the update's forward pass, so backward follows it.
     const nn::loss_sum train = forward_loss(as_batch(m_split.train), full_batch && will_update);
@@ -73,11 +77,12 @@ std::vector<double> trainer::evaluate(std::int64_t step) {
     } else {
         m_gradients_step = -1;
     }
-    const nn::loss_sum test = m_split.test.size() ? forward_loss(as_batch(m_split.test), false) : nn::loss_sum{};
+    const nn::loss_sum test =
+        m_split.test.size() ? forward_loss(as_batch(m_split.test), false) : nn::loss_sum{};
     const double n_train = static_cast<double>(std::max<std::size_t>(m_split.train.size(), 1));
     const double n_test = static_cast<double>(std::max<std::size_t>(m_split.test.size(), 1));
-    return {train.loss / n_train, static_cast<double>(train.n_correct) / n_train, test.loss / n_test,
-            static_cast<double>(test.n_correct) / n_test, learning_rate(step)};
+    return {train.loss / n_train, static_cast<double>(train.n_correct) / n_train,
+            test.loss / n_test, static_cast<double>(test.n_correct) / n_test, learning_rate(step)};
 }
 
 void trainer::compute_gradients(std::int64_t step) {

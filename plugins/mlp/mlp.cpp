@@ -272,9 +272,11 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
     }
     if (m_is_dense) {
         if (x.features == nullptr)
-            throw grokkit::error("mlp.forward", "batch has no features; expected dense feature inputs");
+            throw grokkit::error("mlp.forward",
+                                 "batch has no features; expected dense feature inputs");
         m_n = x.n;
-        const std::size_t width = m_tensors[m_hidden.empty() ? m_out.weight : m_hidden[0].weight].value.shape(0);
+        const std::size_t width =
+            m_tensors[m_hidden.empty() ? m_out.weight : m_hidden[0].weight].value.shape(0);
         nn::ensure_shape(m_x0, m_n, width);
         std::copy(x.features, x.features + m_n * width, m_x0.data());
     } else {

@@ -363,7 +363,8 @@ TEST_CASE("mlp: dense feature inputs train the first layer directly, with correc
     mlp::model_impl m(p);
     m.build(spec, 3);
     const auto names = names_of(m);
-    CHECK(names == std::vector<std::string>{"hidden0.weight", "hidden0.bias", "out.weight", "out.bias"});
+    CHECK(names ==
+          std::vector<std::string>{"hidden0.weight", "hidden0.bias", "out.weight", "out.bias"});
     grokkit::rng r(5, "test");
     const std::size_t n = 16;
     std::vector<float> x(n * 6);

@@ -92,6 +92,8 @@ class model_impl : public grokkit::model {
     void block_forward(std::size_t l, bool last_only);
     void fuse_qkv_weights(std::size_t l);
     void qkv_forward(std::size_t l);
+    grokkit::nn::attention_qkv<const float*> qkv_input(std::size_t l) const;
+    grokkit::nn::attention_qkv<float*> qkv_grad(std::size_t l);
     void attention_forward(std::size_t l);
     void mlp_forward(std::size_t l);
     void unembed_forward(matrix& logits);
@@ -106,6 +108,8 @@ class model_impl : public grokkit::model {
 
     // Block 0 on the token table (transformer_table.cpp).
     bool is_table_cheaper() const;
+    grokkit::nn::attention_qkv<const float*> table_qkv_input() const;
+    grokkit::nn::attention_qkv<float*> table_qkv_grad();
     void table_qkv_forward();
     void table_qkv_backward();
     void table_input_backward();
@@ -137,10 +141,12 @@ class model_impl : public grokkit::model {
     matrix m_d_ln_final;
 
     // Block 0's input rows take only vocab·n_ctx values, E[token] + P[position]: for batches with
-    // more examples than tokens its Q, K, V products run on that table and are gathered per row.
+    // more examples than tokens its Q, K, V products run on that table, and its attention reads
+    // the table's rows through row maps.
     bool m_use_table = false;           // the last pass ran block 0 on the table
     std::vector<std::size_t> m_row_ids; // (n·n_ctx) table row of each row: token·n_ctx + position
-    matrix m_table, m_table_ln;         // (vocab·n_ctx, d) the distinct inputs and their LN
+    std::vector<std::size_t> m_q_row_ids; // (n) table row of each example's last position
+    matrix m_table, m_table_ln;           // (vocab·n_ctx, d) the distinct inputs and their LN
     grokkit::nn::layer_norm_cache<float> m_table_ln_cache;
     matrix m_table_qkv;             // (vocab·n_ctx, 3·hd)
     matrix m_d_table_qkv;           // (vocab·n_ctx, 3·hd) summed over rows sharing a table row

@@ -183,11 +183,23 @@ void model_impl::qkv_forward(std::size_t l) {
          0.0f, qkv + last * ld, m_n_ctx * ld);
 }
 
+nn::attention_qkv<const float*> model_impl::qkv_input(std::size_t l) const {
+    if (l == 0 && m_use_table) {
+        return table_qkv_input();
+    }
+    return qkv_view<const float*>(m_state[l].qkv.data(), m_hd, m_n_ctx, m_state[l].last_only);
+}
+
+nn::attention_qkv<float*> model_impl::qkv_grad(std::size_t l) {
+    if (l == 0 && m_use_table) {
+        return table_qkv_grad();
+    }
+    return qkv_view<float*>(m_state[l].d_qkv.data(), m_hd, m_n_ctx, m_state[l].last_only);
+}
+
 void model_impl::attention_forward(std::size_t l) {
     block_state& s = m_state[l];
-    const nn::attention_qkv<const float*> view =
-        qkv_view<const float*>(s.qkv.data(), m_hd, m_n_ctx, s.last_only);
-    nn::causal_attention_forward(attention_dims(s.last_only), view, s.pattern, s.z);
+    nn::causal_attention_forward(attention_dims(s.last_only), qkv_input(l), s.pattern, s.z);
     // mid (n·n_q, d) = x on the query rows + z (n·n_q, hd) · W_O (hd, d)
     copy_query_rows(m_resid[l], m_n_ctx, s.last_only, s.mid);
     gemm(transpose::no, transpose::no, s.mid.shape(0), m_d, m_hd, 1.0f, s.z.data(), m_hd,
@@ -311,11 +323,15 @@ void model_impl::attention_backward(std::size_t l) {
     block_state& s = m_state[l];
     nn::linear_backward<float>(s.z, value(m_blocks[l].w_o), s.d_mid, &s.d_z, grad(m_blocks[l].w_o),
                                nullptr);
-    nn::ensure_shape(s.d_qkv, m_n * m_n_ctx, 3 * m_hd);
-    nn::causal_attention_backward(attention_dims(s.last_only),
-                                  qkv_view<const float*>(s.qkv.data(), m_hd, m_n_ctx, s.last_only),
-                                  s.pattern, s.d_z,
-                                  qkv_view<float*>(s.d_qkv.data(), m_hd, m_n_ctx, s.last_only));
+    if (l == 0 && m_use_table) {
+        // Rows share the table's: their gradients are summed there.
+        nn::ensure_shape(m_d_table_qkv, m_vocab * m_n_ctx, 3 * m_hd);
+        m_d_table_qkv.fill(0.0f);
+    } else {
+        nn::ensure_shape(s.d_qkv, m_n * m_n_ctx, 3 * m_hd);
+    }
+    nn::causal_attention_backward(attention_dims(s.last_only), qkv_input(l), s.pattern, s.d_z,
+                                  qkv_grad(l));
 }
 
 // From d_qkv and d_mid to m_d_resid[l], the gradient of the block's input; fills the W_Q, W_K,

@@ -15,10 +15,40 @@ using grokkit::transpose;
 // Block 0's input at (example i, position t) is E[token] + P[t], one of vocab·n_ctx rows, and its
 // layer norm acts row by row, so its q, k and v are rows of that table's product. With fewer
 // table rows than batch rows, the (n·n_ctx, d)·(d, 3·hd) product and the two of the backward pass
-// shrink to (vocab·n_ctx)-row ones plus a gather and a scatter (Nanda's p = 113: 342 rows instead
-// of 11,490). The results differ from the direct products only in the order of the sums.
+// shrink to (vocab·n_ctx)-row ones (Nanda's p = 113: 342 rows instead of 11,490); the attention
+// reads the table through row maps and sums its gradients there, in cache. The results differ
+// from the direct products only in the order of the sums.
 bool model_impl::is_table_cheaper() const {
     return m_vocab < m_n;
+}
+
+namespace {
+
+// The (vocab·n_ctx, 3·hd) table q | k | v seen through the row maps.
+template <class P>
+nn::attention_qkv<P> table_view(P base, std::size_t hd, const std::size_t* q_rows,
+                                const std::size_t* kv_rows) {
+    nn::attention_qkv<P> v;
+    v.q = base;
+    v.k = base + hd;
+    v.v = base + 2 * hd;
+    v.ld_q = v.ld_k = v.ld_v = 3 * hd;
+    v.q_rows = q_rows;
+    v.kv_rows = kv_rows;
+    return v;
+}
+
+} // namespace
+
+// Queries at the last position only read that position's table rows.
+nn::attention_qkv<const float*> model_impl::table_qkv_input() const {
+    const std::size_t* q_rows = m_state[0].last_only ? m_q_row_ids.data() : m_row_ids.data();
+    return table_view<const float*>(m_table_qkv.data(), m_hd, q_rows, m_row_ids.data());
+}
+
+nn::attention_qkv<float*> model_impl::table_qkv_grad() {
+    const std::size_t* q_rows = m_state[0].last_only ? m_q_row_ids.data() : m_row_ids.data();
+    return table_view<float*>(m_d_table_qkv.data(), m_hd, q_rows, m_row_ids.data());
 }
 
 void model_impl::table_qkv_forward() {
@@ -48,38 +78,26 @@ void model_impl::table_qkv_forward() {
     gemm(transpose::no, transpose::no, n_rows, ld, m_d, 1.0f, in->data(), m_d, s.w_qkv.data(), ld,
          0.0f, m_table_qkv.data(), ld);
 
-    // Gather. With last_only the queries of earlier positions are never read: not copied.
+    // Row maps for the attention: example i, position t reads table row token·n_ctx + t.
     const std::size_t rows = m_n * m_n_ctx;
     m_row_ids.resize(rows);
-    nn::ensure_shape(s.qkv, rows, ld);
+    m_q_row_ids.resize(m_n);
     for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t t = r % m_n_ctx;
-        m_row_ids[r] = static_cast<std::size_t>(m_tokens[r]) * m_n_ctx + t;
-        const std::size_t from = s.last_only && t + 1 != m_n_ctx ? m_hd : 0;
-        const float* src = m_table_qkv.data() + m_row_ids[r] * ld;
-        std::copy(src + from, src + ld, s.qkv.data() + r * ld + from);
+        m_row_ids[r] = static_cast<std::size_t>(m_tokens[r]) * m_n_ctx + r % m_n_ctx;
+    }
+    for (std::size_t i = 0; i < m_n; ++i) {
+        m_q_row_ids[i] = m_row_ids[(i + 1) * m_n_ctx - 1];
     }
 }
 
-// From block 0's d_qkv and d_mid to the W_Q, W_K, W_V (and ln1) gradients and the embedding
-// gradients, all through the table.
+// From block 0's table gradient d_table_qkv (summed by the attention over the rows sharing each
+// table row) and d_mid to the W_Q, W_K, W_V (and ln1) gradients and the embedding gradients.
 void model_impl::table_qkv_backward() {
     block_state& s = m_state[0];
     const block_params& b = m_blocks[0];
     const bool ln = m_params.layer_norm;
     const std::size_t n_rows = m_vocab * m_n_ctx;
     const std::size_t ld = 3 * m_hd;
-    // Scatter: a table row's gradient sums those of the batch rows gathered from it.
-    nn::ensure_shape(m_d_table_qkv, n_rows, ld);
-    m_d_table_qkv.fill(0.0f);
-    for (std::size_t r = 0; r < m_n * m_n_ctx; ++r) {
-        const std::size_t from = s.last_only && r % m_n_ctx + 1 != m_n_ctx ? m_hd : 0;
-        const float* src = s.d_qkv.data() + r * ld;
-        float* dst = m_d_table_qkv.data() + m_row_ids[r] * ld;
-        for (std::size_t c = from; c < ld; ++c) {
-            dst[c] += src[c];
-        }
-    }
     // dW_QKV (d, 3·hd) = tableᵀ · d_table_qkv;  d_in (vocab·n_ctx, d) = d_table_qkv · W_QKVᵀ
     const matrix& in = ln ? m_table_ln : m_table;
     matrix& d_in = ln ? m_d_table_ln : m_d_table;

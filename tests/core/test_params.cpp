@@ -10,7 +10,8 @@
 using grokkit::param_set;
 using grokkit::param_value;
 
-TEST_CASE("params: integers are accepted where numbers are expected, never the reverse", "[params]") {
+TEST_CASE("params: integers are accepted where numbers are expected, never the reverse",
+          "[params]") {
     param_set ps;
     double lr = 1e-3;
     std::int64_t steps = 10;

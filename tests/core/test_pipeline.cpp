@@ -60,9 +60,10 @@ TEST_CASE("pipeline: a valid pipeline resolves every key, and the resolved text 
     CHECK(again.resolved_text() == resolved);
 }
 
-TEST_CASE("pipeline: --set overrides are parsed as TOML and validated like the file", "[pipeline]") {
-    auto p = grokkit::parse_pipeline(good, "p.toml", ".", {"train.lr=3e-4", "dataset.operation=a-b", "run.name=x y"},
-                                     plugins());
+TEST_CASE("pipeline: --set overrides are parsed as TOML and validated like the file",
+          "[pipeline]") {
+    auto p = grokkit::parse_pipeline(
+        good, "p.toml", ".", {"train.lr=3e-4", "dataset.operation=a-b", "run.name=x y"}, plugins());
     CHECK(p.train.lr == 3e-4);
     CHECK_THAT(p.resolved_text(), Contains("operation = \"a-b\"") && Contains("name = \"x y\""));
 
@@ -92,7 +93,8 @@ activation = "tanh"
 )";
     auto ds = diagnostics_of(bad);
     REQUIRE(ds.size() == 4);
-    CHECK(ds[0].to_string() == "p.toml:2:8: run.seed: -1 is out of range; expected an integer >= 0");
+    CHECK(ds[0].to_string() ==
+          "p.toml:2:8: run.seed: -1 is out of range; expected an integer >= 0");
     CHECK(ds[1].where == "p.toml:6:11");
     CHECK(ds[1].key == "dataset.modulus");
     CHECK(ds[2].where == "p.toml:7:1");

@@ -35,9 +35,12 @@ TEST_CASE("registry: good plugins load and every broken fixture is refused with 
     CHECK_THAT(refused.at("libgrokkit_bad_api_version.so"),
                Contains("plugin api version 0; expected " + std::to_string(GROKKIT_API_VERSION)));
     CHECK_THAT(refused.at("libgrokkit_bad_fingerprint.so"),
-               Contains("build fingerprint 'api1;gcc0") && Contains(std::string("expected '") + grokkit::core_fingerprint()));
-    CHECK_THAT(refused.at("libgrokkit_no_entry_point.so"), Contains("no 'grokkit_plugin_entry' entry point"));
-    CHECK_THAT(refused.at("libgrokkit_not_a_plugin.so"), Contains("no 'grokkit_plugin_entry' entry point"));
+               Contains("build fingerprint 'api1;gcc0") &&
+                   Contains(std::string("expected '") + grokkit::core_fingerprint()));
+    CHECK_THAT(refused.at("libgrokkit_no_entry_point.so"),
+               Contains("no 'grokkit_plugin_entry' entry point"));
+    CHECK_THAT(refused.at("libgrokkit_not_a_plugin.so"),
+               Contains("no 'grokkit_plugin_entry' entry point"));
     CHECK_THAT(refused.at("libgrokkit_missing_symbol.so"),
                Contains("cannot load library") && Contains("undefined symbol"));
     CHECK_THAT(refused.at("libgrokkit_throwing_factory.so"),
@@ -45,8 +48,9 @@ TEST_CASE("registry: good plugins load and every broken fixture is refused with 
     CHECK_THAT(refused.at("libgrokkit_undocumented_param.so"), Contains("has no doc string"));
 
     REQUIRE(reg.warnings().size() == 1);
-    CHECK_THAT(reg.warnings()[0], Contains("plugin 'good_minimal'") && Contains("libgrokkit_duplicate_name.so") &&
-                                      Contains("already loaded from") && Contains("libgrokkit_good_minimal.so"));
+    CHECK_THAT(reg.warnings()[0],
+               Contains("plugin 'good_minimal'") && Contains("libgrokkit_duplicate_name.so") &&
+                   Contains("already loaded from") && Contains("libgrokkit_good_minimal.so"));
 }
 
 TEST_CASE("registry: a refused library does not stop the others from loading", "[registry]") {

@@ -8,7 +8,8 @@
 #include <cmath>
 
 TEST_CASE("rng: draws are a pure function of seed, purpose and stream", "[rng]") {
-    grokkit::rng a(7, "init", 3), b(7, "init", 3), c(7, "init", 4), d(7, "split", 3), e(8, "init", 3);
+    grokkit::rng a(7, "init", 3), b(7, "init", 3), c(7, "init", 4), d(7, "split", 3),
+        e(8, "init", 3);
     const auto x = a.next_u64();
     CHECK(x == b.next_u64());
     CHECK(x != c.next_u64());

@@ -16,10 +16,10 @@ namespace grokkit {
 
 /// A trainable tensor; `grad` has the shape of `value` and is overwritten by backward().
 struct parameter {
-    std::string name;        ///< stable name, used as the checkpoint dataset name
+    std::string name; ///< stable name, used as the checkpoint dataset name
     xt::xarray<float> value;
     xt::xarray<float> grad;
-    bool decay = true;       ///< whether weight decay applies
+    bool decay = true; ///< whether weight decay applies
 };
 
 /// A model plugin. The host assigns parameters, calls build(), then trains through forward and

@@ -113,7 +113,9 @@ struct attention_dims {
 
 /// Row-major views of queries, keys and values in caller buffers, so a fused QKV product needs no
 /// copy: row r starts at `q + r·ld_q`, and head h occupies columns [h·d_head, (h+1)·d_head). `P` is
-/// `const T*` for inputs and `T*` for gradients.
+/// `const T*` for inputs and `T*` for gradients. Optional row maps let rows share storage (a
+/// table of distinct rows): query row r is then stored at row q_rows[r], key and value row r at
+/// row kv_rows[r].
 template <class P> struct attention_qkv {
     P q = nullptr; ///< (n·n_queries, n_heads·d_head), example-major
     std::size_t ld_q = 0;
@@ -121,6 +123,8 @@ template <class P> struct attention_qkv {
     std::size_t ld_k = 0;
     P v = nullptr; ///< (n·n_ctx, n_heads·d_head), example-major
     std::size_t ld_v = 0;
+    const std::size_t* q_rows = nullptr;  ///< (n·n_queries) storage row of each query row, or null
+    const std::size_t* kv_rows = nullptr; ///< (n·n_ctx) storage row of each key row, or null
 };
 
 /// Causal attention. pattern (n, n_heads·n_queries·n_ctx), read as (n, head, query, key), is the
@@ -129,8 +133,9 @@ template <class P> struct attention_qkv {
 template <class T>
 void causal_attention_forward(const attention_dims& dims, const attention_qkv<const T*>& in,
                               matrix<T>& pattern, matrix<T>& z);
-/// Writes (not accumulates) `grad`'s dq, dk, dv, laid out as `in`, from dz (n·n_queries,
-/// n_heads·d_head) and the pattern of causal_attention_forward().
+/// `grad`'s dq, dk, dv, laid out as `in`, from dz (n·n_queries, n_heads·d_head) and the pattern of
+/// causal_attention_forward(): written, except that with grad.q_rows (grad.kv_rows) set, dq (dk
+/// and dv) are added to the caller's buffers, whose rows are shared.
 template <class T>
 void causal_attention_backward(const attention_dims& dims, const attention_qkv<const T*>& in,
                                const matrix<T>& pattern, const matrix<T>& dz,

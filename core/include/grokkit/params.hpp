@@ -28,21 +28,22 @@ class GROKKIT_VISIBLE param {
   public:
     param(std::string key, param_type type, std::string doc);
 
-    param& at_least(double lo); ///< value (each element of a list) >= lo
-    param& at_most(double hi);  ///< value <= hi
-    param& above(double lo);    ///< value > lo
-    param& below(double hi);    ///< value < hi
+    param& at_least(double lo);                      ///< value (each element of a list) >= lo
+    param& at_most(double hi);                       ///< value <= hi
+    param& above(double lo);                         ///< value > lo
+    param& below(double hi);                         ///< value < hi
     param& one_of(std::vector<std::string> choices); ///< string (or each list element) in choices
-    param& required();          ///< must be given in the pipeline; the default is not used
-    param& non_empty();         ///< lists and strings must not be empty
-    param& input();             ///< an "<analysis>/<dataset>" reference to an earlier output
+    param& required();  ///< must be given in the pipeline; the default is not used
+    param& non_empty(); ///< lists and strings must not be empty
+    param& input();     ///< an "<analysis>/<dataset>" reference to an earlier output
 
     const std::string& key() const { return m_key; }
     param_type type() const { return m_type; }
     const std::string& doc() const { return m_doc; }
     bool is_required() const { return m_required; }
     bool is_input() const { return m_input; }
-    /// The allowed values as text ("an integer >= 2", "one of a+b, a-b"), used in errors and tables.
+    /// The allowed values as text ("an integer >= 2", "one of a+b, a-b"), used in errors and
+    /// tables.
     std::string rule_text() const;
     /// The bound field's current value as TOML text.
     std::string value_text() const;

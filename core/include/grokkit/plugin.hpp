@@ -29,13 +29,13 @@ class GROKKIT_VISIBLE plugin_object {
 /// What a plugin library exports. `api_version` is first and never moves, so any future host can
 /// read it before trusting the rest. All strings are literals: no dynamic initialisation.
 struct plugin_info {
-    std::uint32_t api_version;        ///< GROKKIT_API_VERSION the plugin was built with
-    const char* fingerprint;          ///< GROKKIT_FINGERPRINT the plugin was built with
-    const char* name;                 ///< the `plugin =` value in pipelines
-    const char* version;              ///< the plugin's own version
+    std::uint32_t api_version; ///< GROKKIT_API_VERSION the plugin was built with
+    const char* fingerprint;   ///< GROKKIT_FINGERPRINT the plugin was built with
+    const char* name;          ///< the `plugin =` value in pipelines
+    const char* version;       ///< the plugin's own version
     plugin_kind kind;
-    const char* summary;              ///< one line for `grokkit plugins`
-    plugin_object* (*create)();       ///< a new object owned by the caller; may throw grokkit::error
+    const char* summary;        ///< one line for `grokkit plugins`
+    plugin_object* (*create)(); ///< a new object owned by the caller; may throw grokkit::error
 };
 
 /// Name of the one alias every plugin library exports.
@@ -47,14 +47,15 @@ inline constexpr const char* plugin_entry_symbol = "grokkit_plugin_entry";
 #define GROKKIT_PLUGIN_ENTRY(info_function) BOOST_DLL_ALIAS(info_function, grokkit_plugin_entry)
 
 /// Defines and exports the entry for plugin class `Type` in one line.
-#define GROKKIT_DEFINE_PLUGIN(Type, NameLiteral, VersionLiteral, Kind, SummaryLiteral)            \
+#define GROKKIT_DEFINE_PLUGIN(Type, NameLiteral, VersionLiteral, Kind, SummaryLiteral)             \
     namespace {                                                                                    \
-    grokkit::plugin_object* grokkit_create_plugin_object() { return new Type(); }                  \
+    grokkit::plugin_object* grokkit_create_plugin_object() {                                       \
+        return new Type();                                                                         \
+    }                                                                                              \
     const grokkit::plugin_info* grokkit_plugin_info_fn() {                                         \
-        static constexpr grokkit::plugin_info info{GROKKIT_API_VERSION, GROKKIT_FINGERPRINT,       \
-                                                   NameLiteral,         VersionLiteral,            \
-                                                   Kind,                SummaryLiteral,            \
-                                                   &grokkit_create_plugin_object};                 \
+        static constexpr grokkit::plugin_info info{                                                \
+            GROKKIT_API_VERSION, GROKKIT_FINGERPRINT,          NameLiteral, VersionLiteral, Kind,  \
+            SummaryLiteral,      &grokkit_create_plugin_object};                                   \
         return &info;                                                                              \
     }                                                                                              \
     }                                                                                              \

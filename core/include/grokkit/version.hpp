@@ -39,10 +39,12 @@
 /// What changes the SDK's C++ ABI: API version, compiler family and major, libstdc++ ABI and
 /// debug mode, and the major.minor of xtensor (its types appear in SDK headers). Patch versions
 /// are left out so point releases do not lock out users' plugins.
-#define GROKKIT_FINGERPRINT                                                                       \
-    "api" GROKKIT_STRINGIFY(GROKKIT_API_VERSION) ";" GROKKIT_COMPILER ";cxx11abi=" GROKKIT_CXX11_ABI \
-        ";glibcxx_debug=" GROKKIT_GLIBCXX_DEBUG ";xtensor=" GROKKIT_STRINGIFY(                     \
-            XTENSOR_VERSION_MAJOR) "." GROKKIT_STRINGIFY(XTENSOR_VERSION_MINOR)
+#define GROKKIT_FINGERPRINT                                                                        \
+    "api" GROKKIT_STRINGIFY(                                                                       \
+        GROKKIT_API_VERSION) ";" GROKKIT_COMPILER ";cxx11abi=" GROKKIT_CXX11_ABI                   \
+                             ";glibcxx_debug=" GROKKIT_GLIBCXX_DEBUG                               \
+                             ";xtensor=" GROKKIT_STRINGIFY(                                        \
+                                 XTENSOR_VERSION_MAJOR) "." GROKKIT_STRINGIFY(XTENSOR_VERSION_MINOR)
 
 namespace grokkit {
 
