@@ -27,6 +27,10 @@ void run_section::declare(param_set& ps) {
 
 void train_section::declare(param_set& ps) {
     ps.add("steps", steps, "optimizer updates to take").at_least(0);
+    ps.add("loss", loss,
+           "cross_entropy (softmax, mean over examples) or mse (one-hot targets, mean over "
+           "examples and classes)")
+        .one_of({"cross_entropy", "mse"});
     ps.add("optimizer", optimizer, "update rule").one_of({"adamw"});
     ps.add("lr", lr, "learning rate").above(0);
     ps.add("weight_decay", weight_decay, "decoupled weight decay (AdamW)").at_least(0);

@@ -28,6 +28,7 @@ struct run_section {
 /// [train]: the optimisation loop.
 struct train_section {
     std::int64_t steps = 1000;
+    std::string loss = "cross_entropy";
     std::string optimizer = "adamw";
     double lr = 1e-3;
     double weight_decay = 1.0;

@@ -27,6 +27,8 @@ double trainer::learning_rate(std::int64_t step) const {
 
 nn::loss_sum trainer::forward_loss(const batch& b, bool with_gradient) {
     m_net.forward(b, m_logits);
+    if (m_cfg.loss == "mse")
+        return nn::mean_squared_error(m_logits, b.labels, with_gradient ? &m_dlogits : nullptr);
     return nn::softmax_cross_entropy(m_logits, b.labels, with_gradient ? &m_dlogits : nullptr);
 }
 

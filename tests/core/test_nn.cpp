@@ -358,3 +358,26 @@ TEST_CASE("nn: softmax cross-entropy rejects a label outside the classes", "[nn]
     CHECK_THROWS_AS(nn::softmax_cross_entropy<double>(logits, labels.data(), nullptr),
                     grokkit::error);
 }
+
+TEST_CASE("nn: mean squared error gradient matches central differences and its value a hand sum",
+          "[nn]") {
+    grokkit::rng r(8, "test");
+    const std::size_t n = 5, c = 4;
+    dmatrix logits = random_matrix(r, n, c);
+    std::vector<std::int32_t> labels(n);
+    for (std::int32_t& label : labels)
+        label = static_cast<std::int32_t>(r.below(c));
+    auto objective = [&] {
+        return nn::mean_squared_error<double>(logits, labels.data(), nullptr).loss /
+               static_cast<double>(n);
+    };
+    dmatrix dlogits;
+    nn::mean_squared_error(logits, labels.data(), &dlogits);
+    CHECK(relative_error(dlogits, numeric_gradient(logits, objective)) < fd_tolerance);
+    // Averaged over examples and classes: one example, logits (1, 0), label 0 → 0; label 1 → 1.
+    dmatrix one = xt::zeros<double>({std::size_t{1}, std::size_t{2}});
+    one(0, 0) = 1.0;
+    const std::int32_t l0 = 0, l1 = 1;
+    CHECK(nn::mean_squared_error<double>(one, &l0, nullptr).loss == 0.0);
+    CHECK(nn::mean_squared_error<double>(one, &l1, nullptr).loss == Approx(1.0));
+}

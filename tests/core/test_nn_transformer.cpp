@@ -279,3 +279,63 @@ TEST_CASE("nn_transformer: attention is stable for large scores", "[nn]") {
     CHECK(z(1, 0) == 5.0);
     CHECK(z(0, 0) == 5.0); // query 0 sees only itself
 }
+
+TEST_CASE("nn_transformer: attention through row maps reads and sums into shared rows", "[nn]") {
+    const bool last_only = GENERATE(false, true);
+    INFO("last_query_only " << last_only);
+    grokkit::rng r(15, "test");
+    nn::attention_dims dims;
+    dims.n = 5;
+    dims.n_ctx = 3;
+    dims.n_heads = 2;
+    dims.d_head = 3;
+    dims.last_query_only = last_only;
+    const std::size_t width = dims.n_heads * dims.d_head, n_rows = 4;
+    // Four shared rows of q | k | v for 15 sequence rows: every table row is used several times.
+    fused_qkv table{width, random_matrix(r, n_rows, 3 * width)};
+    std::vector<std::size_t> kv_rows(dims.n * dims.n_ctx), q_rows;
+    for (std::size_t& row : kv_rows) {
+        row = r.below(n_rows);
+    }
+    for (std::size_t i = 0; i < dims.n; ++i) {
+        for (std::size_t t = 0; t < dims.n_queries(); ++t) {
+            q_rows.push_back(kv_rows[i * dims.n_ctx + (last_only ? dims.n_ctx - 1 : t)]);
+        }
+    }
+    auto mapped = [&](auto view) {
+        view.q_rows = q_rows.data();
+        view.kv_rows = kv_rows.data();
+        return view;
+    };
+
+    // The same attention on a gathered copy, without maps.
+    fused_qkv gathered{width, make_matrix(dims.n * dims.n_ctx, 3 * width)};
+    for (std::size_t row = 0; row < kv_rows.size(); ++row) {
+        for (std::size_t c = 0; c < 3 * width; ++c) {
+            gathered.qkv(row, c) = table.qkv(kv_rows[row], c);
+        }
+    }
+    nn::attention_qkv<const double*> plain = gathered.inputs();
+    if (last_only) {
+        plain.q += (dims.n_ctx - 1) * 3 * width;
+        plain.ld_q = dims.n_ctx * 3 * width;
+    }
+    dmatrix pattern, z, pattern_plain, z_plain;
+    nn::causal_attention_forward<double>(dims, mapped(table.inputs()), pattern, z);
+    nn::causal_attention_forward<double>(dims, plain, pattern_plain, z_plain);
+    const bool same = z == z_plain && pattern == pattern_plain;
+    CHECK(same);
+
+    const dmatrix weights = random_matrix(r, z.shape(0), width);
+    auto objective = [&] {
+        nn::causal_attention_forward<double>(dims, mapped(table.inputs()), pattern, z);
+        return weighted_sum(z, weights);
+    };
+    objective();
+    // The shared rows' gradients are added to what the buffer holds: start from 1e3.
+    fused_qkv grad{width, make_matrix(n_rows, 3 * width, 1e3)};
+    nn::causal_attention_backward<double>(dims, mapped(table.inputs()), pattern, weights,
+                                          mapped(grad.grads()));
+    grad.qkv -= 1e3;
+    CHECK(relative_error(grad.qkv, numeric_gradient(table.qkv, objective)) < fd_tolerance);
+}

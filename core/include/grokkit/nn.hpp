@@ -54,8 +54,8 @@ void activation_backward(activation f, const matrix<T>& x, const matrix<T>& dy, 
 
 /// Result of a loss over a batch; sums are in double so float32 rounding never spikes the loss.
 struct loss_sum {
-    double loss = 0.0;           ///< Σ over examples of the per-example loss
-    std::size_t n_correct = 0;   ///< examples whose arg-max logit is the label
+    double loss = 0.0;         ///< Σ over examples of the per-example loss
+    std::size_t n_correct = 0; ///< examples whose arg-max logit is the label
 };
 
 /// Softmax cross-entropy of logits (n, c) against labels (n); log-sum-exp is shifted by the row
@@ -64,6 +64,14 @@ struct loss_sum {
 template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
                                matrix<T>* dlogits);
+
+/// Mean squared error of logits (n, c) against one-hot labels, averaged over examples and
+/// classes (the loss of the PAIR explorable's notebook): per example Σ_c (z_c − y_c)² / c,
+/// accumulated in double. When `dlogits` is not null it receives d(mean loss)/dlogits =
+/// 2 (z − y) / (n c).
+template <class T>
+loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels,
+                            matrix<T>* dlogits);
 
 // Transformer layers (nn_transformer.cpp): layer norm, positional embedding, causal attention.
 

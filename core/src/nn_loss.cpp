@@ -1,0 +1,45 @@
+// Losses other than softmax cross-entropy (which lives beside the layers in nn.cpp).
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/error.hpp>
+#include <grokkit/nn.hpp>
+
+namespace grokkit::nn {
+
+template <class T>
+loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels,
+                            matrix<T>* dlogits) {
+    const std::size_t n = logits.shape()[0], c = logits.shape()[1];
+    if (dlogits)
+        ensure_shape(*dlogits, n, c);
+    loss_sum out;
+    const double grad_scale = (n > 0 && c > 0) ? 2.0 / static_cast<double>(n * c) : 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const T* z = logits.data() + i * c;
+        const auto label = labels[i];
+        if (label < 0 || static_cast<std::size_t>(label) >= c)
+            throw error("nn.mean_squared_error", "label " + std::to_string(label) + " of example " +
+                                                     std::to_string(i) + " is outside [0, " +
+                                                     std::to_string(c) + ")");
+        double sum = 0.0;
+        std::size_t best = 0;
+        for (std::size_t j = 0; j < c; ++j) {
+            const double d =
+                static_cast<double>(z[j]) - (j == static_cast<std::size_t>(label) ? 1.0 : 0.0);
+            sum += d * d;
+            if (z[j] > z[best])
+                best = j;
+            if (dlogits)
+                dlogits->data()[i * c + j] = static_cast<T>(grad_scale * d);
+        }
+        out.loss += sum / static_cast<double>(c);
+        out.n_correct += best == static_cast<std::size_t>(label);
+    }
+    return out;
+}
+
+template loss_sum mean_squared_error<float>(const matrix<float>&, const std::int32_t*,
+                                            matrix<float>*);
+template loss_sum mean_squared_error<double>(const matrix<double>&, const std::int32_t*,
+                                             matrix<double>*);
+
+} // namespace grokkit::nn
