@@ -100,9 +100,16 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     run_store s;
     s.m_path = file;
     s.m_layout = layout;
+    // The file is built under a temporary name and renamed once complete and under SWMR, so a
+    // kill during creation never leaves a half-made file under the run's name.
+    const fs::path creating = fs::path(file.string() + ".creating");
+    std::error_code ec;
+    fs::remove(creating, ec); // a leftover of a run killed while creating its file
+    if (fs::exists(file))
+        throw error(file.string(), "run file exists; expected a new file name");
     h5::handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), "file creation property list"));
     h5::handle fapl = file_access(false);
-    s.m_file = h5::handle(H5Fcreate(file.c_str(), H5F_ACC_EXCL, fcpl, fapl));
+    s.m_file = h5::handle(H5Fcreate(creating.c_str(), H5F_ACC_EXCL, fcpl, fapl));
     if (!s.m_file.valid())
         throw error(file.string(),
                     "cannot create run file (does it exist, or is the directory writable?)");
@@ -170,6 +177,7 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     }
     s.open_handles();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    fs::rename(creating, file);
     return s;
 }
 
@@ -367,7 +375,7 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     // The last committed checkpoint: every row below the length of /checkpoints/step.
     const auto steps = h5::read_int_series(s.m_checkpoint_step);
     if (steps.empty())
-        throw error(file.string(), "the run file holds no complete checkpoint to resume from");
+        throw no_checkpoint(file.string(), "the run file holds no complete checkpoint to resume from");
     const std::size_t n_ckpt = steps.size();
     const std::int64_t last = steps.back();
     for (auto& d : s.m_params)

@@ -4,6 +4,8 @@
 
 #include "h5.hpp"
 
+#include <grokkit/error.hpp>
+
 #include <grokkit/analysis.hpp>
 #include <grokkit/data.hpp>
 #include <grokkit/model.hpp>
@@ -45,6 +47,13 @@ struct run_layout {
     std::vector<parameter*> params;
     std::vector<state_tensor> optimizer_state;
     std::vector<analysis_layout> analyses;
+};
+
+/// Thrown by run_store::resume for a file killed before its first checkpoint was committed:
+/// nothing in it is worth keeping, so the caller may start the run afresh.
+class no_checkpoint : public error {
+  public:
+    using error::error;
 };
 
 /// Writer of one run file. Every object is created before SWMR writing starts; afterwards rows

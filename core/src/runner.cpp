@@ -238,12 +238,19 @@ run_result run_pipeline(registry& reg, const run_options& options,
     std::int64_t start = 0;
     run_result result;
     std::optional<run_store> store;
+    bool fresh = true;
     if (fs::exists(out) && options.resume) {
-        store.emplace(run_store::resume(out, header, layout));
-        start = store->last_checkpoint_step();
-        tr.optimizer().set_steps_taken(store->last_checkpoint_updates());
-        result.resumed_from = start;
-    } else {
+        try {
+            store.emplace(run_store::resume(out, header, layout));
+            start = store->last_checkpoint_step();
+            tr.optimizer().set_steps_taken(store->last_checkpoint_updates());
+            result.resumed_from = start;
+            fresh = false;
+        } catch (const no_checkpoint&) {
+            fs::remove(out); // killed before step 0 was committed: start over
+        }
+    }
+    if (fresh) {
         if (fs::exists(out)) {
             if (!options.force)
                 throw error(

@@ -144,13 +144,12 @@ double gradient_error(transformer::model_impl& m, grokkit::parameter& p, const e
 struct reference {
     std::map<std::string, std::vector<double>> w;
     transformer::params p;
-    std::size_t d = 0, hd = 0, vocab = 0, n_classes = 0;
+    std::size_t d = 0, hd = 0, n_classes = 0;
     std::vector<std::vector<double>> patterns; // per block: (n, heads, n_ctx, n_ctx)
 
     reference(transformer::model_impl& m, const transformer::params& params)
         : p(params), d(static_cast<std::size_t>(params.d_model)),
-          hd(static_cast<std::size_t>(params.n_heads * params.d_head)), vocab(modulus + 1),
-          n_classes(modulus) {
+          hd(static_cast<std::size_t>(params.n_heads * params.d_head)), n_classes(modulus) {
         for (const grokkit::parameter* t : m.parameters()) {
             w[t->name].assign(t->value.begin(), t->value.end());
         }
@@ -353,16 +352,24 @@ TEST_CASE("transformer: last-position forward equals a plain all-positions refer
 }
 
 TEST_CASE("transformer: buffers follow the batch size between passes", "[transformer]") {
-    transformer::model_impl m(small_params(2, true, "gelu"));
+    // Sizes 20, 5 and 12 cycle through the two buffer sets; 20 and 12 use block 0's token table
+    // (more examples than the 8 tokens), 5 the direct products.
+    const transformer::params p = small_params(2, true, "gelu");
+    transformer::model_impl m(p), fresh(p);
     m.build(small_spec(), 3);
+    fresh.build(small_spec(), 3);
     const examples many = random_examples(20, 4);
-    examples few;
-    for (std::size_t i = 0; i < 5; ++i) {
-        few.push(many.tokens[3 * i], many.tokens[3 * i + 1]);
+    examples few, mid;
+    for (std::size_t i = 0; i < 12; ++i) {
+        mid.push(many.tokens[3 * i], many.tokens[3 * i + 1]);
+        if (i < 5) {
+            few.push(many.tokens[3 * i], many.tokens[3 * i + 1]);
+        }
     }
-    logits_t logits_many, logits_few, again;
+    logits_t logits_many, logits_few, logits_mid, again;
     m.forward(many.as_batch(), logits_many);
     m.forward(few.as_batch(), logits_few);
+    m.forward(mid.as_batch(), logits_mid);
     m.forward(many.as_batch(), again);
     const bool same = again == logits_many;
     CHECK(same);
@@ -370,6 +377,15 @@ TEST_CASE("transformer: buffers follow the batch size between passes", "[transfo
         for (std::size_t j = 0; j < modulus; ++j) {
             CHECK_THAT(logits_few(i, j), WithinAbs(logits_many(i, j), 1e-6));
         }
+    }
+    // After passes of other sizes, a training pass gives the gradients of a fresh model.
+    compute_gradients(m, many);
+    compute_gradients(fresh, many);
+    const std::vector<grokkit::parameter*> pm = m.parameters(), pf = fresh.parameters();
+    for (std::size_t i = 0; i < pm.size(); ++i) {
+        INFO("parameter " << pm[i]->name);
+        const bool same_grad = pm[i]->grad == pf[i]->grad;
+        CHECK(same_grad);
     }
 }
 

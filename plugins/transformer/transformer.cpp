@@ -1,5 +1,5 @@
-// The transformer model: parameters, initialisation, representations; passes in
-// transformer_passes.cpp. SPDX-License-Identifier: Apache-2.0
+// The transformer model: parameters, initialisation and representations.
+// SPDX-License-Identifier: Apache-2.0
 #include "transformer.hpp"
 
 #include <grokkit/error.hpp>
@@ -178,9 +178,13 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_unembed = add_tensor("unembed", {m_d, m_n_classes});
     init_normal(m_unembed, seed, m_d);
 
-    m_resid.assign(n_layers + 1, matrix{});
-    m_d_resid.assign(n_layers + 1, matrix{});
-    m_state.assign(n_layers, block_state{});
+    for (pass_buffers& buffers : m_passes) {
+        buffers = pass_buffers{};
+        buffers.resid.assign(n_layers + 1, matrix{});
+        buffers.d_resid.assign(n_layers + 1, matrix{});
+        buffers.state.assign(n_layers, block_state{});
+    }
+    m_current = 0;
     m_has_training_pass = false;
     m_is_built = true;
 }
@@ -233,10 +237,10 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
         return last_rows(m_repr_logits, m_n_ctx);
     }
     if (index == names.size() - 2) {
-        return last_rows(m_resid.back(), m_n_ctx);
+        return last_rows(pass().resid.back(), m_n_ctx);
     }
     const std::size_t l = (index - 1) / n_block_kinds;
-    const block_state& s = m_state[l];
+    const block_state& s = pass().state[l];
     // The last block's per-position quantities are shown at the last position, as trained.
     const bool is_last = l + 1 == m_blocks.size();
     auto per_position = [&](const matrix& m) {
@@ -244,7 +248,7 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     };
     switch ((index - 1) % n_block_kinds) {
     case 0:
-        return reshaped(m_resid[l], {n, m_n_ctx, m_d});
+        return reshaped(pass().resid[l], {n, m_n_ctx, m_d});
     case 1:
         return reshaped(s.pattern,
                         {n, static_cast<std::size_t>(m_params.n_heads), m_n_ctx, m_n_ctx});

@@ -1,10 +1,11 @@
-// The transformer model: a decoder-only transformer predicting from its last position (Nanda et
-// al.). SPDX-License-Identifier: Apache-2.0
+// The transformer model: a decoder-only transformer (Nanda et al. 2023).
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 #include <grokkit/model.hpp>
 #include <grokkit/nn.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -66,7 +67,7 @@ class model_impl : public grokkit::model {
         matrix w_qkv;           // (d_model, 3·hd) fused copy of W_Q | W_K | W_V
         matrix ln1;             // (n·n_ctx, d_model) when layer_norm
         grokkit::nn::layer_norm_cache<float> ln1_cache;
-        matrix qkv;     // (n·n_ctx, 3·hd); last_only: q at last rows only
+        matrix qkv;     // (n·n_ctx, 3·hd); last_only: q at last rows only; unused on the table
         matrix pattern; // (n, n_heads·n_q·n_ctx)
         matrix z;       // (n·n_q, hd)
         matrix mid;     // (n·n_q, d_model) residual after attention
@@ -126,19 +127,28 @@ class model_impl : public grokkit::model {
     std::vector<block_params> m_blocks;
     std::size_t m_ln_final_w = none, m_ln_final_b = none, m_unembed = none;
 
+    /// The activations and gradient buffers of passes over one batch size. There are two sets, so
+    /// that alternating sizes (training steps and test evaluations) each keep their own buffers
+    /// instead of reallocating both at every switch.
+    struct pass_buffers {
+        std::size_t n = none;        // the batch size of the set's last pass
+        std::vector<matrix> resid;   // [l]: input of block l (n·n_ctx, d); [L]: final (n·n_q, d)
+        std::vector<matrix> d_resid; // their gradients
+        std::vector<block_state> state;
+        matrix ln_final, d_ln_final; // (n·n_q, d) when layer_norm
+        grokkit::nn::layer_norm_cache<float> ln_final_cache;
+    };
+    pass_buffers& pass() { return m_passes[m_current]; }
+    const pass_buffers& pass() const { return m_passes[m_current]; }
+    void select_pass(std::size_t n);
+
     // Cached by forward() for backward().
     std::size_t m_n = 0;
     bool m_has_training_pass = false;   // the last pass was forward(), not representation()
     std::vector<std::int32_t> m_tokens; // (n, n_ctx)
-    std::vector<matrix> m_resid; // [l]: input of block l (n·n_ctx, d); [L]: final (n·n_q, d)
-    std::vector<block_state> m_state;
-    matrix m_ln_final; // (n·n_q, d) when layer_norm
-    grokkit::nn::layer_norm_cache<float> m_ln_final_cache;
-    matrix m_repr_logits; // (n·n_ctx, n_classes) of representation()
-
-    // Gradients of the residual stream, shaped as m_resid.
-    std::vector<matrix> m_d_resid;
-    matrix m_d_ln_final;
+    std::array<pass_buffers, 2> m_passes;
+    std::size_t m_current = 0; // the set of the last pass
+    matrix m_repr_logits;      // (n·n_ctx, n_classes) of representation()
 
     // Block 0's input rows take only vocab·n_ctx values, E[token] + P[position]: for batches with
     // more examples than tokens its Q, K, V products run on that table, and its attention reads

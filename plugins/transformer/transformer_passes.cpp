@@ -92,6 +92,7 @@ void model_impl::copy_tokens(const grokkit::batch& x, const char* where) {
         throw grokkit::error(where, "batch has no tokens; expected token inputs");
     }
     m_n = x.n;
+    select_pass(m_n);
     m_tokens.assign(x.tokens, x.tokens + m_n_ctx * x.n); // keeps its capacity: no allocation
     for (std::size_t k = 0; k < m_tokens.size(); ++k) {
         const std::int32_t id = m_tokens[k];
@@ -101,6 +102,15 @@ void model_impl::copy_tokens(const grokkit::batch& x, const char* where) {
                                             " is outside the vocabulary; expected 0 <= token < " +
                                             std::to_string(m_vocab));
         }
+    }
+}
+
+// Keeps the current set for the same batch size, else takes the other set: a training batch and
+// a test set that alternate each find their buffers shaped already.
+void model_impl::select_pass(std::size_t n) {
+    if (m_passes[m_current].n != n) {
+        m_current = 1 - m_current;
+        m_passes[m_current].n = n;
     }
 }
 
@@ -118,8 +128,8 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
 void model_impl::run_forward(bool last_only, matrix& logits) {
     const std::size_t rows = m_n * m_n_ctx;
     // x (n·n_ctx, d) = W_E[tokens] + W_pos[position]
-    nn::embedding_forward(m_tokens.data(), 1, value(m_embed), m_d, rows, m_resid[0]);
-    nn::position_embedding_forward(value(m_pos_embed), m_n_ctx, m_resid[0]);
+    nn::embedding_forward(m_tokens.data(), 1, value(m_embed), m_d, rows, pass().resid[0]);
+    nn::position_embedding_forward(value(m_pos_embed), m_n_ctx, pass().resid[0]);
     m_use_table = is_table_cheaper();
     for (std::size_t l = 0; l < m_blocks.size(); ++l) {
         block_forward(l, last_only && l + 1 == m_blocks.size());
@@ -128,7 +138,7 @@ void model_impl::run_forward(bool last_only, matrix& logits) {
 }
 
 void model_impl::block_forward(std::size_t l, bool last_only) {
-    m_state[l].last_only = last_only;
+    pass().state[l].last_only = last_only;
     if (l == 0 && m_use_table) {
         table_qkv_forward();
     } else {
@@ -140,7 +150,7 @@ void model_impl::block_forward(std::size_t l, bool last_only) {
 
 // One fused (d, 3·hd) weight W_Q | W_K | W_V: a single product gives q, k and v side by side.
 void model_impl::fuse_qkv_weights(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     const block_params& b = m_blocks[l];
     const std::size_t ld = 3 * m_hd;
     nn::ensure_shape(s.w_qkv, m_d, ld);
@@ -156,11 +166,11 @@ void model_impl::fuse_qkv_weights(std::size_t l) {
 }
 
 void model_impl::qkv_forward(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     const block_params& b = m_blocks[l];
-    const matrix* in = &m_resid[l];
+    const matrix* in = &pass().resid[l];
     if (m_params.layer_norm) {
-        nn::layer_norm_forward(m_resid[l], ln_value(b.ln1_w, b.ln1_b), s.ln1, s.ln1_cache);
+        nn::layer_norm_forward(pass().resid[l], ln_value(b.ln1_w, b.ln1_b), s.ln1, s.ln1_cache);
         in = &s.ln1;
     }
     fuse_qkv_weights(l);
@@ -187,27 +197,28 @@ nn::attention_qkv<const float*> model_impl::qkv_input(std::size_t l) const {
     if (l == 0 && m_use_table) {
         return table_qkv_input();
     }
-    return qkv_view<const float*>(m_state[l].qkv.data(), m_hd, m_n_ctx, m_state[l].last_only);
+    return qkv_view<const float*>(pass().state[l].qkv.data(), m_hd, m_n_ctx,
+                                  pass().state[l].last_only);
 }
 
 nn::attention_qkv<float*> model_impl::qkv_grad(std::size_t l) {
     if (l == 0 && m_use_table) {
         return table_qkv_grad();
     }
-    return qkv_view<float*>(m_state[l].d_qkv.data(), m_hd, m_n_ctx, m_state[l].last_only);
+    return qkv_view<float*>(pass().state[l].d_qkv.data(), m_hd, m_n_ctx, pass().state[l].last_only);
 }
 
 void model_impl::attention_forward(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     nn::causal_attention_forward(attention_dims(s.last_only), qkv_input(l), s.pattern, s.z);
     // mid (n·n_q, d) = x on the query rows + z (n·n_q, hd) · W_O (hd, d)
-    copy_query_rows(m_resid[l], m_n_ctx, s.last_only, s.mid);
+    copy_query_rows(pass().resid[l], m_n_ctx, s.last_only, s.mid);
     gemm(transpose::no, transpose::no, s.mid.shape(0), m_d, m_hd, 1.0f, s.z.data(), m_hd,
          value(m_blocks[l].w_o), m_d, 1.0f, s.mid.data(), m_d);
 }
 
 void model_impl::mlp_forward(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     const block_params& b = m_blocks[l];
     const std::size_t rows = s.mid.shape(0);
     const matrix* in = &s.mid;
@@ -218,7 +229,7 @@ void model_impl::mlp_forward(std::size_t l) {
     nn::linear_forward(*in, value(b.w_in), m_d_mlp, value(b.b_in), s.mlp_pre);
     nn::activation_forward(m_f, s.mlp_pre, s.mlp_post);
     // out (n·n_q, d) = mid + b_out + mlp_post (n·n_q, d_mlp) · W_out (d_mlp, d)
-    matrix& out = m_resid[l + 1];
+    matrix& out = pass().resid[l + 1];
     nn::ensure_shape(out, rows, m_d);
     const float* bias = value(b.b_out);
     for (std::size_t r = 0; r < rows; ++r) {
@@ -233,11 +244,11 @@ void model_impl::mlp_forward(std::size_t l) {
 }
 
 void model_impl::unembed_forward(matrix& logits) {
-    const matrix* in = &m_resid.back();
+    const matrix* in = &pass().resid.back();
     if (m_params.layer_norm) {
-        nn::layer_norm_forward(m_resid.back(), ln_value(m_ln_final_w, m_ln_final_b), m_ln_final,
-                               m_ln_final_cache);
-        in = &m_ln_final;
+        nn::layer_norm_forward(pass().resid.back(), ln_value(m_ln_final_w, m_ln_final_b),
+                               pass().ln_final, pass().ln_final_cache);
+        in = &pass().ln_final;
     }
     nn::linear_forward<float>(*in, value(m_unembed), m_n_classes, nullptr, logits);
 }
@@ -275,12 +286,12 @@ void model_impl::zero_gradients() {
 
 void model_impl::unembed_backward(const matrix& dlogits) {
     const bool ln = m_params.layer_norm;
-    const matrix& in = ln ? m_ln_final : m_resid.back();
-    matrix& d_in = ln ? m_d_ln_final : m_d_resid.back();
+    const matrix& in = ln ? pass().ln_final : pass().resid.back();
+    matrix& d_in = ln ? pass().d_ln_final : pass().d_resid.back();
     nn::linear_backward<float>(in, value(m_unembed), dlogits, &d_in, grad(m_unembed), nullptr);
     if (ln) {
-        nn::layer_norm_backward(m_ln_final_cache, value(m_ln_final_w), m_d_ln_final,
-                                m_d_resid.back(), ln_grad(m_ln_final_w, m_ln_final_b));
+        nn::layer_norm_backward(pass().ln_final_cache, value(m_ln_final_w), pass().d_ln_final,
+                                pass().d_resid.back(), ln_grad(m_ln_final_w, m_ln_final_b));
     }
 }
 
@@ -294,13 +305,13 @@ void model_impl::block_backward(std::size_t l) {
     }
 }
 
-// From the block output's gradient m_d_resid[l + 1] to d_mid, the gradient of the residual
+// From the block output's gradient pass().d_resid[l + 1] to d_mid, the gradient of the residual
 // after attention (the MLP branch plus the identity).
 void model_impl::mlp_backward(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     const block_params& b = m_blocks[l];
     const bool ln = m_params.layer_norm;
-    const matrix& d_out = m_d_resid[l + 1];
+    const matrix& d_out = pass().d_resid[l + 1];
     nn::linear_backward(s.mlp_post, value(b.w_out), d_out, &s.d_mlp_post, grad(b.w_out),
                         grad(b.b_out));
     nn::activation_backward(m_f, s.mlp_pre, s.d_mlp_post, s.d_mlp_pre);
@@ -320,7 +331,7 @@ void model_impl::mlp_backward(std::size_t l) {
 
 // From d_mid to d_qkv; fills the W_O gradient.
 void model_impl::attention_backward(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     nn::linear_backward<float>(s.z, value(m_blocks[l].w_o), s.d_mid, &s.d_z, grad(m_blocks[l].w_o),
                                nullptr);
     if (l == 0 && m_use_table) {
@@ -334,14 +345,14 @@ void model_impl::attention_backward(std::size_t l) {
                                   qkv_grad(l));
 }
 
-// From d_qkv and d_mid to m_d_resid[l], the gradient of the block's input; fills the W_Q, W_K,
+// From d_qkv and d_mid to pass().d_resid[l], the gradient of the block's input; fills the W_Q, W_K,
 // W_V (and ln1) gradients.
 void model_impl::qkv_backward(std::size_t l) {
-    block_state& s = m_state[l];
+    block_state& s = pass().state[l];
     const block_params& b = m_blocks[l];
     const bool ln = m_params.layer_norm;
-    const matrix& in = ln ? s.ln1 : m_resid[l];
-    matrix& d_in = ln ? s.d_ln1 : m_d_resid[l];
+    const matrix& in = ln ? s.ln1 : pass().resid[l];
+    matrix& d_in = ln ? s.d_ln1 : pass().d_resid[l];
     const std::size_t rows = m_n * m_n_ctx;
     const std::size_t ld = 3 * m_hd;
     nn::ensure_shape(s.d_w_qkv, m_d, ld);
@@ -369,18 +380,18 @@ void model_impl::qkv_backward(std::size_t l) {
     }
     split_qkv_grads(l);
     if (ln) {
-        nn::layer_norm_backward(s.ln1_cache, value(b.ln1_w), s.d_ln1, m_d_resid[l],
+        nn::layer_norm_backward(s.ln1_cache, value(b.ln1_w), s.d_ln1, pass().d_resid[l],
                                 ln_grad(b.ln1_w, b.ln1_b));
     }
     // The residual connection around attention.
-    add_query_rows(s.d_mid, m_n_ctx, s.last_only, m_d_resid[l]);
+    add_query_rows(s.d_mid, m_n_ctx, s.last_only, pass().d_resid[l]);
 }
 
 // The fused gradient d_w_qkv (d, 3·hd) into the W_Q, W_K and W_V gradients.
 void model_impl::split_qkv_grads(std::size_t l) {
     const block_params& b = m_blocks[l];
     const std::size_t ld = 3 * m_hd;
-    const float* dw = m_state[l].d_w_qkv.data();
+    const float* dw = pass().state[l].d_w_qkv.data();
     float* gq = grad(b.w_q);
     float* gk = grad(b.w_k);
     float* gv = grad(b.w_v);
@@ -395,8 +406,8 @@ void model_impl::split_qkv_grads(std::size_t l) {
 void model_impl::embed_backward() {
     // The embedding gradient is a sum over every (example, position) using a token: zero, then add.
     m_tensors[m_embed].grad.fill(0.0f);
-    nn::embedding_backward(m_tokens.data(), 1, m_d_resid[0], grad(m_embed));
-    nn::position_embedding_backward(m_d_resid[0], m_n_ctx, grad(m_pos_embed));
+    nn::embedding_backward(m_tokens.data(), 1, pass().d_resid[0], grad(m_embed));
+    nn::position_embedding_backward(pass().d_resid[0], m_n_ctx, grad(m_pos_embed));
 }
 
 } // namespace transformer

@@ -42,17 +42,17 @@ nn::attention_qkv<P> table_view(P base, std::size_t hd, const std::size_t* q_row
 
 // Queries at the last position only read that position's table rows.
 nn::attention_qkv<const float*> model_impl::table_qkv_input() const {
-    const std::size_t* q_rows = m_state[0].last_only ? m_q_row_ids.data() : m_row_ids.data();
+    const std::size_t* q_rows = pass().state[0].last_only ? m_q_row_ids.data() : m_row_ids.data();
     return table_view<const float*>(m_table_qkv.data(), m_hd, q_rows, m_row_ids.data());
 }
 
 nn::attention_qkv<float*> model_impl::table_qkv_grad() {
-    const std::size_t* q_rows = m_state[0].last_only ? m_q_row_ids.data() : m_row_ids.data();
+    const std::size_t* q_rows = pass().state[0].last_only ? m_q_row_ids.data() : m_row_ids.data();
     return table_view<float*>(m_d_table_qkv.data(), m_hd, q_rows, m_row_ids.data());
 }
 
 void model_impl::table_qkv_forward() {
-    block_state& s = m_state[0];
+    block_state& s = pass().state[0];
     const block_params& b = m_blocks[0];
     const std::size_t n_rows = m_vocab * m_n_ctx;
     const std::size_t ld = 3 * m_hd;
@@ -93,7 +93,7 @@ void model_impl::table_qkv_forward() {
 // From block 0's table gradient d_table_qkv (summed by the attention over the rows sharing each
 // table row) and d_mid to the W_Q, W_K, W_V (and ln1) gradients and the embedding gradients.
 void model_impl::table_qkv_backward() {
-    block_state& s = m_state[0];
+    block_state& s = pass().state[0];
     const block_params& b = m_blocks[0];
     const bool ln = m_params.layer_norm;
     const std::size_t n_rows = m_vocab * m_n_ctx;
@@ -118,7 +118,7 @@ void model_impl::table_qkv_backward() {
 // Adds the residual path's gradient (block 0's d_mid, on the query rows) to the table's, then
 // hands the table's gradient on to the embeddings.
 void model_impl::table_input_backward() {
-    const block_state& s = m_state[0];
+    const block_state& s = pass().state[0];
     // The residual connection around attention, from the query rows.
     for (std::size_t q = 0; q < s.d_mid.shape(0); ++q) {
         const std::size_t r = s.last_only ? (q + 1) * m_n_ctx - 1 : q;
