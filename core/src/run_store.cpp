@@ -375,7 +375,8 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     // The last committed checkpoint: every row below the length of /checkpoints/step.
     const auto steps = h5::read_int_series(s.m_checkpoint_step);
     if (steps.empty())
-        throw no_checkpoint(file.string(), "the run file holds no complete checkpoint to resume from");
+        throw no_checkpoint(file.string(),
+                            "the run file holds no complete checkpoint to resume from");
     const std::size_t n_ckpt = steps.size();
     const std::int64_t last = steps.back();
     for (auto& d : s.m_params)

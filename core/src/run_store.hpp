@@ -4,10 +4,9 @@
 
 #include "h5.hpp"
 
-#include <grokkit/error.hpp>
-
 #include <grokkit/analysis.hpp>
 #include <grokkit/data.hpp>
+#include <grokkit/error.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/optimizer.hpp>
 
