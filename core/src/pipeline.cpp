@@ -31,12 +31,26 @@ void train_section::declare(param_set& ps) {
            "cross_entropy (softmax, mean over examples) or mse (one-hot targets, mean over "
            "examples and classes)")
         .one_of({"cross_entropy", "mse"});
-    ps.add("optimizer", optimizer, "update rule").one_of({"adamw"});
-    ps.add("lr", lr, "learning rate").above(0);
-    ps.add("weight_decay", weight_decay, "decoupled weight decay (AdamW)").at_least(0);
-    ps.add("beta1", beta1, "AdamW first-moment decay").at_least(0).below(1);
-    ps.add("beta2", beta2, "AdamW second-moment decay").at_least(0).below(1);
-    ps.add("eps", eps, "AdamW denominator epsilon").above(0);
+    ps.add("optimizer", optimizer,
+           "update rule as in torch.optim: sgd (with momentum), adam, adamw (decoupled weight "
+           "decay)")
+        .one_of({"sgd", "adam", "adamw"});
+    ps.add("lr", lr, "peak learning rate").above(0);
+    ps.add("weight_decay", weight_decay,
+           "decoupled (adamw) or added to the gradient as wd*w (sgd, adam)")
+        .at_least(0);
+    ps.add("beta1", beta1, "adam/adamw first-moment decay").at_least(0).below(1);
+    ps.add("beta2", beta2, "adam/adamw second-moment decay").at_least(0).below(1);
+    ps.add("eps", eps, "adam/adamw denominator epsilon").above(0);
+    ps.add("momentum", momentum, "sgd momentum").at_least(0).below(1);
+    ps.add("l1", l1, "L1 penalty: adds l1*sign(w) to every gradient").at_least(0);
+    ps.add("l2", l2, "L2 penalty: adds l2*w to every gradient, with any optimizer").at_least(0);
+    ps.add("clip_norm", clip_norm, "clip the gradients' global L2 norm to this; 0 = off")
+        .at_least(0);
+    ps.add("schedule", schedule,
+           "learning rate after warm-up: constant, or cosine from lr to min_lr at the last step")
+        .one_of({"constant", "cosine"});
+    ps.add("min_lr", min_lr, "cosine schedule: learning rate at the last step").at_least(0);
     ps.add("warmup_steps", warmup_steps, "linear learning-rate warm-up: lr*min(1,(step+1)/n)")
         .at_least(0);
     ps.add("batch_size", batch_size, "examples per step; 0 = full batch").at_least(0);

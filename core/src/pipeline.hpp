@@ -35,6 +35,12 @@ struct train_section {
     double beta1 = 0.9;
     double beta2 = 0.98;
     double eps = 1e-8;
+    double momentum = 0.0;
+    double l1 = 0.0;
+    double l2 = 0.0;
+    double clip_norm = 0.0;
+    std::string schedule = "constant";
+    double min_lr = 0.0;
     std::int64_t warmup_steps = 0;
     std::int64_t batch_size = 0;
     std::int64_t eval_every = 100;

@@ -159,7 +159,7 @@ run_store run_store::create(const fs::path& file, const run_header& header,
         h5::handle g = h5::create_group(s.m_file, "checkpoints");
         h5::handle params = h5::create_group(g, "params");
         h5::handle opt = h5::create_group(g, "optimizer");
-        h5::write_attr(opt, "type", std::string("adamw"));
+        h5::write_attr(opt, "type", header.optimizer);
         for (const auto* p : layout.params)
             h5::create_series(params, p->name, H5T_NATIVE_FLOAT, shape_of(p->value), {true, true});
         for (const auto& st : layout.optimizer_state)

@@ -30,6 +30,7 @@ struct run_header {
     std::int64_t threads = 1;
     std::string dataset_plugin;
     std::string model_plugin;
+    std::string optimizer = "adamw";
 };
 
 /// One analysis' outputs, declared before training starts.

@@ -230,8 +230,9 @@ run_result run_pipeline(registry& reg, const run_options& options,
     layout.params = p.net->parameters();
     layout.optimizer_state = tr.optimizer().state();
     layout.analyses = r->analyses;
-    run_header header{p.text,     p.resolved_text(), p.overrides,      p.file.string(),
-                      p.run.seed, p.run.threads,     p.dataset_plugin, p.model_plugin};
+    run_header header{p.text,           p.resolved_text(), p.overrides,
+                      p.file.string(),  p.run.seed,        p.run.threads,
+                      p.dataset_plugin, p.model_plugin,    p.train.optimizer};
 
     const fs::path out =
         options.out.empty() ? fs::path("runs") / (p.run.name + ".h5") : options.out;

@@ -5,24 +5,33 @@
 #include <grokkit/rng.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace grokkit {
 
 trainer::trainer(model& net, const dataset_split& split, const train_section& cfg,
                  std::uint64_t seed)
     : m_net(net), m_split(split), m_cfg(cfg), m_seed(seed),
-      m_optimizer(net.parameters(), adamw_config{cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}) {
-}
+      m_optimizer(net.parameters(),
+                  optimizer_config{cfg.optimizer, cfg.beta1, cfg.beta2, cfg.eps, cfg.momentum,
+                                   cfg.weight_decay, cfg.l1, cfg.l2, cfg.clip_norm}) {}
 
 std::vector<std::string> trainer::metric_names() {
     return {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"};
 }
 
 double trainer::learning_rate(std::int64_t step) const {
-    if (m_cfg.warmup_steps <= 0)
-        return m_cfg.lr;
-    return m_cfg.lr *
-           std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(m_cfg.warmup_steps));
+    double lr = m_cfg.lr;
+    if (m_cfg.schedule == "cosine" && m_cfg.steps > 0) {
+        // Cosine from lr at step 0 to min_lr at the last step (torch's CosineAnnealingLR with
+        // T_max = steps), then the warm-up factor on top.
+        const double progress = static_cast<double>(step) / static_cast<double>(m_cfg.steps);
+        lr = m_cfg.min_lr + (m_cfg.lr - m_cfg.min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
+    }
+    if (m_cfg.warmup_steps > 0)
+        lr *=
+            std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(m_cfg.warmup_steps));
+    return lr;
 }
 
 nn::loss_sum trainer::forward_loss(const batch& b, bool with_gradient) {

@@ -35,7 +35,9 @@ class trainer {
     /// Forgets gradients computed earlier (call after anything else ran the model).
     void invalidate_gradients() { m_gradients_step = -1; }
 
-    adamw& optimizer() { return m_optimizer; }
+    class optimizer& optimizer() {
+        return m_optimizer;
+    }
 
   private:
     nn::loss_sum forward_loss(const batch& b, bool with_gradient);
@@ -45,7 +47,7 @@ class trainer {
     const dataset_split& m_split;
     train_section m_cfg;
     std::uint64_t m_seed;
-    adamw m_optimizer;
+    class optimizer m_optimizer;
     xt::xtensor<float, 2> m_logits, m_dlogits;
     xt::xtensor<std::int32_t, 2> m_batch_tokens;
     xt::xtensor<float, 2> m_batch_features;

@@ -1,0 +1,254 @@
+// The linear model: parameters, initialisation, forward and backward passes, representations.
+// SPDX-License-Identifier: Apache-2.0
+#include "linear.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
+#include <grokkit/rng.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace linear {
+
+namespace nn = grokkit::nn;
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+    return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+}
+
+grokkit::parameter make_tensor(const std::string& name, std::vector<std::size_t> shape) {
+    grokkit::parameter p;
+    p.name = name;
+    p.value = xt::zeros<float>(shape);
+    p.grad = xt::zeros<float>(shape);
+    return p;
+}
+
+} // namespace
+
+void model_impl::declare(grokkit::param_set& ps) {
+    params& p = m_params;
+    ps.add("bias", p.bias, "a bias b per class: logits = x W + b");
+    ps.add("init", p.init,
+           "initial weights: zeros, or normal with std init_scale / sqrt(fan_in); the bias "
+           "starts at 0")
+        .one_of({"zeros", "normal"});
+    ps.add("init_scale", p.init_scale, "multiplies the std of init = normal").above(0);
+}
+
+void model_impl::check_spec(const grokkit::input_spec& spec) const {
+    const bool tokens_ok = spec.has_tokens() && spec.vocab_size > 0;
+    const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
+    if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
+        throw grokkit::error("linear.build", "input is " + spec.describe() +
+                                                 "; expected dense features or tokens (any "
+                                                 "positions, any vocabulary), at least 1 class");
+    }
+    // The host checks the declared rules first; this guards direct callers (tests, tools).
+    if (!(m_params.init_scale > 0.0) || (m_params.init != "zeros" && m_params.init != "normal")) {
+        throw grokkit::error("linear.build", "init \"" + m_params.init + "\", init_scale " +
+                                                 std::to_string(m_params.init_scale) +
+                                                 "; expected init zeros or normal, init_scale > 0");
+    }
+}
+
+void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
+    m_is_built = false;
+    check_spec(spec);
+    m_is_tokens = spec.has_tokens();
+    m_n_tokens = spec.n_tokens;
+    m_vocab = spec.vocab_size;
+    m_fan_in = m_is_tokens ? m_n_tokens * m_vocab : spec.n_features;
+    m_n_classes = spec.n_classes;
+
+    m_tensors.clear();
+    m_tensors.push_back(make_tensor("weight", {m_fan_in, m_n_classes}));
+    if (m_params.bias) {
+        m_tensors.push_back(make_tensor("bias", {m_n_classes}));
+    }
+    // A zero start is the usual one for a convex model; the bias always starts at 0.
+    if (m_params.init == "normal") {
+        grokkit::rng r(seed, "init", 0);
+        const double sigma = m_params.init_scale / std::sqrt(static_cast<double>(m_fan_in));
+        for (float& w : m_tensors[0].value) {
+            w = static_cast<float>(sigma * r.normal());
+        }
+    }
+    m_n = 0;
+    m_is_built = true;
+}
+
+std::vector<grokkit::parameter*> model_impl::parameters() {
+    std::vector<grokkit::parameter*> out;
+    out.reserve(m_tensors.size());
+    for (grokkit::parameter& p : m_tensors) {
+        out.push_back(&p);
+    }
+    return out;
+}
+
+const float* model_impl::bias_value() const {
+    return m_tensors.size() > 1 ? m_tensors[1].value.data() : nullptr;
+}
+
+void model_impl::check_batch(const grokkit::batch& x, const char* where) const {
+    if (!m_is_built) {
+        throw grokkit::error(where, "the model is not built; expected build() first");
+    }
+    if (!m_is_tokens) {
+        if (x.features == nullptr) {
+            throw grokkit::error(where, "batch has no features; expected dense feature inputs");
+        }
+        return;
+    }
+    if (x.tokens == nullptr) {
+        throw grokkit::error(where, "batch has no tokens; expected token inputs");
+    }
+    for (std::size_t k = 0; k < x.n * m_n_tokens; ++k) {
+        const std::int32_t id = x.tokens[k];
+        if (id < 0 || static_cast<std::size_t>(id) >= m_vocab) {
+            throw grokkit::error(where, "token " + std::to_string(id) + " of example " +
+                                            std::to_string(k / m_n_tokens) +
+                                            " is outside the vocabulary; expected 0 <= token < " +
+                                            std::to_string(m_vocab));
+        }
+    }
+}
+
+// x·W for one-hot x is a sum of W's rows, one per position: n·n_tokens·n_classes additions
+// instead of a product over n_tokens·vocab_size columns that are almost all zero.
+void model_impl::compute_logits(const std::int32_t* tokens, const float* features, std::size_t n,
+                                matrix& logits) const {
+    const std::size_t c = m_n_classes;
+    nn::ensure_shape(logits, n, c);
+    float* out = logits.data();
+    const float* b = bias_value();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (b != nullptr) {
+            std::copy(b, b + c, out + i * c);
+        } else {
+            std::fill(out + i * c, out + (i + 1) * c, 0.0f);
+        }
+    }
+    const float* w = m_tensors[0].value.data();
+    if (!m_is_tokens) {
+        if (n > 0) {
+            grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, n, c, m_fan_in, 1.0f,
+                          features, m_fan_in, w, c, 1.0f, out, c);
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        float* row = out + i * c;
+        for (std::size_t t = 0; t < m_n_tokens; ++t) {
+            const auto v = static_cast<std::size_t>(tokens[i * m_n_tokens + t]);
+            const float* w_row = w + (t * m_vocab + v) * c;
+            for (std::size_t j = 0; j < c; ++j) {
+                row[j] += w_row[j];
+            }
+        }
+    }
+}
+
+void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) {
+    check_batch(x, "linear.forward");
+    m_n = x.n;
+    if (m_is_tokens) {
+        m_tokens.assign(x.tokens, x.tokens + m_n * m_n_tokens); // keeps capacity: no allocation
+        compute_logits(m_tokens.data(), nullptr, m_n, logits);
+        return;
+    }
+    nn::ensure_shape(m_x, m_n, m_fan_in);
+    std::copy(x.features, x.features + m_n * m_fan_in, m_x.data());
+    compute_logits(nullptr, m_x.data(), m_n, logits);
+}
+
+void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+    if (!m_is_built) {
+        throw grokkit::error("linear.backward", "the model is not built; expected build() first");
+    }
+    const std::size_t c = m_n_classes;
+    if (dlogits.shape(0) != m_n || dlogits.shape(1) != c) {
+        throw grokkit::error("linear.backward",
+                             "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                                 "; expected " + shape_text(m_n, c) + " from the last forward()");
+    }
+    float* dw = m_tensors[0].grad.data();
+    float* db = m_tensors.size() > 1 ? m_tensors[1].grad.data() : nullptr;
+    if (!m_is_tokens) {
+        // dW = xᵀ·dlogits, db = Σ dlogits; the input is data and needs no gradient.
+        nn::linear_backward<float>(m_x, m_tensors[0].value.data(), dlogits, nullptr, dw, db);
+        return;
+    }
+    // dW = xᵀ·dlogits for one-hot x: each example adds its dlogits row to the W row of each of
+    // its tokens (several positions or examples may share a row, hence zero, then add).
+    std::fill(dw, dw + m_fan_in * c, 0.0f);
+    const float* g = dlogits.data();
+    for (std::size_t i = 0; i < m_n; ++i) {
+        for (std::size_t t = 0; t < m_n_tokens; ++t) {
+            const auto v = static_cast<std::size_t>(m_tokens[i * m_n_tokens + t]);
+            float* dw_row = dw + (t * m_vocab + v) * c;
+            for (std::size_t j = 0; j < c; ++j) {
+                dw_row[j] += g[i * c + j];
+            }
+        }
+    }
+    if (db != nullptr) {
+        std::fill(db, db + c, 0.0f);
+        for (std::size_t i = 0; i < m_n; ++i) {
+            for (std::size_t j = 0; j < c; ++j) {
+                db[j] += g[i * c + j];
+            }
+        }
+    }
+}
+
+std::vector<std::string> model_impl::representations() const {
+    return {"input", "logits"};
+}
+
+// The rows of x; for token inputs the one-hot rows are formed here, off the training path.
+xt::xarray<float> model_impl::input_rows(const grokkit::batch& x) const {
+    xt::xarray<float> rows = xt::zeros<float>({x.n, m_fan_in});
+    float* out = rows.data();
+    if (!m_is_tokens) {
+        std::copy(x.features, x.features + x.n * m_fan_in, out);
+        return rows;
+    }
+    for (std::size_t i = 0; i < x.n; ++i) {
+        for (std::size_t t = 0; t < m_n_tokens; ++t) {
+            const auto v = static_cast<std::size_t>(x.tokens[i * m_n_tokens + t]);
+            out[i * m_fan_in + t * m_vocab + v] = 1.0f;
+        }
+    }
+    return rows;
+}
+
+xt::xarray<float> model_impl::representation(const std::string& name, const grokkit::batch& x) {
+    const std::vector<std::string> names = representations();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+        throw grokkit::error("linear.representation",
+                             "\"" + name + "\" is not a representation; expected one of " +
+                                 join(names));
+    }
+    check_batch(x, "linear.representation");
+    if (name == "input") {
+        return input_rows(x);
+    }
+    compute_logits(x.tokens, x.features, x.n, m_repr_logits);
+    return m_repr_logits;
+}
+
+} // namespace linear
