@@ -206,6 +206,19 @@ bool model_impl::is_tied_product_cheaper(std::size_t n) const {
     return product_first < left_to_right;
 }
 
+// The tables the first layer reads: P_a and P_b, or one P = E·W_0 when the sum shares E.
+std::size_t model_impl::n_tables() const {
+    return (!m_is_concat && m_embed_a == m_embed_b) ? 1 : 2;
+}
+
+// Per unit of hidden[0], the direct first layer costs n·fan_in multiply-adds (and as many again
+// for each of dW_0 and dx0); the tables cost n_tables·vocab·d (and as many for dW_0 and dE), plus
+// n gathers. That is vocab < n except for the sum of separate tables, 2·vocab < n.
+bool model_impl::is_table_cheaper(std::size_t n) const {
+    const std::size_t fan_in = m_is_concat ? 2 * m_d : m_d;
+    return n_tables() * m_vocab * m_d < n * fan_in;
+}
+
 void model_impl::copy_tokens(const grokkit::batch& x) {
     if (x.tokens == nullptr) {
         throw grokkit::error("mlp.forward", "batch has no tokens; expected token inputs");
@@ -246,6 +259,43 @@ void model_impl::embed_forward() {
     }
 }
 
+// hidden0.pre (n, h) = P_a[a] + P_b[b] + b_0: the same function as x0·W_0 + b_0, since
+// [E_a[a], E_b[b]]·W_0 = E_a[a]·W_0[:d] + E_b[b]·W_0[d:] and (E_a[a] + E_b[b])·W_0 = E_a[a]·W_0 +
+// E_b[b]·W_0. The products cost vocab·d·h each instead of n·fan_in·h.
+void model_impl::table_forward() {
+    const layer& l0 = m_hidden[0];
+    const std::size_t h = l0.width;
+    const float* w = value(l0.weight);
+    nn::ensure_shape(m_table_a, m_vocab, h);
+    grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, m_vocab, h, m_d, 1.0f,
+                  value(m_embed_a), m_d, w, h, 0.0f, m_table_a.data(), h);
+    const float* pa = m_table_a.data();
+    const float* pb = pa;
+    if (n_tables() == 2) {
+        const float* wb = m_is_concat ? w + m_d * h : w;
+        nn::ensure_shape(m_table_b, m_vocab, h);
+        grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, m_vocab, h, m_d, 1.0f,
+                      value(m_embed_b), m_d, wb, h, 0.0f, m_table_b.data(), h);
+        pb = m_table_b.data();
+    }
+    nn::ensure_shape(m_pre[0], m_n, h);
+    const float* bias = bias_value(l0);
+    for (std::size_t i = 0; i < m_n; ++i) {
+        const float* ra = pa + static_cast<std::size_t>(m_tokens[n_tokens * i]) * h;
+        const float* rb = pb + static_cast<std::size_t>(m_tokens[n_tokens * i + 1]) * h;
+        float* out = m_pre[0].data() + i * h;
+        if (bias != nullptr) {
+            for (std::size_t j = 0; j < h; ++j) {
+                out[j] = ra[j] + rb[j] + bias[j];
+            }
+        } else {
+            for (std::size_t j = 0; j < h; ++j) {
+                out[j] = ra[j] + rb[j];
+            }
+        }
+    }
+}
+
 void model_impl::output_forward(const matrix& h, matrix& logits) {
     if (!m_params.tie_unembedding) {
         nn::linear_forward(h, value(m_out.weight), m_out.width, bias_value(m_out), logits);
@@ -271,6 +321,7 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
         throw grokkit::error("mlp.forward", "the model is not built; expected build() first");
     }
     if (m_is_dense) {
+        m_used_table = false;
         if (x.features == nullptr)
             throw grokkit::error("mlp.forward",
                                  "batch has no features; expected dense feature inputs");
@@ -281,12 +332,20 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
         std::copy(x.features, x.features + m_n * width, m_x0.data());
     } else {
         copy_tokens(x);
-        embed_forward();
+        m_used_table = m_first_layer == first_layer::table ||
+                       (m_first_layer == first_layer::automatic && is_table_cheaper(m_n));
+        if (!m_used_table) {
+            embed_forward();
+        }
     }
     const matrix* in = &m_x0;
     for (std::size_t i = 0; i < m_hidden.size(); ++i) {
         const layer& l = m_hidden[i];
-        nn::linear_forward(*in, value(l.weight), l.width, bias_value(l), m_pre[i]);
+        if (i == 0 && m_used_table) {
+            table_forward();
+        } else {
+            nn::linear_forward(*in, value(l.weight), l.width, bias_value(l), m_pre[i]);
+        }
         nn::activation_forward(m_f, m_pre[i], m_post[i]);
         in = &m_post[i];
     }
@@ -315,6 +374,54 @@ void model_impl::output_backward(const matrix& h, const matrix& dlogits, matrix&
     // dE (vocab, d) += d(W_out·Eᵀ)ᵀ (vocab, h_last) · W_out (h_last, d)
     grokkit::gemm(grokkit::transpose::yes, grokkit::transpose::no, m_vocab, m_d, h_last, 1.0f,
                   m_dw_et.data(), m_vocab, value(m_out.weight), m_d, 1.0f, de, m_d);
+}
+
+// From d hidden0.pre (n, h): each example's row is added into dP_a (vocab, h) at its token a and
+// into dP_b at b; then dW_0 = E_aᵀ·dP_a (+) E_bᵀ·dP_b (the halves of W_0 for concat, summed for
+// sum) and dE_a += dP_a·W_0[:d]ᵀ, dE_b += dP_b·W_0[d:]ᵀ (W_0 for both with sum). A shared sum
+// table takes both tokens' rows in one dP.
+void model_impl::table_backward() {
+    const layer& l0 = m_hidden[0];
+    const std::size_t h = l0.width;
+    const float* w = value(l0.weight);
+    float* dw = grad(l0.weight);
+    const matrix& dpre = m_dpre[0];
+    nn::ensure_shape(m_dtable_a, m_vocab, h);
+    std::fill(m_dtable_a.begin(), m_dtable_a.end(), 0.0f);
+    nn::embedding_backward(m_tokens.data(), n_tokens, dpre, m_dtable_a.data());
+    // Every example has added its row to dP_a once, so db_0 is the sum of dP_a's rows.
+    if (float* db = bias_grad(l0); db != nullptr) {
+        std::fill(db, db + h, 0.0f);
+        for (std::size_t v = 0; v < m_vocab; ++v) {
+            const float* row = m_dtable_a.data() + v * h;
+            for (std::size_t j = 0; j < h; ++j) {
+                db[j] += row[j];
+            }
+        }
+    }
+    const bool one_table = n_tables() == 1;
+    if (!one_table) {
+        nn::ensure_shape(m_dtable_b, m_vocab, h);
+        std::fill(m_dtable_b.begin(), m_dtable_b.end(), 0.0f);
+    }
+    matrix& dpb = one_table ? m_dtable_a : m_dtable_b;
+    nn::embedding_backward(m_tokens.data() + 1, n_tokens, dpre, dpb.data());
+
+    using grokkit::transpose;
+    // dW_0 (d, h) = Eᵀ (d, vocab) · dP (vocab, h)
+    grokkit::gemm(transpose::yes, transpose::no, m_d, h, m_vocab, 1.0f, value(m_embed_a), m_d,
+                  m_dtable_a.data(), h, 0.0f, dw, h);
+    // dE (vocab, d) += dP (vocab, h) · W_0ᵀ (h, d)
+    grokkit::gemm(transpose::no, transpose::yes, m_vocab, m_d, h, 1.0f, m_dtable_a.data(), h, w, h,
+                  1.0f, grad(m_embed_a), m_d);
+    if (one_table) {
+        return;
+    }
+    const std::size_t offset = m_is_concat ? m_d * h : 0;
+    grokkit::gemm(transpose::yes, transpose::no, m_d, h, m_vocab, 1.0f, value(m_embed_b), m_d,
+                  m_dtable_b.data(), h, m_is_concat ? 0.0f : 1.0f, dw + offset, h);
+    grokkit::gemm(transpose::no, transpose::yes, m_vocab, m_d, h, 1.0f, m_dtable_b.data(), h,
+                  w + offset, h, 1.0f, grad(m_embed_b), m_d);
 }
 
 void model_impl::embed_backward() {
@@ -358,6 +465,10 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
     for (std::size_t i = n_layers; i-- > 0;) {
         const layer& l = m_hidden[i];
         nn::activation_backward(m_f, m_pre[i], m_dpost[i], m_dpre[i]);
+        if (i == 0 && m_used_table) {
+            table_backward();
+            return; // the embeddings' gradients are complete
+        }
         const matrix& in = i > 0 ? m_post[i - 1] : m_x0;
         matrix& din = i > 0 ? m_dpost[i - 1] : m_dx0;
         // The input needs no gradient when it is data.
@@ -389,6 +500,9 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     forward(x, m_repr_logits);
     const auto index = static_cast<std::size_t>(found - names.begin());
     if (index == 0) {
+        if (m_used_table) {
+            embed_forward(); // the tables skip x0; form it for the caller
+        }
         return m_x0;
     }
     if (index == names.size() - 1) {

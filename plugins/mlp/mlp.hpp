@@ -25,6 +25,14 @@ struct params {
     double init_scale = 1.0;
 };
 
+/// How forward() computes the first hidden layer's pre-activation from the tokens.
+enum class first_layer {
+    automatic, ///< `table` when it costs fewer multiply-adds than `direct` (large batches)
+    direct,    ///< x0·W_0 per example, x0 = [E_a[a], E_b[b]] or E_a[a] + E_b[b]
+    table,     ///< P_a[a] + P_b[b] with P_a = E_a·W_0[:d], P_b = E_b·W_0[d:] (concat) or
+               ///< P_a = E_a·W_0, P_b = E_b·W_0 (sum), formed once per forward
+};
+
 /// logits = out(f(... f(x·W_0 + b_0) ...)), x = [E_a[a], E_b[b]] (concat) or E_a[a] + E_b[b]
 /// (sum). Weights are stored (fan_in, fan_out), so a layer is x·W + b.
 class model_impl : public grokkit::model {
@@ -44,6 +52,10 @@ class model_impl : public grokkit::model {
     std::vector<std::string> representations() const override;
     /// Runs forward() on `x`, so it replaces the activations a pending backward() would use.
     xt::xarray<float> representation(const std::string& name, const grokkit::batch& x) override;
+
+    /// Chooses how later forward() calls compute the first hidden layer (default `automatic`);
+    /// both ways compute the same function up to float rounding. For tests and benchmarks.
+    void set_first_layer(first_layer how) { m_first_layer = how; }
 
   private:
     using matrix = grokkit::nn::matrix<float>;
@@ -65,14 +77,19 @@ class model_impl : public grokkit::model {
     const float* bias_value(const layer& l);
     float* bias_grad(const layer& l);
     bool is_tied_product_cheaper(std::size_t n) const;
+    std::size_t n_tables() const;
+    bool is_table_cheaper(std::size_t n) const;
 
     void copy_tokens(const grokkit::batch& x);
     void embed_forward();
+    void table_forward();
+    void table_backward();
     void output_forward(const matrix& h, matrix& logits);
     void output_backward(const matrix& h, const matrix& dlogits, matrix& dh);
     void embed_backward();
 
     params m_params;
+    first_layer m_first_layer = first_layer::automatic;
 
     // Set by build().
     bool m_is_built = false;
@@ -92,15 +109,17 @@ class model_impl : public grokkit::model {
     std::size_t m_n = 0;
     std::vector<std::int32_t> m_tokens;  // (n, 2)
     bool m_used_tied_product = false;    // tied logits went through W_out·Eᵀ
+    bool m_used_table = false;           // hidden0.pre = P_a[a] + P_b[b]; m_x0 not computed
     matrix m_embed_a_out, m_embed_b_out; // (n, d)
     matrix m_x0;                         // (n, 2d) concat or (n, d) sum
+    matrix m_table_a, m_table_b;         // P_a, P_b (vocab, hidden[0]); P_b unused when shared sum
     std::vector<matrix> m_pre, m_post;   // per hidden layer (n, width)
     matrix m_u;                          // tied, h·W_out (n, d)
     matrix m_w_et;                       // tied, W_out·Eᵀ (h_last, vocab)
     matrix m_repr_logits;
 
     // Gradient buffers, same shapes as above.
-    matrix m_dembed_a, m_dembed_b, m_dx0, m_du, m_dw_et;
+    matrix m_dembed_a, m_dembed_b, m_dx0, m_du, m_dw_et, m_dtable_a, m_dtable_b;
     std::vector<matrix> m_dpre, m_dpost;
 };
 

@@ -9,10 +9,50 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
+
+// Every operator new of this test binary (the core library's included) is counted, so a test can
+// check that a training step allocates nothing.
+namespace {
+std::atomic<std::size_t> n_allocations{0};
+} // namespace
+
+// GCC 12 sees malloc inside the inlined operator new and free inside operator delete as a mismatch.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t size) {
+    n_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size == 0 ? 1 : size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+    return ::operator new(size);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace {
 
@@ -147,16 +187,22 @@ std::vector<std::string> names_of(mlp::model_impl& m) {
 
 TEST_CASE("mlp: float gradients match central differences of the loss", "[mlp]") {
     const std::string activation = GENERATE("relu", "gelu", "square");
-    const layout l = GENERATE(layout{false, "concat", false}, layout{false, "sum", true},
+    const layout l = GENERATE(layout{false, "concat", false}, layout{false, "concat", true},
+                              layout{false, "sum", false}, layout{false, "sum", true},
                               layout{true, "concat", true}, layout{true, "sum", true});
-    // Tied: 6 examples multiply h·W_out·Eᵀ left to right, 40 form W_out·Eᵀ first.
+    // Tied: 6 examples multiply h·W_out·Eᵀ left to right, 40 form W_out·Eᵀ first. The automatic
+    // first layer is direct for 6 examples (fewer than the 7 tokens) and a table lookup for 40.
     const std::size_t n = GENERATE(6, 40);
+    const mlp::first_layer path =
+        GENERATE(mlp::first_layer::automatic, mlp::first_layer::direct, mlp::first_layer::table);
     INFO("activation " << activation << ", tied " << l.tied << ", combine " << l.combine
-                       << ", shared " << l.shared << ", n " << n);
+                       << ", shared " << l.shared << ", n " << n << ", first layer "
+                       << static_cast<int>(path));
 
     mlp::model_impl m(small_params(activation, l));
     m.build(small_spec(), 11);
     const examples data = away_from_kinks(m, random_examples(400, 12), n, 0.1f);
+    m.set_first_layer(path);
     compute_gradients(m, data);
     // h = 1e-2 in float: rounding of the loss (~1e-7 · 2 / h) and the O(h²) truncation stay
     // well below the 2e-2 tolerance.
@@ -184,7 +230,127 @@ TEST_CASE("mlp: tied logits agree for both product orders", "[mlp]") {
     }
 }
 
+TEST_CASE("mlp: table and direct first layers give the same logits and gradients", "[mlp]") {
+    const layout l = GENERATE(layout{false, "concat", false}, layout{false, "concat", true},
+                              layout{true, "concat", true}, layout{false, "sum", false},
+                              layout{false, "sum", true}, layout{true, "sum", true});
+    const bool bias = GENERATE(true, false);
+    INFO("tied " << l.tied << ", combine " << l.combine << ", shared " << l.shared << ", bias "
+                 << bias);
+    // gelu has no kink, so rounding differences in hidden0.pre stay rounding differences.
+    mlp::params p = small_params("gelu", l);
+    p.bias = bias;
+    mlp::model_impl m(p);
+    m.build(small_spec(), 31);
+    const examples data = random_examples(40, 32);
+
+    // Relative error of `got` against `want`, over a whole tensor.
+    auto relative_error = [](const float* got, const float* want, std::size_t size) {
+        double diff = 0.0;
+        double norm = 0.0;
+        for (std::size_t k = 0; k < size; ++k) {
+            diff +=
+                (static_cast<double>(got[k]) - want[k]) * (static_cast<double>(got[k]) - want[k]);
+            norm += static_cast<double>(want[k]) * want[k];
+        }
+        return std::sqrt(diff / norm);
+    };
+    auto run = [&](mlp::first_layer path, logits_t& logits, std::vector<xt::xarray<float>>& grads) {
+        m.set_first_layer(path);
+        logits_t dlogits;
+        m.forward(data.as_batch(), logits);
+        grokkit::nn::softmax_cross_entropy(logits, data.labels.data(), &dlogits);
+        m.backward(dlogits);
+        grads.clear();
+        for (const grokkit::parameter* prm : m.parameters()) {
+            grads.push_back(prm->grad);
+        }
+    };
+    logits_t direct_logits, table_logits, auto_logits;
+    std::vector<xt::xarray<float>> direct_grads, table_grads, auto_grads;
+    run(mlp::first_layer::direct, direct_logits, direct_grads);
+    run(mlp::first_layer::table, table_logits, table_grads);
+    CHECK(relative_error(table_logits.data(), direct_logits.data(), direct_logits.size()) < 1e-5);
+    const std::vector<grokkit::parameter*> params = m.parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        INFO("parameter " << params[i]->name);
+        CHECK(relative_error(table_grads[i].data(), direct_grads[i].data(),
+                             direct_grads[i].size()) < 1e-5);
+    }
+    // 40 examples over 7 tokens: the automatic choice is the table, operation for operation.
+    run(mlp::first_layer::automatic, auto_logits, auto_grads);
+    const bool same_as_table = auto_logits == table_logits && auto_grads == table_grads;
+    CHECK(same_as_table);
+}
+
+TEST_CASE("mlp: the automatic first layer is direct for batches no larger than the tables",
+          "[mlp]") {
+    // Separate tables summed need two products, so the table wins only beyond 2·vocab examples.
+    const layout l = GENERATE(layout{false, "concat", false}, layout{false, "sum", false},
+                              layout{true, "sum", true});
+    const std::size_t n = l.combine == "sum" && !l.shared ? 2 * vocab : vocab;
+    INFO("combine " << l.combine << ", shared " << l.shared << ", n " << n);
+    mlp::model_impl m(small_params("relu", l));
+    m.build(small_spec(), 41);
+    const examples data = random_examples(n, 42);
+    logits_t automatic, direct;
+    m.forward(data.as_batch(), automatic);
+    m.set_first_layer(mlp::first_layer::direct);
+    m.forward(data.as_batch(), direct);
+    const bool same = automatic == direct;
+    CHECK(same);
+}
+
+TEST_CASE("mlp: a training step on a batch of the same shape allocates nothing", "[mlp]") {
+    const layout l = GENERATE(layout{false, "concat", false}, layout{true, "sum", true});
+    const std::size_t n = GENERATE(6, 40); // direct and table first layers
+    INFO("tied " << l.tied << ", combine " << l.combine << ", n " << n);
+    mlp::model_impl m(small_params("relu", l));
+    m.build(small_spec(), 61);
+    const examples first = random_examples(n, 62);
+    const examples second = random_examples(n, 63);
+    logits_t logits, dlogits;
+    auto step = [&](const examples& data) {
+        m.forward(data.as_batch(), logits);
+        grokkit::nn::softmax_cross_entropy(logits, data.labels.data(), &dlogits);
+        m.backward(dlogits);
+    };
+    step(first);
+    const std::size_t before = n_allocations.load();
+    step(second);
+    const std::size_t allocations = n_allocations.load() - before;
+    CHECK(allocations == 0);
+}
+
+TEST_CASE("mlp: the embed representation is x0 whichever first layer runs", "[mlp]") {
+    const std::string combine = GENERATE("concat", "sum");
+    INFO("combine " << combine);
+    mlp::model_impl m(small_params("relu", layout{false, combine, false}));
+    m.build(small_spec(), 51);
+    m.set_first_layer(mlp::first_layer::table);
+    const examples data = random_examples(40, 52);
+    const xt::xarray<float> x0 = m.representation("embed", data.as_batch());
+    const std::vector<grokkit::parameter*> params = m.parameters();
+    const xt::xarray<float>& ea = params[0]->value;
+    const xt::xarray<float>& eb = params[1]->value;
+    const std::size_t d = 4;
+    REQUIRE(x0.shape() == std::vector<std::size_t>{40, combine == "sum" ? d : 2 * d});
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        const auto a = static_cast<std::size_t>(data.tokens[2 * i]);
+        const auto b = static_cast<std::size_t>(data.tokens[2 * i + 1]);
+        for (std::size_t j = 0; j < d; ++j) {
+            if (combine == "sum") {
+                CHECK(x0(i, j) == ea(a, j) + eb(b, j));
+            } else {
+                CHECK(x0(i, j) == ea(a, j));
+                CHECK(x0(i, d + j) == eb(b, j));
+            }
+        }
+    }
+}
+
 TEST_CASE("mlp: backward overwrites gradients", "[mlp]") {
+    // 16 examples over 7 tokens: the first layer is a table lookup.
     mlp::model_impl m(small_params("relu", layout{true, "sum", true}));
     m.build(small_spec(), 5);
     const examples data = random_examples(16, 6);
