@@ -146,7 +146,9 @@ int cmd_run(const std::vector<std::string>& args) {
         // Probe the file in a child first: a corrupt file may crash or hang HDF5.
         const int probe = run_isolated(
             [&] {
-                auto f = open_run_file_readonly(o.out);
+                // The same open as the resume itself: a killed writer's file may refuse a
+                // read-only open that the repairing open accepts.
+                auto f = open_run_file_for_resume(o.out);
                 if (!h5::exists(f, "/checkpoints/step"))
                     throw error(o.out.string(), "not a grokkit run file (no /checkpoints/step)");
                 return 0;

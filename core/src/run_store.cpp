@@ -346,15 +346,7 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     run_store s;
     s.m_path = file;
     s.m_layout = layout;
-    h5::handle fapl = file_access(true);
-    s.m_file = h5::handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
-    if (!s.m_file.valid())
-        throw error(file.string(),
-                    "cannot open run file for resuming; it is not a readable HDF5 file "
-                    "(truncated or corrupt?)");
-    // After a kill the superblock's end-of-file may be stale; re-derive it before any write.
-    h5::check(H5Fincrement_filesize(s.m_file, 0),
-              "cannot repair the file size of " + file.string());
+    s.m_file = open_run_file_for_resume(file);
     if (!h5::exists(s.m_file, "/pipeline_resolved") || !h5::exists(s.m_file, "/checkpoints/step"))
         throw error(file.string(),
                     "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
@@ -461,6 +453,19 @@ std::vector<std::int64_t> run_store::checkpoint_steps() const {
 void run_store::load_checkpoint(std::size_t index) {
     for (std::size_t i = 0; i < m_params.size(); ++i)
         h5::read_row(m_params[i], index, H5T_NATIVE_FLOAT, m_layout.params[i]->value.data());
+}
+
+h5::handle open_run_file_for_resume(const fs::path& file) {
+    h5::quiet_errors();
+    h5::handle fapl = file_access(true);
+    h5::handle f(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
+    if (!f.valid())
+        throw error(file.string(),
+                    "cannot open run file for resuming; it is not a readable HDF5 file "
+                    "(truncated or corrupt?)");
+    // After a kill the superblock's end-of-file may be stale; re-derive it before any write.
+    h5::check(H5Fincrement_filesize(f, 0), "cannot repair the file size of " + file.string());
+    return f;
 }
 
 h5::handle open_run_file_readonly(const fs::path& file) {

@@ -133,6 +133,10 @@ class run_store {
     double m_previous_seconds = 0.0; // wall time of earlier sessions that finished
 };
 
+/// Opens a run file for writing the way --resume does: lifts the status flags a killed SWMR
+/// writer leaves and repairs the recorded file size.
+h5::handle open_run_file_for_resume(const std::filesystem::path& file);
+
 /// Opens a run file read-only (SWMR read, so live and killed runs open too).
 h5::handle open_run_file_readonly(const std::filesystem::path& file);
 
