@@ -346,7 +346,23 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     run_store s;
     s.m_path = file;
     s.m_layout = layout;
-    s.m_file = open_run_file_for_resume(file);
+    // The repairs below (truncation, attributes) are written outside SWMR, where a kill could
+    // leave the file inconsistent: they are made on a copy that replaces the file only once
+    // SWMR writing has started again, so a kill at any moment leaves a resumable file.
+    const fs::path work = fs::path(file.string() + ".resuming");
+    std::error_code ec;
+    fs::remove(work, ec);
+    fs::copy_file(file, work);
+    struct remove_on_failure {
+        const fs::path& path;
+        bool armed = true;
+        ~remove_on_failure() {
+            std::error_code e;
+            if (armed)
+                fs::remove(path, e);
+        }
+    } guard{work};
+    s.m_file = open_run_file_for_resume(work);
     if (!h5::exists(s.m_file, "/pipeline_resolved") || !h5::exists(s.m_file, "/checkpoints/step"))
         throw error(file.string(),
                     "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
@@ -412,6 +428,8 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     h5::write_attr(s.m_file, "resume_count", h5::read_int_attr(s.m_file, "resume_count") + 1);
     s.flush();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    fs::rename(work, file);
+    guard.armed = false;
     return s;
 }
 
