@@ -20,7 +20,31 @@ namespace modular_arithmetic {
 
 namespace {
 
-enum class operation { add, sub, mul, div, sq_sum, quad, cube_ab, add_sym };
+// Power et al. (2022)'s binary operations on residues, plus a+b over unordered pairs (PAIR).
+const std::vector<std::string> operation_list = {
+    "a+b",        "a-b",          "a*b",    "a/b",        "a/b_or_a-b", "a^2+b^2",
+    "a^2+ab+b^2", "a^2+ab+b^2+a", "a^3+ab", "a^3+ab^2+b", "a+b_sym"};
+
+std::string operation_names() {
+    std::string out;
+    for (const std::string& name : operation_list)
+        out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+enum class operation {
+    add,
+    sub,
+    mul,
+    div,
+    div_or_sub,
+    sq_sum,
+    quad,
+    quad_a,
+    cube_ab,
+    cube_ab2_b,
+    add_sym
+};
 
 operation parse_operation(const std::string& s) {
     if (s == "a+b")
@@ -31,19 +55,24 @@ operation parse_operation(const std::string& s) {
         return operation::mul;
     if (s == "a/b")
         return operation::div;
+    if (s == "a/b_or_a-b")
+        return operation::div_or_sub;
     if (s == "a^2+b^2")
         return operation::sq_sum;
     if (s == "a^2+ab+b^2")
         return operation::quad;
+    if (s == "a^2+ab+b^2+a")
+        return operation::quad_a;
     if (s == "a^3+ab")
         return operation::cube_ab;
+    if (s == "a^3+ab^2+b")
+        return operation::cube_ab2_b;
     if (s == "a+b_sym")
         return operation::add_sym;
     // declare() rejects anything else before a run starts; this guards direct use of the class.
     throw grokkit::error(grokkit::diagnostic{"modular_arithmetic.generate", "operation",
                                              "unknown operation \"" + s + "\"",
-                                             "one of a+b, a-b, a*b, a/b, a^2+b^2, a^2+ab+b^2, "
-                                             "a^3+ab, a+b_sym"});
+                                             "one of " + operation_names()});
 }
 
 // The inverse of b mod p by the extended Euclidean algorithm; b and p are coprime.
@@ -69,12 +98,18 @@ std::int64_t apply(operation o, std::int64_t a, std::int64_t b, std::int64_t p) 
         return a * b % p;
     case operation::div:
         return a * inverse_mod(b, p) % p;
+    case operation::div_or_sub:
+        return b % 2 == 1 ? a * inverse_mod(b, p) % p : (a - b + p) % p;
     case operation::sq_sum:
         return (a * a % p + b * b % p) % p;
     case operation::quad:
         return (a * a % p + a * b % p + b * b % p) % p;
+    case operation::quad_a:
+        return (a * a % p + a * b % p + b * b % p + a) % p;
     case operation::cube_ab:
         return (a * a % p * a % p + a * b % p) % p;
+    case operation::cube_ab2_b:
+        return (a * a % p * a % p + a * b % p * b % p + b) % p;
     }
     return 0;
 }
@@ -195,8 +230,9 @@ void declare(grokkit::param_set& ps, params& p) {
         .at_least(2)
         .at_most(4096); // p^2 pairs are held in memory
     ps.add("operation", p.operation,
-           "label a o b mod p; a/b is a * b^-1 over b != 0, a+b_sym uses pairs a <= b only")
-        .one_of({"a+b", "a-b", "a*b", "a/b", "a^2+b^2", "a^2+ab+b^2", "a^3+ab", "a+b_sym"});
+           "label a o b mod p; a/b is a * b^-1 over b != 0; a/b_or_a-b is a/b for odd b, else "
+           "a-b; a+b_sym uses pairs a <= b only")
+        .one_of(operation_list);
     ps.add("train_fraction", p.train_fraction,
            "share of pairs to train on; n_train = floor(train_fraction * n_pairs)")
         .above(0)
@@ -209,11 +245,14 @@ void declare(grokkit::param_set& ps, params& p) {
         .below(1);
     ps.add("equals_token", p.equals_token,
            "append the token \"=\" (id p) as in Nanda et al. (2023); vocabulary p + 1");
-    ps.check("operation", "a prime modulus for a/b", [&p]() -> std::optional<std::string> {
-        if (p.operation != "a/b" || is_prime(p.modulus))
-            return std::nullopt;
-        return "\"a/b\" with modulus " + std::to_string(p.modulus) + ", which is not prime";
-    });
+    ps.check("operation", "a prime modulus for a/b and a/b_or_a-b",
+             [&p]() -> std::optional<std::string> {
+                 const bool divides = p.operation == "a/b" || p.operation == "a/b_or_a-b";
+                 if (!divides || is_prime(p.modulus))
+                     return std::nullopt;
+                 return "\"" + p.operation + "\" with modulus " + std::to_string(p.modulus) +
+                        ", which is not prime";
+             });
 }
 
 void dataset_impl::declare(grokkit::param_set& ps) {

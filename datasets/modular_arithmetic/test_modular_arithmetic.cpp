@@ -78,12 +78,18 @@ std::int64_t expected_label(const std::string& op, std::int64_t a, std::int64_t 
         return mod(a * b, p);
     if (op == "a/b")
         return mod(a * brute_inverse(b, p), p);
+    if (op == "a/b_or_a-b")
+        return b % 2 == 1 ? mod(a * brute_inverse(b, p), p) : mod(a - b, p);
     if (op == "a^2+b^2")
         return mod(a * a + b * b, p);
     if (op == "a^2+ab+b^2")
         return mod(a * a + a * b + b * b, p);
+    if (op == "a^2+ab+b^2+a")
+        return mod(a * a + a * b + b * b + a, p);
     if (op == "a^3+ab")
         return mod(a * a * a + a * b, p);
+    if (op == "a^3+ab^2+b")
+        return mod(a * a * a + a * b * b + b, p);
     FAIL("unknown operation " << op);
     return 0;
 }
@@ -118,8 +124,8 @@ void check_examples_match_records(const grokkit::example_set& s,
 TEST_CASE("modular_arithmetic: labels match the formula for every operation",
           "[modular_arithmetic]") {
     const std::int64_t p = 7;
-    const auto op = GENERATE(as<std::string>{}, "a+b", "a-b", "a*b", "a/b", "a^2+b^2", "a^2+ab+b^2",
-                             "a^3+ab", "a+b_sym");
+    const auto op = GENERATE(as<std::string>{}, "a+b", "a-b", "a*b", "a/b", "a/b_or_a-b", "a^2+b^2",
+                             "a^2+ab+b^2", "a^2+ab+b^2+a", "a^3+ab", "a^3+ab^2+b", "a+b_sym");
     INFO("operation " << op);
     configured c({{"modulus", p}, {"operation", op}, {"train_fraction", 0.5}});
     const grokkit::dataset_split s = c.ds.generate(1);
@@ -282,13 +288,13 @@ TEST_CASE("modular_arithmetic: equals_token appends = with id p", "[modular_arit
     }
 }
 
-TEST_CASE("modular_arithmetic: a/b needs a prime modulus", "[modular_arithmetic]") {
+TEST_CASE("modular_arithmetic: a/b and a/b_or_a-b need a prime modulus", "[modular_arithmetic]") {
     const auto problems = [](std::int64_t p, const std::string& op) {
         configured c({{"modulus", p}, {"operation", op}});
         std::vector<std::string> found;
         for (const grokkit::param_check& check : c.ps.checks()) {
             CHECK(check.key == "operation");
-            CHECK(check.expected == "a prime modulus for a/b");
+            CHECK(check.expected == "a prime modulus for a/b and a/b_or_a-b");
             if (const auto what = check.rule())
                 found.push_back(*what);
         }
@@ -299,6 +305,8 @@ TEST_CASE("modular_arithmetic: a/b needs a prime modulus", "[modular_arithmetic]
     CHECK(refused[0] == "\"a/b\" with modulus 12, which is not prime");
     CHECK(problems(13, "a/b").empty());
     CHECK(problems(12, "a*b").empty());
+    CHECK(problems(12, "a/b_or_a-b").size() == 1);
+    CHECK(problems(13, "a/b_or_a-b").empty());
 }
 
 TEST_CASE("modular_arithmetic: rules refuse values outside their range", "[modular_arithmetic]") {
