@@ -16,7 +16,8 @@ function(grokkit_add_test name)
     cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
     target_link_libraries(${name} PRIVATE grokkit_catch_main grokkit::core ${ARG_LIBRARIES})
-    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/core/src
+                                               ${PROJECT_SOURCE_DIR}/tests/support)
     target_include_directories(${name} SYSTEM PRIVATE ${HDF5_C_INCLUDE_DIRS})
     target_link_libraries(${name} PRIVATE ${HDF5_C_LIBRARIES})
     target_compile_definitions(${name} PRIVATE

@@ -232,13 +232,13 @@ void activation_backward(activation f, const matrix<T>& x, const matrix<T>& dy, 
 
 template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
-                               matrix<T>* dlogits) {
+                               matrix<T>* dlogits, double scale) {
     const std::size_t n = logits.shape(0);
     const std::size_t c = logits.shape(1);
     if (dlogits != nullptr) {
         ensure_shape(*dlogits, n, c);
     }
-    const double inv_n = n > 0 ? 1.0 / static_cast<double>(n) : 0.0;
+    const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
     loss_sum out;
     for (std::size_t i = 0; i < n; ++i) {
         const std::int32_t label = labels[i];
@@ -262,7 +262,7 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
             sum_exp += std::exp(static_cast<double>(row[j]) - shift);
         }
         // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
-        out.loss += std::log(sum_exp) - (static_cast<double>(row[label]) - shift);
+        out.loss += scale * (std::log(sum_exp) - (static_cast<double>(row[label]) - shift));
         if (arg_max == static_cast<std::size_t>(label)) {
             ++out.n_correct;
         }
@@ -293,7 +293,8 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
     template void activation_forward<T>(activation, const matrix<T>&, matrix<T>&);                 \
     template void activation_backward<T>(activation, const matrix<T>&, const matrix<T>&,           \
                                          matrix<T>&);                                              \
-    template loss_sum softmax_cross_entropy<T>(const matrix<T>&, const std::int32_t*, matrix<T>*);
+    template loss_sum softmax_cross_entropy<T>(const matrix<T>&, const std::int32_t*, matrix<T>*,  \
+                                               double);
 
 GROKKIT_NN_INSTANTIATE(float)
 GROKKIT_NN_INSTANTIATE(double)

@@ -6,13 +6,13 @@
 namespace grokkit::nn {
 
 template <class T>
-loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels,
-                            matrix<T>* dlogits) {
+loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels, matrix<T>* dlogits,
+                            double scale) {
     const std::size_t n = logits.shape()[0], c = logits.shape()[1];
     if (dlogits)
         ensure_shape(*dlogits, n, c);
     loss_sum out;
-    const double grad_scale = (n > 0 && c > 0) ? 2.0 / static_cast<double>(n * c) : 0.0;
+    const double grad_scale = n > 0 ? 2.0 * scale / static_cast<double>(n) : 0.0;
     for (std::size_t i = 0; i < n; ++i) {
         const T* z = logits.data() + i * c;
         const auto label = labels[i];
@@ -31,15 +31,15 @@ loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels,
             if (dlogits)
                 dlogits->data()[i * c + j] = static_cast<T>(grad_scale * d);
         }
-        out.loss += sum / static_cast<double>(c);
+        out.loss += scale * sum;
         out.n_correct += best == static_cast<std::size_t>(label);
     }
     return out;
 }
 
 template loss_sum mean_squared_error<float>(const matrix<float>&, const std::int32_t*,
-                                            matrix<float>*);
+                                            matrix<float>*, double);
 template loss_sum mean_squared_error<double>(const matrix<double>&, const std::int32_t*,
-                                             matrix<double>*);
+                                             matrix<double>*, double);
 
 } // namespace grokkit::nn

@@ -28,9 +28,13 @@ void run_section::declare(param_set& ps) {
 void train_section::declare(param_set& ps) {
     ps.add("steps", steps, "optimizer updates to take").at_least(0);
     ps.add("loss", loss,
-           "cross_entropy (softmax, mean over examples) or mse (one-hot targets, mean over "
-           "examples and classes)")
+           "per-example loss, averaged over examples: cross_entropy (softmax) or mse (squared "
+           "error to one-hot targets, summed over classes)")
         .one_of({"cross_entropy", "mse"});
+    ps.add("class_mean", class_mean,
+           "also divide by the number of classes: the mean over the (examples, classes) table, as "
+           "the PAIR notebook's jnp.mean(onehot * log_softmax) and torch's MSELoss(); with "
+           "adam/adamw this changes the run only through eps");
     ps.add("optimizer", optimizer,
            "update rule as in torch.optim: sgd (with momentum), adam, adamw (decoupled weight "
            "decay)")

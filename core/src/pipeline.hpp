@@ -6,6 +6,7 @@
 
 #include <grokkit/analysis.hpp>
 #include <grokkit/dataset.hpp>
+#include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/params.hpp>
 
@@ -29,6 +30,8 @@ struct run_section {
 struct train_section {
     std::int64_t steps = 1000;
     std::string loss = "cross_entropy";
+    bool class_mean = false;
+    loss_config loss_function() const { return {loss, class_mean}; }
     std::string optimizer = "adamw";
     double lr = 1e-3;
     double weight_decay = 1.0;

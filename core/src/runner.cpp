@@ -47,10 +47,12 @@ class stop_signals {
 
 class context_impl : public analysis_context {
   public:
-    context_impl(const input_spec& spec, const dataset_split& split, model& net, run_store& store,
-                 std::string name)
-        : m_spec(spec), m_split(split), m_net(net), m_store(store), m_name(std::move(name)) {}
+    context_impl(const input_spec& spec, const dataset_split& split, model& net, loss_config loss,
+                 run_store& store, std::string name)
+        : m_spec(spec), m_split(split), m_net(net), m_loss(std::move(loss)), m_store(store),
+          m_name(std::move(name)) {}
     const input_spec& spec() const override { return m_spec; }
+    const loss_config& loss() const override { return m_loss; }
     const dataset_split& data() const override { return m_split; }
     model& trained_model() override { return m_net; }
     std::int64_t step() const override { return m_step; }
@@ -71,6 +73,7 @@ class context_impl : public analysis_context {
     const input_spec& m_spec;
     const dataset_split& m_split;
     model& m_net;
+    loss_config m_loss;
     run_store& m_store;
     std::string m_name;
     std::int64_t m_step = 0;
@@ -197,7 +200,7 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     run_store store = run_store::open_for_analysis(options.run_file, layout, options.replace);
     std::vector<context_impl> contexts;
     for (const auto& a : p.analyses)
-        contexts.emplace_back(r->spec, r->split, *p.net, store, a.name);
+        contexts.emplace_back(r->spec, r->split, *p.net, p.train.loss_function(), store, a.name);
     const auto steps = store.checkpoint_steps();
     for (std::size_t c = 0; c < steps.size(); ++c) {
         store.load_checkpoint(c);
@@ -264,7 +267,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
 
     std::vector<context_impl> contexts;
     for (const auto& a : p.analyses)
-        contexts.emplace_back(r->spec, r->split, *p.net, *store, a.name);
+        contexts.emplace_back(r->spec, r->split, *p.net, p.train.loss_function(), *store, a.name);
     auto run_analyses = [&](std::int64_t step, bool final) {
         for (std::size_t i = 0; i < p.analyses.size(); ++i) {
             auto& a = p.analyses[i];

@@ -1,4 +1,4 @@
-// Training loop pieces; losses are accumulated in double (nn::softmax_cross_entropy).
+// Training loop pieces; losses are accumulated in double (grokkit::evaluate_loss).
 // SPDX-License-Identifier: Apache-2.0
 #include "trainer.hpp"
 
@@ -36,9 +36,8 @@ double trainer::learning_rate(std::int64_t step) const {
 
 nn::loss_sum trainer::forward_loss(const batch& b, bool with_gradient) {
     m_net.forward(b, m_logits);
-    if (m_cfg.loss == "mse")
-        return nn::mean_squared_error(m_logits, b.labels, with_gradient ? &m_dlogits : nullptr);
-    return nn::softmax_cross_entropy(m_logits, b.labels, with_gradient ? &m_dlogits : nullptr);
+    return evaluate_loss(m_cfg.loss_function(), m_logits, b.labels,
+                         with_gradient ? &m_dlogits : nullptr);
 }
 
 batch trainer::minibatch(std::int64_t step) {

@@ -4,7 +4,7 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
-#include <grokkit/rng.hpp>
+#include <grokkit/init.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -80,11 +80,10 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     }
     // A zero start is the usual one for a convex model; the bias always starts at 0.
     if (m_params.init == "normal") {
-        grokkit::rng r(seed, "init", 0);
-        const double sigma = m_params.init_scale / std::sqrt(static_cast<double>(m_fan_in));
-        for (float& w : m_tensors[0].value) {
-            w = static_cast<float>(sigma * r.normal());
-        }
+        xt::xarray<float>& w = m_tensors[0].value;
+        grokkit::init::normal({w.data(), w.size()},
+                              m_params.init_scale / std::sqrt(static_cast<double>(m_fan_in)), seed,
+                              0);
     }
     m_n = 0;
     m_is_built = true;
@@ -212,6 +211,44 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
                 db[j] += g[i * c + j];
             }
         }
+    }
+}
+
+// Row i: [x_i ⊗ g_i (fan_in, c), g_i (c)]. For one-hot tokens x_i ⊗ g_i is g_i in the W row of
+// each of the example's tokens and zero elsewhere.
+void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
+                                   xt::xtensor<float, 2>& out) {
+    if (!m_is_built) {
+        throw grokkit::error("linear.example_gradients",
+                             "the model is not built; expected build() first");
+    }
+    const std::size_t c = m_n_classes;
+    if (dlogits.shape(0) != m_n || dlogits.shape(1) != c) {
+        throw grokkit::error("linear.example_gradients",
+                             "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                                 "; expected " + shape_text(m_n, c) + " from the last forward()");
+    }
+    const std::size_t n_weight = m_fan_in * c;
+    const std::size_t width = n_weight + (m_tensors.size() > 1 ? c : 0);
+    out = xt::zeros<float>({m_n, width});
+    for (std::size_t i = 0; i < m_n; ++i) {
+        const float* g = dlogits.data() + i * c;
+        float* row = out.data() + i * width;
+        if (m_is_tokens) {
+            for (std::size_t t = 0; t < m_n_tokens; ++t) {
+                const auto v = static_cast<std::size_t>(m_tokens[i * m_n_tokens + t]);
+                float* dw_row = row + (t * m_vocab + v) * c;
+                for (std::size_t j = 0; j < c; ++j)
+                    dw_row[j] += g[j];
+            }
+        } else {
+            const float* x = m_x.data() + i * m_fan_in;
+            for (std::size_t k = 0; k < m_fan_in; ++k)
+                for (std::size_t j = 0; j < c; ++j)
+                    row[k * c + j] = x[k] * g[j];
+        }
+        if (width > n_weight)
+            std::copy(g, g + c, row + n_weight);
     }
 }
 

@@ -39,6 +39,8 @@ class model_impl : public grokkit::model {
     /// batch of the wrong kind or a token outside the vocabulary.
     void forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) override;
     void backward(const xt::xtensor<float, 2>& dlogits) override;
+    void example_gradients(const xt::xtensor<float, 2>& dlogits,
+                           xt::xtensor<float, 2>& out) override;
     /// "input" (n, fan_in), one-hot rows for token inputs, and "logits" (n, n_classes).
     std::vector<std::string> representations() const override;
     /// Leaves the inputs a pending backward() would use untouched.

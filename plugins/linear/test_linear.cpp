@@ -4,6 +4,7 @@
 #include "linear.hpp"
 
 #include <grokkit/error.hpp>
+#include <grokkit/loss.hpp>
 #include <grokkit/nn.hpp>
 #include <grokkit/params.hpp>
 #include <grokkit/rng.hpp>
@@ -12,6 +13,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <grokkit_test/model_checks.hpp>
 #include <string>
 #include <vector>
 
@@ -254,6 +256,42 @@ TEST_CASE("linear: token inputs equal a dense model on their explicit one-hot en
     CHECK(input.shape() == std::vector<std::size_t>{30, 15});
     const bool is_one_hot = std::equal(input.begin(), input.end(), tokens.one_hot.begin());
     CHECK(is_one_hot);
+}
+
+TEST_CASE("linear: per-example gradients equal one-example passes and sum to the batch's",
+          "[linear]") {
+    const bool is_tokens = GENERATE(false, true);
+    const bool bias = GENERATE(false, true);
+    INFO("tokens " << is_tokens << ", bias " << bias);
+    const problem data = make_problem(is_tokens, 7, 31);
+    linear::model_impl m(normal_init(bias));
+    m.build(data.spec, 4);
+    grokkit::rng r(5, "test");
+    logits_t dlogits = xt::zeros<float>({data.size(), data.spec.n_classes});
+    for (float& g : dlogits)
+        g = static_cast<float>(r.normal());
+    const auto e = grokkit_test::check_example_gradients(m, data.as_batch(), dlogits,
+                                                         data.spec.n_tokens, data.spec.n_features);
+    REQUIRE(e.shape_ok);
+    CHECK(e.rows < 1e-6);
+    CHECK(e.sum < 1e-5);
+}
+
+TEST_CASE("linear: grokkit::example_gradients rows average to the training gradient", "[linear]") {
+    const problem data = make_problem(false, 9, 32);
+    linear::model_impl m(normal_init(true));
+    m.build(data.spec, 6);
+    logits_t rows;
+    const grokkit::nn::loss_sum s =
+        grokkit::example_gradients(m, data.as_batch(), grokkit::loss_config{}, rows);
+    CHECK(s.loss / static_cast<double>(data.size()) == Approx(compute_gradients(m, data)));
+    const std::vector<float> mean_grad = grokkit_test::flat_gradients(m);
+    REQUIRE(rows.shape(1) == mean_grad.size());
+    std::vector<float> mean_rows(mean_grad.size(), 0.0f);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        for (std::size_t k = 0; k < mean_grad.size(); ++k)
+            mean_rows[k] += rows(i, k) / static_cast<float>(data.size());
+    CHECK(grokkit_test::scaled_error(mean_rows.data(), mean_grad.data(), mean_grad.size()) < 1e-5);
 }
 
 TEST_CASE("linear: gradient descent lowers the loss on a fixed batch", "[linear]") {

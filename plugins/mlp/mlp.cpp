@@ -4,11 +4,12 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
-#include <grokkit/rng.hpp>
+#include <grokkit/init.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <span>
 #include <utility>
 
 namespace mlp {
@@ -50,10 +51,13 @@ void model_impl::declare(grokkit::param_set& ps) {
     ps.add("tie_unembedding", p.tie_unembedding,
            "logits = h W_out E^T with the shared embedding E; needs n_classes = vocab_size");
     ps.add("bias", p.bias, "biases in the hidden layers and the untied output layer");
-    ps.add(
-          "init_scale", p.init_scale,
-          "multiplies the initial weights: embeddings N(0, 1), linear U(-k, k), k = 1/sqrt(fan_in)")
-        .above(0);
+    ps.add("init", p.init,
+           "initial weights as PyTorch's defaults (torch: embeddings N(0, 1), linear U(-k, k), k = "
+           "1/sqrt(fan_in)) or Haiku's as in the PAIR notebook (haiku: embeddings truncated "
+           "normal with std sqrt(2/vocab), linear truncated normal (2 sigma) with sigma = "
+           "1/sqrt(fan_in))")
+        .one_of({"torch", "haiku"});
+    ps.add("init_scale", p.init_scale, "multiplies every initial weight").above(0);
     ps.check("tie_unembedding", "shared_embedding = true", [this]() -> std::optional<std::string> {
         if (m_params.tie_unembedding && !m_params.shared_embedding) {
             return std::string("true needs one embedding table, but shared_embedding is false");
@@ -89,10 +93,11 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
         m_params.hidden.empty() ||
         std::any_of(m_params.hidden.begin(), m_params.hidden.end(), [](auto w) { return w < 1; });
     if (m_params.d_embed < 1 || bad_hidden || !(m_params.init_scale > 0.0) ||
-        (m_params.combine != "concat" && m_params.combine != "sum")) {
+        (m_params.combine != "concat" && m_params.combine != "sum") ||
+        (m_params.init != "torch" && m_params.init != "haiku")) {
         throw grokkit::error("mlp.build", "parameters break their declared rules; expected "
                                           "d_embed >= 1, hidden widths >= 1, init_scale > 0, "
-                                          "combine concat or sum");
+                                          "combine concat or sum, init torch or haiku");
     }
 }
 
@@ -105,22 +110,33 @@ std::size_t model_impl::add_tensor(const std::string& name, std::vector<std::siz
     return m_tensors.size() - 1;
 }
 
-// PyTorch's nn.Embedding default: N(0, 1). Each tensor draws from its own stream, so adding a
-// parameter never shifts another one's initial values.
-void model_impl::init_normal(std::size_t index, std::uint64_t seed) {
-    grokkit::rng r(seed, "init", index);
-    for (float& v : m_tensors[index].value) {
-        v = static_cast<float>(m_params.init_scale * r.normal());
+// Embedding tables. torch: nn.Embedding's N(0, 1). haiku: the PAIR notebook's
+// VarianceScaling(2) with fan_in = the table's rows, a truncated normal of std sqrt(2/vocab).
+void model_impl::init_embedding(std::size_t index, std::uint64_t seed) {
+    std::span<float> values(m_tensors[index].value.data(), m_tensors[index].value.size());
+    if (m_params.init == "haiku") {
+        const double std_dev = std::sqrt(2.0 / static_cast<double>(m_vocab));
+        grokkit::init::truncated_normal(
+            values, m_params.init_scale * std_dev / grokkit::init::truncated_normal_std, seed,
+            index);
+    } else {
+        grokkit::init::normal(values, m_params.init_scale, seed, index);
     }
 }
 
-// PyTorch's nn.Linear default for weights (kaiming_uniform_ with a = sqrt(5)) and biases:
-// U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-void model_impl::init_uniform(std::size_t index, std::uint64_t seed, std::size_t fan_in) {
-    grokkit::rng r(seed, "init", index);
-    const double bound = m_params.init_scale / std::sqrt(static_cast<double>(fan_in));
-    for (float& v : m_tensors[index].value) {
-        v = static_cast<float>(bound * (2.0 * r.uniform() - 1.0));
+// Weights and biases. torch: nn.Linear's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform_
+// with a = sqrt(5)). haiku: hk.Linear's TruncatedNormal(1/sqrt(fan_in)); its biases start at 0.
+void model_impl::init_linear(std::size_t index, std::uint64_t seed, std::size_t fan_in) {
+    std::span<float> values(m_tensors[index].value.data(), m_tensors[index].value.size());
+    const double k = m_params.init_scale / std::sqrt(static_cast<double>(fan_in));
+    const bool is_bias = m_tensors[index].value.dimension() == 1;
+    if (m_params.init == "haiku") {
+        if (is_bias)
+            std::fill(values.begin(), values.end(), 0.0f);
+        else
+            grokkit::init::truncated_normal(values, k, seed, index);
+    } else {
+        grokkit::init::uniform(values, k, seed, index);
     }
 }
 
@@ -142,11 +158,11 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_embed_a = m_embed_b = none;
     if (!m_is_dense) {
         m_embed_a = add_tensor(m_params.shared_embedding ? "embed" : "embed_a", {m_vocab, m_d});
-        init_normal(m_embed_a, seed);
+        init_embedding(m_embed_a, seed);
         m_embed_b = m_embed_a;
         if (!m_params.shared_embedding) {
             m_embed_b = add_tensor("embed_b", {m_vocab, m_d});
-            init_normal(m_embed_b, seed);
+            init_embedding(m_embed_b, seed);
         }
         fan_in = m_is_concat ? 2 * m_d : m_d;
     }
@@ -155,10 +171,10 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
         l.width = static_cast<std::size_t>(m_params.hidden[i]);
         const std::string prefix = "hidden" + std::to_string(i);
         l.weight = add_tensor(prefix + ".weight", {fan_in, l.width});
-        init_uniform(l.weight, seed, fan_in);
+        init_linear(l.weight, seed, fan_in);
         if (m_params.bias) {
             l.bias = add_tensor(prefix + ".bias", {l.width});
-            init_uniform(l.bias, seed, fan_in);
+            init_linear(l.bias, seed, fan_in);
         }
         m_hidden.push_back(l);
         fan_in = l.width;
@@ -167,10 +183,10 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_out = layer{};
     m_out.width = m_params.tie_unembedding ? m_d : m_n_classes;
     m_out.weight = add_tensor("out.weight", {fan_in, m_out.width});
-    init_uniform(m_out.weight, seed, fan_in);
+    init_linear(m_out.weight, seed, fan_in);
     if (m_params.bias && !m_params.tie_unembedding) {
         m_out.bias = add_tensor("out.bias", {m_out.width});
-        init_uniform(m_out.bias, seed, fan_in);
+        init_linear(m_out.bias, seed, fan_in);
     }
 
     m_pre.assign(m_hidden.size(), matrix{});
@@ -477,6 +493,93 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
     }
     if (!m_is_dense)
         embed_backward();
+}
+
+// backward() leaves every layer's per-example deltas in m_dpre; each row is then a set of outer
+// products: in_i ⊗ δ_i per linear layer, δ_i per bias, the embedding rows of the example's tokens
+// (+= its share of dx0_i) and, tied, dlogits_i ⊗ u_i over the whole table (u = h·W_out).
+void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
+                                   xt::xtensor<float, 2>& out) {
+    backward(dlogits); // checks the model and the shape of dlogits
+    using grokkit::transpose;
+    const std::size_t n = m_n, n_layers = m_hidden.size();
+    const matrix& h_last = m_post[n_layers - 1];
+    const std::size_t h_width = h_last.shape(1);
+
+    std::vector<std::size_t> offset(m_tensors.size());
+    std::size_t width = 0;
+    for (std::size_t t = 0; t < m_tensors.size(); ++t) {
+        offset[t] = width;
+        width += m_tensors[t].value.size();
+    }
+    out = xt::zeros<float>({n, width});
+
+    if (!m_is_dense && m_used_table) {
+        // The tables skipped x0 and dx0 = dpre0·W_0ᵀ; form both here.
+        embed_forward();
+        const layer& l0 = m_hidden[0];
+        const std::size_t fan_in = m_x0.shape(1);
+        nn::ensure_shape(m_dx0, n, fan_in);
+        if (n > 0)
+            grokkit::gemm(transpose::no, transpose::yes, n, fan_in, l0.width, 1.0f,
+                          m_dpre[0].data(), l0.width, value(l0.weight), l0.width, 0.0f,
+                          m_dx0.data(), fan_in);
+    }
+    if (m_params.tie_unembedding && n > 0) {
+        // u = h·W_out (n, d) and du = dlogits·E (n, d).
+        nn::ensure_shape(m_u, n, m_d);
+        nn::ensure_shape(m_du, n, m_d);
+        grokkit::gemm(transpose::no, transpose::no, n, m_d, h_width, 1.0f, h_last.data(), h_width,
+                      value(m_out.weight), m_d, 0.0f, m_u.data(), m_d);
+        grokkit::gemm(transpose::no, transpose::no, n, m_d, m_vocab, 1.0f, dlogits.data(), m_vocab,
+                      value(m_embed_a), m_d, 0.0f, m_du.data(), m_d);
+    }
+
+    // row[off + r·cols + c] += x[r]·y[c]
+    const auto add_outer = [](float* row, const float* x, std::size_t rows, const float* y,
+                              std::size_t cols) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float xr = x[r];
+            float* dst = row + r * cols;
+            for (std::size_t c = 0; c < cols; ++c)
+                dst[c] += xr * y[c];
+        }
+    };
+    const auto add = [](float* dst, const float* src, std::size_t count) {
+        for (std::size_t k = 0; k < count; ++k)
+            dst[k] += src[k];
+    };
+
+    for (std::size_t i = 0; i < n; ++i) {
+        float* row = out.data() + i * width;
+        for (std::size_t l = 0; l < n_layers; ++l) {
+            const layer& ly = m_hidden[l];
+            const matrix& in = l > 0 ? m_post[l - 1] : m_x0;
+            const std::size_t fan_in = in.shape(1);
+            const float* delta = m_dpre[l].data() + i * ly.width;
+            add_outer(row + offset[ly.weight], in.data() + i * fan_in, fan_in, delta, ly.width);
+            if (ly.bias != none)
+                add(row + offset[ly.bias], delta, ly.width);
+        }
+        const float* g = dlogits.data() + i * m_n_classes;
+        const float* h = h_last.data() + i * h_width;
+        if (m_params.tie_unembedding) {
+            add_outer(row + offset[m_out.weight], h, h_width, m_du.data() + i * m_d, m_d);
+            add_outer(row + offset[m_embed_a], g, m_vocab, m_u.data() + i * m_d, m_d);
+        } else {
+            add_outer(row + offset[m_out.weight], h, h_width, g, m_out.width);
+            if (m_out.bias != none)
+                add(row + offset[m_out.bias], g, m_out.width);
+        }
+        if (m_is_dense)
+            continue;
+        const auto a = static_cast<std::size_t>(m_tokens[n_tokens * i]);
+        const auto b = static_cast<std::size_t>(m_tokens[n_tokens * i + 1]);
+        const float* dx = m_dx0.data() + i * m_dx0.shape(1);
+        // concat: dx0 = [dE_a[a], dE_b[b]]; sum: both tokens receive all of dx0.
+        add(row + offset[m_embed_a] + a * m_d, dx, m_d);
+        add(row + offset[m_embed_b] + b * m_d, m_is_concat ? dx + m_d : dx, m_d);
+    }
 }
 
 std::vector<std::string> model_impl::representations() const {

@@ -22,6 +22,7 @@ struct params {
     bool shared_embedding = false;
     bool tie_unembedding = false;
     bool bias = true;
+    std::string init = "torch";
     double init_scale = 1.0;
 };
 
@@ -49,6 +50,8 @@ class model_impl : public grokkit::model {
     /// token outside the vocabulary.
     void forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) override;
     void backward(const xt::xtensor<float, 2>& dlogits) override;
+    void example_gradients(const xt::xtensor<float, 2>& dlogits,
+                           xt::xtensor<float, 2>& out) override;
     std::vector<std::string> representations() const override;
     /// Runs forward() on `x`, so it replaces the activations a pending backward() would use.
     xt::xarray<float> representation(const std::string& name, const grokkit::batch& x) override;
@@ -70,8 +73,8 @@ class model_impl : public grokkit::model {
 
     void check_spec(const grokkit::input_spec& spec) const;
     std::size_t add_tensor(const std::string& name, std::vector<std::size_t> shape);
-    void init_normal(std::size_t index, std::uint64_t seed);
-    void init_uniform(std::size_t index, std::uint64_t seed, std::size_t fan_in);
+    void init_embedding(std::size_t index, std::uint64_t seed);
+    void init_linear(std::size_t index, std::uint64_t seed, std::size_t fan_in);
     float* value(std::size_t index) { return m_tensors[index].value.data(); }
     float* grad(std::size_t index) { return m_tensors[index].grad.data(); }
     const float* bias_value(const layer& l);

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <grokkit_test/model_checks.hpp>
 #include <new>
 #include <string>
 #include <vector>
@@ -210,6 +211,59 @@ TEST_CASE("mlp: float gradients match central differences of the loss", "[mlp]")
         INFO("parameter " << p->name);
         CHECK(gradient_error(m, *p, data) < 2e-2);
     }
+}
+
+TEST_CASE("mlp: per-example gradients equal one-example passes and sum to the batch's", "[mlp]") {
+    const layout l = GENERATE(layout{false, "concat", false}, layout{false, "concat", true},
+                              layout{true, "concat", true}, layout{false, "sum", false},
+                              layout{false, "sum", true}, layout{true, "sum", true});
+    const bool bias = GENERATE(true, false);
+    const mlp::first_layer path = GENERATE(mlp::first_layer::direct, mlp::first_layer::table);
+    INFO("tied " << l.tied << ", combine " << l.combine << ", shared " << l.shared << ", bias "
+                 << bias << ", first layer " << static_cast<int>(path));
+    mlp::params p = small_params("gelu", l);
+    p.hidden = {5, 3};
+    p.bias = bias;
+    mlp::model_impl m(p);
+    m.build(small_spec(), 51);
+    m.set_first_layer(path);
+    // 30 examples over 7 tokens: the batch takes the chosen path, single examples the direct one
+    // (and, tied, the other product order), so the check crosses code paths too.
+    const examples data = random_examples(30, 52);
+    grokkit::rng r(53, "test");
+    logits_t dlogits = xt::zeros<float>({data.size(), vocab});
+    for (float& g : dlogits)
+        g = static_cast<float>(r.normal());
+    const auto e = grokkit_test::check_example_gradients(m, data.as_batch(), dlogits, 2, 0);
+    REQUIRE(e.shape_ok);
+    CHECK(e.rows < 1e-5);
+    CHECK(e.sum < 1e-5);
+}
+
+TEST_CASE("mlp: per-example gradients of dense inputs", "[mlp]") {
+    mlp::params p = small_params("relu", layout{false, "concat", false});
+    p.hidden = {6};
+    mlp::model_impl m(p);
+    grokkit::input_spec spec;
+    spec.n_features = 4;
+    spec.n_classes = 3;
+    m.build(spec, 61);
+    grokkit::rng r(62, "test");
+    std::vector<float> features(10 * 4);
+    for (float& x : features)
+        x = static_cast<float>(r.normal());
+    std::vector<std::int32_t> labels(10, 0);
+    grokkit::batch b;
+    b.features = features.data();
+    b.labels = labels.data();
+    b.n = 10;
+    logits_t dlogits = xt::zeros<float>({std::size_t{10}, std::size_t{3}});
+    for (float& g : dlogits)
+        g = static_cast<float>(r.normal());
+    const auto e = grokkit_test::check_example_gradients(m, b, dlogits, 0, 4);
+    REQUIRE(e.shape_ok);
+    CHECK(e.rows < 1e-5);
+    CHECK(e.sum < 1e-5);
 }
 
 TEST_CASE("mlp: tied logits agree for both product orders", "[mlp]") {
@@ -425,7 +479,7 @@ TEST_CASE("mlp: every parameter is declared with a doc string", "[mlp]") {
     }
     // The README's table lists these keys in this order.
     CHECK(keys == std::vector<std::string>{"d_embed", "hidden", "activation", "combine",
-                                           "shared_embedding", "tie_unembedding", "bias",
+                                           "shared_embedding", "tie_unembedding", "bias", "init",
                                            "init_scale"});
 }
 
@@ -471,6 +525,47 @@ TEST_CASE("mlp: initialisation is reproducible and within PyTorch's bounds", "[m
     // hidden0 has fan_in 2·4 = 8, so |w| <= 0.5 / sqrt(8).
     for (float w : pa[2]->value) {
         CHECK(std::abs(w) <= 0.5f / std::sqrt(8.0f));
+    }
+}
+
+TEST_CASE("mlp: haiku init gives the PAIR notebook's initial weight norm", "[mlp]") {
+    // The notebook (67 tokens, d 500, 24 neurons, tied) logs l2_norm 37.39 at step 0. Expected:
+    // embed 67·500·2/67 + hidden 500·24·0.8796²/500 + out 24·500·0.8796²/24 = 1405.5 → 37.49.
+    mlp::params p;
+    p.d_embed = 500;
+    p.hidden = {24};
+    p.combine = "sum";
+    p.shared_embedding = true;
+    p.tie_unembedding = true;
+    p.bias = false;
+    p.init = "haiku";
+    mlp::model_impl m(p);
+    grokkit::input_spec spec;
+    spec.n_tokens = 2;
+    spec.vocab_size = 67;
+    spec.n_classes = 67;
+    m.build(spec, 165);
+    double sum_sq = 0.0;
+    for (grokkit::parameter* t : m.parameters()) {
+        for (float w : t->value)
+            sum_sq += static_cast<double>(w) * w;
+    }
+    CHECK(std::sqrt(sum_sq) == Approx(37.39).epsilon(0.01));
+    // hidden0.weight: truncated at 2/sqrt(500).
+    for (float w : m.parameters()[1]->value)
+        CHECK(std::abs(w) < 2.0f / std::sqrt(500.0f));
+}
+
+TEST_CASE("mlp: haiku init starts biases at zero", "[mlp]") {
+    mlp::params p = small_params("relu", layout{false, "concat", false});
+    p.init = "haiku";
+    mlp::model_impl m(p);
+    m.build(small_spec(), 3);
+    for (grokkit::parameter* t : m.parameters()) {
+        if (t->name.find(".bias") == std::string::npos)
+            continue;
+        INFO("parameter " << t->name);
+        CHECK(xt::all(xt::equal(t->value, 0.0f)));
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -367,17 +368,57 @@ TEST_CASE("nn: mean squared error gradient matches central differences and its v
     std::vector<std::int32_t> labels(n);
     for (std::int32_t& label : labels)
         label = static_cast<std::int32_t>(r.below(c));
+    const double scale = GENERATE(1.0, 0.25);
     auto objective = [&] {
-        return nn::mean_squared_error<double>(logits, labels.data(), nullptr).loss /
+        return nn::mean_squared_error<double>(logits, labels.data(), nullptr, scale).loss /
                static_cast<double>(n);
     };
     dmatrix dlogits;
-    nn::mean_squared_error(logits, labels.data(), &dlogits);
+    nn::mean_squared_error(logits, labels.data(), &dlogits, scale);
     CHECK(relative_error(dlogits, numeric_gradient(logits, objective)) < fd_tolerance);
-    // Averaged over examples and classes: one example, logits (1, 0), label 0 → 0; label 1 → 1.
+    // Summed over classes: one example, logits (1, 0), label 0 → 0; label 1 → 1 + 1 = 2; a
+    // class mean (scale 1/2) → 1, torch's MSELoss().
     dmatrix one = xt::zeros<double>({std::size_t{1}, std::size_t{2}});
     one(0, 0) = 1.0;
     const std::int32_t l0 = 0, l1 = 1;
     CHECK(nn::mean_squared_error<double>(one, &l0, nullptr).loss == 0.0);
-    CHECK(nn::mean_squared_error<double>(one, &l1, nullptr).loss == Approx(1.0));
+    CHECK(nn::mean_squared_error<double>(one, &l1, nullptr).loss == Approx(2.0));
+    CHECK(nn::mean_squared_error<double>(one, &l1, nullptr, 0.5).loss == Approx(1.0));
+}
+
+TEST_CASE("nn: a class-mean cross-entropy scales the loss and gradient by 1/c and matches "
+          "central differences",
+          "[nn]") {
+    grokkit::rng r(9, "test");
+    const std::size_t n = 6, c = 5;
+    dmatrix logits = random_matrix(r, n, c);
+    std::vector<std::int32_t> labels(n);
+    for (std::int32_t& label : labels)
+        label = static_cast<std::int32_t>(r.below(c));
+    const double scale = 1.0 / static_cast<double>(c);
+    dmatrix full, scaled;
+    const nn::loss_sum sum_full = nn::softmax_cross_entropy(logits, labels.data(), &full);
+    const nn::loss_sum sum_scaled =
+        nn::softmax_cross_entropy(logits, labels.data(), &scaled, scale);
+    CHECK_THAT(sum_scaled.loss, WithinRel(sum_full.loss * scale, 1e-14));
+    CHECK(sum_scaled.n_correct == sum_full.n_correct);
+    for (std::size_t i = 0; i < full.size(); ++i)
+        CHECK_THAT(scaled.data()[i], WithinAbs(full.data()[i] * scale, 1e-15));
+    // The PAIR notebook's loss, written out: -mean over (n, c) of onehot * log_softmax.
+    double table_mean = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        double m = logits(i, 0), s = 0.0;
+        for (std::size_t j = 0; j < c; ++j)
+            m = std::max(m, logits(i, j));
+        for (std::size_t j = 0; j < c; ++j)
+            s += std::exp(logits(i, j) - m);
+        table_mean -= logits(i, static_cast<std::size_t>(labels[i])) - m - std::log(s);
+    }
+    table_mean /= static_cast<double>(n * c);
+    CHECK_THAT(sum_scaled.loss / static_cast<double>(n), WithinRel(table_mean, 1e-12));
+    auto objective = [&] {
+        return nn::softmax_cross_entropy<double>(logits, labels.data(), nullptr, scale).loss /
+               static_cast<double>(n);
+    };
+    CHECK(relative_error(scaled, numeric_gradient(logits, objective)) < fd_tolerance);
 }

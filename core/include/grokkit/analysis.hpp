@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grokkit/data.hpp>
+#include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/plugin.hpp>
 
@@ -32,6 +33,8 @@ class GROKKIT_VISIBLE analysis_context {
     virtual const dataset_split& data() const = 0;
     /// The model with the parameters of the checkpoint being analysed.
     virtual model& trained_model() = 0;
+    /// The loss the run trains on (for per-example gradients: grokkit::example_gradients).
+    virtual const loss_config& loss() const = 0;
     /// Training step of that checkpoint.
     virtual std::int64_t step() const = 0;
     /// An output of an earlier analysis, as `"<analysis>/<output>"`, for this same run of the

@@ -26,6 +26,7 @@ struct parameter {
 /// backward. Analyses read representations of any inputs from any checkpoint.
 class GROKKIT_VISIBLE model : public plugin_object {
   public:
+    ~model() override;
     /// Checks `spec` (throws grokkit::error naming both on a mismatch), allocates and initialises
     /// parameters from `seed` with grokkit::rng purpose "init".
     virtual void build(const input_spec& spec, std::uint64_t seed) = 0;
@@ -35,6 +36,14 @@ class GROKKIT_VISIBLE model : public plugin_object {
     virtual void forward(const batch& x, xt::xtensor<float, 2>& logits) = 0;
     /// Gradients of the last forward() given dloss/dlogits (x.n, n_classes); overwrites grads.
     virtual void backward(const xt::xtensor<float, 2>& dlogits) = 0;
+    /// Per-example gradients of the last forward(): row i of `out` (x.n, P) is Σ_c dlogits(i, c)
+    /// ∂logits(i, c)/∂θ, θ being every parameter's values flattened in parameters() order (each
+    /// tensor row-major) and P their count. With dlogits row i = dℓ_i/dlogits_i it is example
+    /// i's own loss gradient; the rows sum to what backward() gives for the same dlogits. One
+    /// batched pass, not x.n passes of one example. May overwrite grads. The default throws
+    /// grokkit::error: a model without it cannot serve influence scores.
+    virtual void example_gradients(const xt::xtensor<float, 2>& dlogits,
+                                   xt::xtensor<float, 2>& out);
     /// Names of the hidden representations this model exposes ("embed", "hidden0", ...).
     virtual std::vector<std::string> representations() const = 0;
     /// Representation `name` for inputs `x`: leading axis x.n. Throws grokkit::error for an

@@ -58,20 +58,23 @@ struct loss_sum {
     std::size_t n_correct = 0; ///< examples whose arg-max logit is the label
 };
 
+// Each loss multiplies every example's loss by `scale`: 1 for the usual sum over classes, 1/c
+// for a mean over the (examples, classes) table as jnp.mean(onehot * log_softmax) and torch's
+// MSELoss() compute it.
+
 /// Softmax cross-entropy of logits (n, c) against labels (n); log-sum-exp is shifted by the row
 /// maximum and accumulated in double. When `dlogits` is not null it receives
-/// d(mean loss)/dlogits = (softmax − onehot) / n.
+/// d(mean loss)/dlogits = scale (softmax − onehot) / n.
 template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
-                               matrix<T>* dlogits);
+                               matrix<T>* dlogits, double scale = 1.0);
 
-/// Mean squared error of logits (n, c) against one-hot labels, averaged over examples and
-/// classes (the loss of the PAIR explorable's notebook): per example Σ_c (z_c − y_c)² / c,
+/// Squared error of logits (n, c) against one-hot labels: per example scale Σ_c (z_c − y_c)²,
 /// accumulated in double. When `dlogits` is not null it receives d(mean loss)/dlogits =
-/// 2 (z − y) / (n c).
+/// 2 scale (z − y) / n.
 template <class T>
-loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels,
-                            matrix<T>* dlogits);
+loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels, matrix<T>* dlogits,
+                            double scale = 1.0);
 
 // Transformer layers (nn_transformer.cpp): layer norm, positional embedding, causal attention.
 

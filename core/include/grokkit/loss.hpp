@@ -1,0 +1,39 @@
+// The training loss as a pipeline configures it, and per-example gradients of it.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/data.hpp>
+#include <grokkit/model.hpp>
+#include <grokkit/nn.hpp>
+
+#include <xtensor/xtensor.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace grokkit {
+
+/// The per-example loss a run trains on, from `[train] loss` and `class_mean`.
+struct loss_config {
+    std::string name = "cross_entropy"; ///< cross_entropy or mse
+    bool class_mean = false;            ///< also divide by the number of classes
+};
+
+/// The loss of `logits` (n, c) against `labels`, summed over examples (divide loss_sum::loss by
+/// n for the mean the optimiser minimises). When `dlogits` is not null it receives d(mean
+/// loss)/dlogits. Throws grokkit::error for an unknown loss name or a label outside [0, c).
+nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits);
+
+/// The number of parameter values of `m`: the width of a row of example_gradients().
+std::size_t parameter_count(model& m);
+
+/// Row i of `out` (x.n, parameter_count(m)) becomes the gradient of example i's own loss ℓ_i
+/// (not divided by x.n), flattened in parameters() order: one forward pass and the model's
+/// batched model::example_gradients(). Returns the batch's loss, summed over examples. May
+/// overwrite the parameters' grads. Memory is x.n × P floats: call it on slices of a large set.
+nn::loss_sum example_gradients(model& m, const batch& x, const loss_config& loss,
+                               xt::xtensor<float, 2>& out);
+
+} // namespace grokkit

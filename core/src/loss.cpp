@@ -1,0 +1,66 @@
+// The configured training loss and per-example gradients; see loss.hpp.
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/error.hpp>
+#include <grokkit/loss.hpp>
+
+namespace grokkit {
+
+namespace {
+
+// `weight` multiplies every example's loss (and so its gradient).
+nn::loss_sum weighted_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
+                           double weight) {
+    const std::size_t n_classes = logits.shape(1);
+    if (loss.class_mean && n_classes > 0)
+        weight /= static_cast<double>(n_classes);
+    if (loss.name == "cross_entropy")
+        return nn::softmax_cross_entropy(logits, labels, dlogits, weight);
+    if (loss.name == "mse")
+        return nn::mean_squared_error(logits, labels, dlogits, weight);
+    throw error(
+        diagnostic{"loss", "loss", "unknown loss \"" + loss.name + "\"", "cross_entropy or mse"});
+}
+
+} // namespace
+
+model::~model() = default;
+
+void model::example_gradients(const xt::xtensor<float, 2>&, xt::xtensor<float, 2>&) {
+    throw error("model.example_gradients",
+                "this model does not compute per-example gradients; expected a model that "
+                "overrides grokkit::model::example_gradients (mlp, linear and transformer do)");
+}
+
+nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits) {
+    return weighted_loss(loss, logits, labels, dlogits, 1.0);
+}
+
+std::size_t parameter_count(model& m) {
+    std::size_t n = 0;
+    for (const parameter* p : m.parameters())
+        n += p->value.size();
+    return n;
+}
+
+nn::loss_sum example_gradients(model& m, const batch& x, const loss_config& loss,
+                               xt::xtensor<float, 2>& out) {
+    xt::xtensor<float, 2> logits, dlogits;
+    m.forward(x, logits);
+    // The mean loss's gradient is Σ_i dℓ_i / n; weighting each example by n leaves dℓ_i.
+    const double n = static_cast<double>(x.n);
+    nn::loss_sum sum = weighted_loss(loss, logits, x.labels, &dlogits, n);
+    if (x.n > 0)
+        sum.loss /= n; // the weight scaled the loss too
+    m.example_gradients(dlogits, out);
+    const std::size_t p = parameter_count(m);
+    if (out.shape(0) != x.n || out.shape(1) != p)
+        throw error("model.example_gradients", "the model wrote " + std::to_string(out.shape(0)) +
+                                                   " x " + std::to_string(out.shape(1)) +
+                                                   " gradients; expected " + std::to_string(x.n) +
+                                                   " x " + std::to_string(p));
+    return sum;
+}
+
+} // namespace grokkit

@@ -1,0 +1,84 @@
+// Checks every model plugin's tests share: per-example gradients against one-example passes.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/data.hpp>
+#include <grokkit/model.hpp>
+
+#include <xtensor/xtensor.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace grokkit_test {
+
+/// Every parameter's gradient, flattened in parameters() order.
+inline std::vector<float> flat_gradients(grokkit::model& m) {
+    std::vector<float> out;
+    for (const grokkit::parameter* p : m.parameters())
+        out.insert(out.end(), p->grad.begin(), p->grad.end());
+    return out;
+}
+
+/// max |a - b| / max(max |b|, floor): the error relative to the reference's scale.
+inline double scaled_error(const float* a, const float* b, std::size_t n, double floor = 1e-6) {
+    double diff = 0.0, scale = floor;
+    for (std::size_t k = 0; k < n; ++k) {
+        diff = std::max(diff, std::abs(static_cast<double>(a[k]) - b[k]));
+        scale = std::max(scale, std::abs(static_cast<double>(b[k])));
+    }
+    return diff / scale;
+}
+
+/// How far model::example_gradients() is from its definition on batch `x` with `dlogits`.
+struct example_gradient_errors {
+    double rows = 0.0; ///< worst row against backward() on that example alone
+    double sum = 0.0;  ///< the rows' sum against backward() on the whole batch
+    bool shape_ok = false;
+};
+
+/// `n_tokens` and `n_features` are per-example widths of x.tokens and x.features (0 if absent).
+inline example_gradient_errors check_example_gradients(grokkit::model& m, const grokkit::batch& x,
+                                                       const xt::xtensor<float, 2>& dlogits,
+                                                       std::size_t n_tokens,
+                                                       std::size_t n_features) {
+    example_gradient_errors e;
+    xt::xtensor<float, 2> logits, rows;
+    m.forward(x, logits);
+    m.example_gradients(dlogits, rows);
+    std::size_t p = 0;
+    for (const grokkit::parameter* t : m.parameters())
+        p += t->value.size();
+    e.shape_ok = rows.shape(0) == x.n && rows.shape(1) == p;
+    if (!e.shape_ok)
+        return e;
+
+    m.forward(x, logits);
+    m.backward(dlogits);
+    const std::vector<float> whole = flat_gradients(m);
+    std::vector<float> sum(p, 0.0f);
+    for (std::size_t i = 0; i < x.n; ++i)
+        for (std::size_t k = 0; k < p; ++k)
+            sum[k] += rows(i, k);
+    e.sum = scaled_error(sum.data(), whole.data(), p);
+
+    for (std::size_t i = 0; i < x.n; ++i) {
+        grokkit::batch one;
+        one.n = 1;
+        one.tokens = x.tokens ? x.tokens + i * n_tokens : nullptr;
+        one.features = x.features ? x.features + i * n_features : nullptr;
+        one.labels = x.labels ? x.labels + i : nullptr;
+        m.forward(one, logits);
+        xt::xtensor<float, 2> d = xt::zeros<float>({std::size_t{1}, dlogits.shape(1)});
+        std::copy(dlogits.data() + i * dlogits.shape(1),
+                  dlogits.data() + (i + 1) * dlogits.shape(1), d.data());
+        m.backward(d);
+        const std::vector<float> single = flat_gradients(m);
+        e.rows = std::max(e.rows, scaled_error(rows.data() + i * p, single.data(), p));
+    }
+    return e;
+}
+
+} // namespace grokkit_test
