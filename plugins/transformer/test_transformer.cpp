@@ -3,6 +3,7 @@
 #include "transformer.hpp"
 
 #include <grokkit/error.hpp>
+#include <grokkit/loss.hpp>
 #include <grokkit/nn.hpp>
 #include <grokkit/params.hpp>
 #include <grokkit/rng.hpp>
@@ -11,6 +12,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <grokkit_test/model_checks.hpp>
+#include <limits>
 #include <map>
 #include <numbers>
 #include <string>
@@ -280,6 +283,16 @@ struct reference {
         return out;
     }
 };
+
+// dlogits (n, n_classes) of standard normal draws.
+logits_t random_dlogits(std::size_t n, std::uint64_t seed) {
+    grokkit::rng r(seed, "test");
+    logits_t d = logits_t::from_shape({n, modulus});
+    for (float& v : d) {
+        v = static_cast<float>(r.normal());
+    }
+    return d;
+}
 
 std::vector<std::string> names_of(transformer::model_impl& m) {
     std::vector<std::string> names;
@@ -595,4 +608,106 @@ TEST_CASE("transformer: an empty batch gives empty logits and zero gradients", "
         const bool zero = xt::all(xt::equal(p->grad, 0.0f));
         CHECK(zero);
     }
+}
+
+TEST_CASE("transformer: example gradients equal one-example backward passes", "[transformer]") {
+    const bool layer_norm = GENERATE(false, true);
+    const std::int64_t n_layers = GENERATE(1, 2);
+    const std::string activation = GENERATE("relu", "gelu");
+    // 6 examples (fewer than the 8 tokens) take block 0's direct products, 20 the token table's;
+    // the one-example passes always take the direct ones.
+    const std::size_t n = GENERATE(6, 20);
+    INFO("layer_norm " << layer_norm << ", n_layers " << n_layers << ", " << activation << ", n "
+                       << n);
+    transformer::model_impl m(small_params(n_layers, layer_norm, activation));
+    m.build(small_spec(), 31);
+    // Away from relu's kink, so that rounding differences between batch sizes cannot flip it.
+    const examples data = away_from_kinks(m, random_examples(400, 32), n, 1e-3f, n_layers);
+    const logits_t dlogits = random_dlogits(n, 33);
+
+    const grokkit_test::example_gradient_errors e =
+        grokkit_test::check_example_gradients(m, data.as_batch(), dlogits, n_ctx, 0);
+    REQUIRE(e.shape_ok);
+    CHECK(e.rows < 1e-4); // each row against backward() on that example alone
+    CHECK(e.sum < 1e-4);  // the rows' sum against backward() on the whole batch
+
+    // Shape (n, P), P every parameter value; an `out` of that shape is reused and every value of
+    // it written (none of the NaNs left).
+    logits_t logits, rows;
+    m.forward(data.as_batch(), logits);
+    m.example_gradients(dlogits, rows);
+    std::size_t p = 0;
+    for (const grokkit::parameter* t : m.parameters()) {
+        p += t->value.size();
+    }
+    CHECK(rows.shape(0) == n);
+    CHECK(rows.shape(1) == p);
+    CHECK(p == grokkit::parameter_count(m));
+    const logits_t first = rows;
+    rows.fill(std::numeric_limits<float>::quiet_NaN());
+    m.example_gradients(dlogits, rows);
+    const bool same_rows = rows == first;
+    CHECK(same_rows);
+    // A backward() after it still differentiates the same forward pass.
+    m.backward(dlogits);
+    const std::vector<float> after = grokkit_test::flat_gradients(m);
+    m.forward(data.as_batch(), logits);
+    m.backward(dlogits);
+    const std::vector<float> fresh = grokkit_test::flat_gradients(m);
+    CHECK(grokkit_test::scaled_error(after.data(), fresh.data(), p) < 1e-6);
+}
+
+TEST_CASE("transformer: the mean of per-example loss gradients is the training gradient",
+          "[transformer]") {
+    const bool layer_norm = GENERATE(false, true);
+    const std::int64_t n_layers = GENERATE(1, 2);
+    const std::string activation = GENERATE("relu", "gelu");
+    const std::size_t n = GENERATE(6, 20);
+    INFO("layer_norm " << layer_norm << ", n_layers " << n_layers << ", " << activation << ", n "
+                       << n);
+    transformer::model_impl m(small_params(n_layers, layer_norm, activation));
+    m.build(small_spec(), 41);
+    const examples data = random_examples(n, 42);
+
+    logits_t rows;
+    const grokkit::nn::loss_sum sum = grokkit::example_gradients(
+        m, data.as_batch(), grokkit::loss_config{"cross_entropy", false}, rows);
+    const double loss = compute_gradients(m, data); // backward() of the mean loss
+    CHECK_THAT(sum.loss / static_cast<double>(n), Catch::Matchers::WithinRel(loss, 1e-6));
+    const std::vector<float> expected = grokkit_test::flat_gradients(m);
+    const std::size_t p = expected.size();
+    REQUIRE(rows.shape(0) == n);
+    REQUIRE(rows.shape(1) == p);
+    std::vector<float> mean(p, 0.0f);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t k = 0; k < p; ++k) {
+            mean[k] += rows(i, k) / static_cast<float>(n);
+        }
+    }
+    CHECK(grokkit_test::scaled_error(mean.data(), expected.data(), p) < 1e-4);
+}
+
+TEST_CASE("transformer: example gradients need a matching forward", "[transformer]") {
+    transformer::model_impl m(small_params(1, true, "relu"));
+    logits_t logits, rows;
+    const logits_t dlogits = random_dlogits(4, 1);
+    CHECK_THROWS_WITH(m.example_gradients(dlogits, rows),
+                      Catch::Contains("transformer.example_gradients"));
+    m.build(small_spec(), 1);
+    CHECK_THROWS_WITH(m.example_gradients(dlogits, rows),
+                      Catch::Contains("expected forward() first"));
+    const examples data = random_examples(4, 2);
+    m.forward(data.as_batch(), logits);
+    CHECK_THROWS_WITH(m.example_gradients(random_dlogits(3, 1), rows),
+                      Catch::Contains("transformer.example_gradients") &&
+                          Catch::Contains("(3, 7)") && Catch::Contains("expected (4, 7)"));
+    m.representation("logits", data.as_batch());
+    CHECK_THROWS_WITH(m.example_gradients(dlogits, rows),
+                      Catch::Contains("expected forward() first"));
+
+    const examples none;
+    m.forward(none.as_batch(), logits);
+    m.example_gradients(logits, rows);
+    CHECK(rows.shape(0) == 0);
+    CHECK(rows.shape(1) == grokkit::parameter_count(m));
 }

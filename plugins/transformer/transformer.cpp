@@ -3,7 +3,7 @@
 #include "transformer.hpp"
 
 #include <grokkit/error.hpp>
-#include <grokkit/rng.hpp>
+#include <grokkit/init.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -99,14 +99,12 @@ std::size_t model_impl::add_tensor(const std::string& name, std::vector<std::siz
     return m_tensors.size() - 1;
 }
 
-// N(0, (init_scale / sqrt(fan_in))²). Each tensor draws from its own stream (its index), so
-// adding a parameter never shifts another one's initial values.
+// N(0, (init_scale / sqrt(fan_in))²), from the tensor's own stream (its index).
 void model_impl::init_normal(std::size_t index, std::uint64_t seed, std::size_t fan_in) {
-    grokkit::rng r(seed, "init", index);
-    const double std_dev = m_params.init_scale / std::sqrt(static_cast<double>(fan_in));
-    for (float& v : m_tensors[index].value) {
-        v = static_cast<float>(std_dev * r.normal());
-    }
+    xt::xarray<float>& v = m_tensors[index].value;
+    grokkit::init::normal({v.data(), v.size()},
+                          m_params.init_scale / std::sqrt(static_cast<double>(fan_in)), seed,
+                          index);
 }
 
 void model_impl::init_constant(std::size_t index, float value) {

@@ -43,6 +43,12 @@ class model_impl : public grokkit::model {
     void forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) override;
     /// Throws grokkit::error unless the last pass was forward() with as many examples as dlogits.
     void backward(const xt::xtensor<float, 2>& dlogits) override;
+    /// Row i of `out` (x.n, P) is example i's gradient given dlogits row i: one backward pass that
+    /// keeps every per-row delta (block 0 per row even on the token table), then each example's
+    /// sums of outer products. Leaves the grads as backward() does. Throws grokkit::error like
+    /// backward().
+    void example_gradients(const xt::xtensor<float, 2>& dlogits,
+                           xt::xtensor<float, 2>& out) override;
     std::vector<std::string> representations() const override;
     /// Runs a forward pass over all positions of every block (so the last block's attention
     /// pattern is complete); a backward() then needs a new forward() first.
@@ -94,18 +100,20 @@ class model_impl : public grokkit::model {
     void fuse_qkv_weights(std::size_t l);
     void qkv_forward(std::size_t l);
     grokkit::nn::attention_qkv<const float*> qkv_input(std::size_t l) const;
-    grokkit::nn::attention_qkv<float*> qkv_grad(std::size_t l);
     void attention_forward(std::size_t l);
     void mlp_forward(std::size_t l);
     void unembed_forward(matrix& logits);
+    void check_dlogits(const matrix& dlogits, const char* where) const;
     void unembed_backward(const matrix& dlogits);
     void block_backward(std::size_t l);
     void mlp_backward(std::size_t l);
-    void attention_backward(std::size_t l);
+    void attention_backward(std::size_t l, bool per_row);
     void qkv_backward(std::size_t l);
     void split_qkv_grads(std::size_t l);
     void embed_backward();
     void zero_gradients();
+    void rows_backward(const matrix& dlogits);
+    void example_rows(const matrix& dlogits, matrix& out) const;
 
     // Block 0 on the token table (transformer_table.cpp).
     bool is_table_cheaper() const;

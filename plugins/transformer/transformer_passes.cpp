@@ -201,13 +201,6 @@ nn::attention_qkv<const float*> model_impl::qkv_input(std::size_t l) const {
                                   pass().state[l].last_only);
 }
 
-nn::attention_qkv<float*> model_impl::qkv_grad(std::size_t l) {
-    if (l == 0 && m_use_table) {
-        return table_qkv_grad();
-    }
-    return qkv_view<float*>(pass().state[l].d_qkv.data(), m_hd, m_n_ctx, pass().state[l].last_only);
-}
-
 void model_impl::attention_forward(std::size_t l) {
     block_state& s = pass().state[l];
     nn::causal_attention_forward(attention_dims(s.last_only), qkv_input(l), s.pattern, s.z);
@@ -253,18 +246,20 @@ void model_impl::unembed_forward(matrix& logits) {
     nn::linear_forward<float>(*in, value(m_unembed), m_n_classes, nullptr, logits);
 }
 
-void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+void model_impl::check_dlogits(const matrix& dlogits, const char* where) const {
     if (!m_is_built || !m_has_training_pass) {
-        throw grokkit::error("transformer.backward",
-                             "no forward() pass to differentiate (none yet, or representation() "
-                             "ran since); expected forward() first");
+        throw grokkit::error(where, "no forward() pass to differentiate (none yet, or "
+                                    "representation() ran since); expected forward() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error("transformer.backward",
-                             "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                                 "; expected " + shape_text(m_n, m_n_classes) +
-                                 " from the last forward()");
+        throw grokkit::error(
+            where, "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                       "; expected " + shape_text(m_n, m_n_classes) + " from the last forward()");
     }
+}
+
+void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+    check_dlogits(dlogits, "transformer.backward");
     if (m_n == 0) {
         zero_gradients();
         return;
@@ -297,7 +292,7 @@ void model_impl::unembed_backward(const matrix& dlogits) {
 
 void model_impl::block_backward(std::size_t l) {
     mlp_backward(l);
-    attention_backward(l);
+    attention_backward(l, false);
     if (l == 0 && m_use_table) {
         table_qkv_backward();
     } else {
@@ -329,20 +324,24 @@ void model_impl::mlp_backward(std::size_t l) {
     }
 }
 
-// From d_mid to d_qkv; fills the W_O gradient.
-void model_impl::attention_backward(std::size_t l) {
+// From d_mid to d_qkv; fills the W_O gradient. Block 0 on the token table sums the gradients of
+// rows sharing a table row there (m_d_table_qkv), unless `per_row` asks for each row's own in
+// d_qkv (reading q, k, v from the table all the same).
+void model_impl::attention_backward(std::size_t l, bool per_row) {
     block_state& s = pass().state[l];
     nn::linear_backward<float>(s.z, value(m_blocks[l].w_o), s.d_mid, &s.d_z, grad(m_blocks[l].w_o),
                                nullptr);
-    if (l == 0 && m_use_table) {
-        // Rows share the table's: their gradients are summed there.
+    const bool on_table = l == 0 && m_use_table && !per_row;
+    if (on_table) {
         nn::ensure_shape(m_d_table_qkv, m_vocab * m_n_ctx, 3 * m_hd);
         m_d_table_qkv.fill(0.0f);
     } else {
         nn::ensure_shape(s.d_qkv, m_n * m_n_ctx, 3 * m_hd);
     }
+    const nn::attention_qkv<float*> grad =
+        on_table ? table_qkv_grad() : qkv_view<float*>(s.d_qkv.data(), m_hd, m_n_ctx, s.last_only);
     nn::causal_attention_backward(attention_dims(s.last_only), qkv_input(l), s.pattern, s.d_z,
-                                  qkv_grad(l));
+                                  grad);
 }
 
 // From d_qkv and d_mid to pass().d_resid[l], the gradient of the block's input; fills the W_Q, W_K,
@@ -408,6 +407,152 @@ void model_impl::embed_backward() {
     m_tensors[m_embed].grad.fill(0.0f);
     nn::embedding_backward(m_tokens.data(), 1, pass().d_resid[0], grad(m_embed));
     nn::position_embedding_backward(pass().d_resid[0], m_n_ctx, grad(m_pos_embed));
+}
+
+// Per-example gradients. Every delta of backward() is per row (example, position) before it is
+// summed into a parameter gradient, so one batched backward pass that keeps them all gives each
+// example's gradient as sums over its own rows.
+
+void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
+                                   xt::xtensor<float, 2>& out) {
+    check_dlogits(dlogits, "transformer.example_gradients");
+    if (m_n == 0) {
+        zero_gradients();
+        std::size_t p = 0;
+        for (const grokkit::parameter& t : m_tensors) {
+            p += t.value.size();
+        }
+        nn::ensure_shape(out, 0, p);
+        return;
+    }
+    rows_backward(dlogits);
+    example_rows(dlogits, out);
+}
+
+// backward() with block 0's deltas per row on the token table too: d_qkv, d_ln1 and d_resid[0]
+// then hold every row's own gradient on both paths (and the grads are backward()'s).
+void model_impl::rows_backward(const matrix& dlogits) {
+    unembed_backward(dlogits);
+    for (std::size_t l = m_blocks.size(); l-- > 0;) {
+        mlp_backward(l);
+        attention_backward(l, true);
+        if (l == 0 && m_use_table && m_params.layer_norm) {
+            // The table path normalised the table's rows only; qkv_backward() reads each row's.
+            const block_params& b = m_blocks[0];
+            block_state& s = pass().state[0];
+            nn::layer_norm_forward(pass().resid[0], ln_value(b.ln1_w, b.ln1_b), s.ln1, s.ln1_cache);
+        }
+        qkv_backward(l); // block 0's input rows pass().resid[0] equal the table's rows
+    }
+    embed_backward();
+}
+
+namespace {
+
+// out (a, b) = Σ_r x_r ⊗ dy_r over `rows` rows of x (·, a) and dy (·, b), row strides ld_x, ld_dy.
+void outer_sum(std::size_t rows, std::size_t a, std::size_t b, const float* x, std::size_t ld_x,
+               const float* dy, std::size_t ld_dy, float* out) {
+    gemm(transpose::yes, transpose::no, a, b, rows, 1.0f, x, ld_x, dy, ld_dy, 0.0f, out, b);
+}
+
+// out (b) = Σ_r dy_r over `rows` contiguous rows of dy (·, b).
+void row_sum(std::size_t rows, std::size_t b, const float* dy, float* out) {
+    std::fill(out, out + b, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t j = 0; j < b; ++j) {
+            out[j] += dy[r * b + j];
+        }
+    }
+}
+
+// A layer norm's gain (d) = Σ_r x_hat_r ⊙ dy_r and bias (d) = Σ_r dy_r over `rows` rows.
+void layer_norm_sum(std::size_t rows, std::size_t d, const float* x_hat, const float* dy,
+                    float* gain, float* bias) {
+    std::fill(gain, gain + d, 0.0f);
+    std::fill(bias, bias + d, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t j = 0; j < d; ++j) {
+            gain[j] += x_hat[r * d + j] * dy[r * d + j];
+            bias[j] += dy[r * d + j];
+        }
+    }
+}
+
+} // namespace
+
+// Row i of `out` from the deltas of rows_backward(): a weight's block is Σ_t x_t ⊗ δ_t over
+// example i's rows t (its n_ctx positions, or its last one where only that is computed), a
+// bias's Σ_t δ_t, a layer norm's Σ_t x_hat_t ⊙ δ_t and Σ_t δ_t; the embeddings scatter d_resid[0].
+void model_impl::example_rows(const matrix& dlogits, matrix& out) const {
+    std::vector<std::size_t> at(m_tensors.size()); // each tensor's offset in a row
+    std::size_t p = 0;
+    for (std::size_t k = 0; k < m_tensors.size(); ++k) {
+        at[k] = p;
+        p += m_tensors[k].value.size();
+    }
+    nn::ensure_shape(out, m_n, p); // every block below is written, the embedding's after a fill
+    const bool ln = m_params.layer_norm;
+    const std::size_t n_ctx = m_n_ctx;
+    const std::size_t d = m_d;
+    const std::size_t ld = 3 * m_hd;
+    const pass_buffers& ps = pass();
+    for (std::size_t i = 0; i < m_n; ++i) {
+        float* row = out.data() + i * p;
+        // x_t = W_E[token_t] + W_pos[t]: example i's d_resid[0] rows, by token and by position.
+        const float* d_embed = ps.d_resid[0].data() + i * n_ctx * d;
+        std::fill(row + at[m_embed], row + at[m_embed] + m_vocab * d, 0.0f);
+        for (std::size_t t = 0; t < n_ctx; ++t) {
+            const auto token = static_cast<std::size_t>(m_tokens[i * n_ctx + t]);
+            const float* src = d_embed + t * d;
+            float* de = row + at[m_embed] + token * d;
+            for (std::size_t j = 0; j < d; ++j) {
+                de[j] += src[j];
+            }
+            std::copy(src, src + d, row + at[m_pos_embed] + t * d);
+        }
+        for (std::size_t l = 0; l < m_blocks.size(); ++l) {
+            const block_state& s = ps.state[l];
+            const block_params& b = m_blocks[l];
+            // Q, K, V: every position's keys and values, queries at positions q0 .. n_ctx − 1.
+            const std::size_t n_q = s.last_only ? 1 : n_ctx;
+            const std::size_t q0 = n_ctx - n_q;
+            const float* x1 = (ln ? s.ln1 : ps.resid[l]).data() + i * n_ctx * d;
+            const float* dqkv = s.d_qkv.data() + i * n_ctx * ld;
+            if (ln) {
+                layer_norm_sum(n_ctx, d, s.ln1_cache.x_hat.data() + i * n_ctx * d,
+                               s.d_ln1.data() + i * n_ctx * d, row + at[b.ln1_w],
+                               row + at[b.ln1_b]);
+            }
+            outer_sum(n_q, d, m_hd, x1 + q0 * d, d, dqkv + q0 * ld, ld, row + at[b.w_q]);
+            outer_sum(n_ctx, d, m_hd, x1, d, dqkv + m_hd, ld, row + at[b.w_k]);
+            outer_sum(n_ctx, d, m_hd, x1, d, dqkv + 2 * m_hd, ld, row + at[b.w_v]);
+            // W_O and the MLP act on the query rows only: example i's are r0 .. r0 + n_q − 1.
+            const std::size_t r0 = i * n_q;
+            outer_sum(n_q, m_hd, d, s.z.data() + r0 * m_hd, m_hd, s.d_mid.data() + r0 * d, d,
+                      row + at[b.w_o]);
+            if (ln) {
+                layer_norm_sum(n_q, d, s.ln2_cache.x_hat.data() + r0 * d, s.d_ln2.data() + r0 * d,
+                               row + at[b.ln2_w], row + at[b.ln2_b]);
+            }
+            const float* x2 = (ln ? s.ln2 : s.mid).data() + r0 * d;
+            const float* d_pre = s.d_mlp_pre.data() + r0 * m_d_mlp;
+            outer_sum(n_q, d, m_d_mlp, x2, d, d_pre, m_d_mlp, row + at[b.w_in]);
+            row_sum(n_q, m_d_mlp, d_pre, row + at[b.b_in]);
+            const float* d_out = ps.d_resid[l + 1].data() + r0 * d;
+            outer_sum(n_q, m_d_mlp, d, s.mlp_post.data() + r0 * m_d_mlp, m_d_mlp, d_out, d,
+                      row + at[b.w_out]);
+            row_sum(n_q, d, d_out, row + at[b.b_out]);
+        }
+        // The unembedding reads one row per example.
+        if (ln) {
+            layer_norm_sum(1, d, ps.ln_final_cache.x_hat.data() + i * d,
+                           ps.d_ln_final.data() + i * d, row + at[m_ln_final_w],
+                           row + at[m_ln_final_b]);
+        }
+        const float* x_final = (ln ? ps.ln_final : ps.resid.back()).data() + i * d;
+        outer_sum(1, d, m_n_classes, x_final, d, dlogits.data() + i * m_n_classes, m_n_classes,
+                  row + at[m_unembed]);
+    }
 }
 
 } // namespace transformer
