@@ -103,43 +103,16 @@ examples away_from_kinks(transformer::model_impl& m, const examples& pool, std::
     return out;
 }
 
-double mean_loss(transformer::model_impl& m, const examples& data) {
-    logits_t logits;
-    m.forward(data.as_batch(), logits);
-    const grokkit::nn::loss_sum s =
-        grokkit::nn::softmax_cross_entropy<float>(logits, data.labels.data(), nullptr);
-    return s.loss / static_cast<double>(data.size());
+double mean_loss(grokkit::model& m, const examples& data) {
+    return grokkit_test::mean_loss(m, data.as_batch());
 }
 
-double compute_gradients(transformer::model_impl& m, const examples& data) {
-    logits_t logits, dlogits;
-    m.forward(data.as_batch(), logits);
-    const grokkit::nn::loss_sum s =
-        grokkit::nn::softmax_cross_entropy(logits, data.labels.data(), &dlogits);
-    m.backward(dlogits);
-    return s.loss / static_cast<double>(data.size());
+double compute_gradients(grokkit::model& m, const examples& data) {
+    return grokkit_test::compute_gradients(m, data.as_batch());
 }
 
-// ‖grad − central differences‖₂ / ‖central differences‖₂ for one parameter tensor.
-double gradient_error(transformer::model_impl& m, grokkit::parameter& p, const examples& data) {
-    constexpr float h = 1e-2f;
-    double diff = 0.0;
-    double norm = 0.0;
-    float* values = p.value.data();
-    for (std::size_t i = 0; i < p.value.size(); ++i) {
-        const float saved = values[i];
-        values[i] = saved + h;
-        const double plus = mean_loss(m, data);
-        values[i] = saved - h;
-        const double minus = mean_loss(m, data);
-        values[i] = saved;
-        const double numeric = (plus - minus) / (2.0 * static_cast<double>(h));
-        const double analytic = p.grad.data()[i];
-        diff += (analytic - numeric) * (analytic - numeric);
-        norm += numeric * numeric;
-    }
-    REQUIRE(norm > 0.0);
-    return std::sqrt(diff / norm);
+double gradient_error(grokkit::model& m, grokkit::parameter& p, const examples& data) {
+    return grokkit_test::gradient_error(m, p, data.as_batch());
 }
 
 // A plain double-precision transformer over all positions, written from the README's equations

@@ -1,10 +1,13 @@
-// Checks every model plugin's tests share: per-example gradients against one-example passes.
+// Checks every model plugin's tests share: whole-model gradients against central differences,
+// per-example gradients against one-example passes.
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 #include <grokkit/data.hpp>
 #include <grokkit/model.hpp>
+#include <grokkit/nn.hpp>
 
+#include <catch2/catch.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include <algorithm>
@@ -13,6 +16,48 @@
 #include <vector>
 
 namespace grokkit_test {
+
+/// Mean cross-entropy of the float model on `x`, accumulated in double.
+inline double mean_loss(grokkit::model& m, const grokkit::batch& x) {
+    xt::xtensor<float, 2> logits;
+    m.forward(x, logits);
+    const grokkit::nn::loss_sum s =
+        grokkit::nn::softmax_cross_entropy<float>(logits, x.labels, nullptr);
+    return s.loss / static_cast<double>(x.n);
+}
+
+/// One forward and backward pass: every parameter's grad is then d(mean loss)/d(value).
+inline double compute_gradients(grokkit::model& m, const grokkit::batch& x) {
+    xt::xtensor<float, 2> logits, dlogits;
+    m.forward(x, logits);
+    const grokkit::nn::loss_sum s = grokkit::nn::softmax_cross_entropy(logits, x.labels, &dlogits);
+    m.backward(dlogits);
+    return s.loss / static_cast<double>(x.n);
+}
+
+/// ‖grad − central differences‖₂ / ‖central differences‖₂ for one parameter tensor, after
+/// compute_gradients(). Steps of h = 1e-2 in float: the loss's rounding (~1e-7 · 2 / h) and the
+/// O(h²) truncation stay well below the 2e-2 the tests allow.
+inline double gradient_error(grokkit::model& m, grokkit::parameter& p, const grokkit::batch& x) {
+    constexpr float h = 1e-2f;
+    double diff = 0.0;
+    double norm = 0.0;
+    float* values = p.value.data();
+    for (std::size_t i = 0; i < p.value.size(); ++i) {
+        const float saved = values[i];
+        values[i] = saved + h;
+        const double plus = mean_loss(m, x);
+        values[i] = saved - h;
+        const double minus = mean_loss(m, x);
+        values[i] = saved;
+        const double numeric = (plus - minus) / (2.0 * static_cast<double>(h));
+        const double analytic = p.grad.data()[i];
+        diff += (analytic - numeric) * (analytic - numeric);
+        norm += numeric * numeric;
+    }
+    REQUIRE(norm > 0.0);
+    return std::sqrt(diff / norm);
+}
 
 /// Every parameter's gradient, flattened in parameters() order.
 inline std::vector<float> flat_gradients(grokkit::model& m) {
