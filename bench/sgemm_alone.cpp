@@ -1,0 +1,49 @@
+// Times single-precision matrix products alone: for each shape read from stdin
+// ("trans_a trans_b m n k" per line), the same grokkit::gemm call on warm, preallocated
+// buffers, repeated; prints "seconds_per_call" per line. bench/gemm_profile.py compares these
+// with the same products timed inside a training run.
+// usage: grokkit-sgemm-alone THREADS < shapes.txt
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/gemm.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <vector>
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: grokkit-sgemm-alone THREADS < shapes.txt\n");
+        return 2;
+    }
+    grokkit::set_blas_threads(std::atoi(argv[1]));
+    int ta = 0, tb = 0;
+    std::size_t m = 0, n = 0, k = 0;
+    while (std::cin >> ta >> tb >> m >> n >> k) {
+        // Stored shapes: A is (m, k), or (k, m) transposed; B is (k, n), or (n, k) transposed.
+        const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
+        std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n, 0.0f);
+        const auto op = [](int t) { return t ? grokkit::transpose::yes : grokkit::transpose::no; };
+        const auto call = [&] {
+            grokkit::gemm(op(ta), op(tb), m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
+                          c.data(), n);
+        };
+        // Calls per timed block: about 20 ms of work at 100 GFLOP/s, at least 1.
+        const double flops = 2.0 * static_cast<double>(m) * n * k;
+        const int reps = std::max(1, static_cast<int>(2e9 / std::max(flops, 1.0)));
+        call(); // warm the caches and OpenBLAS's threads
+        double best = 1e300;
+        for (int block = 0; block < 7; ++block) {
+            const auto start = std::chrono::steady_clock::now();
+            for (int r = 0; r < reps; ++r)
+                call();
+            const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+            best = std::min(best, took.count() / reps);
+        }
+        std::printf("%.9g\n", best);
+        std::fflush(stdout);
+    }
+    return 0;
+}
