@@ -31,14 +31,15 @@ def profile(grokkit, case, steps, tmp):
     with open(tsv) as f:
         next(f)
         for line in f:
-            ta, tb, m, n, k, calls, seconds = line.split()
+            ta, tb, m, n, k, lda, ldb, ldc, calls, seconds = line.split()
             rows.append({"ta": int(ta), "tb": int(tb), "m": int(m), "n": int(n), "k": int(k),
-                         "calls": int(calls), "seconds": float(seconds)})
+                         "ld": f"{lda} {ldb} {ldc}", "calls": int(calls),
+                         "seconds": float(seconds)})
     return rows
 
 
 def alone(tool, rows):
-    shapes = "".join(f"{r['ta']} {r['tb']} {r['m']} {r['n']} {r['k']}\n" for r in rows)
+    shapes = "".join(f"{r['ta']} {r['tb']} {r['m']} {r['n']} {r['k']} {r['ld']}\n" for r in rows)
     out = subprocess.run([tool, str(THREADS)], input=shapes, capture_output=True, text=True,
                          check=True).stdout.split()
     for r, s in zip(rows, out):
@@ -58,13 +59,17 @@ def main():
     ap.add_argument("--top", type=int, default=6, help="products listed per case (default 6)")
     ap.add_argument("--grokkit", default=os.path.join(ROOT, "build", "bin", "grokkit"))
     args = ap.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    for c in cases:
+        if c not in STEPS:
+            ap.error(f"unknown case {c!r}; expected some of {','.join(STEPS)}")
     tool = os.path.join(os.path.dirname(args.grokkit), "grokkit-sgemm-alone")
     for exe in (args.grokkit, tool):
         if not os.access(exe, os.X_OK):
             sys.exit(f"error: {exe} not found; build first: cmake --build build -j2")
     print(f"\nGEMM inside the step against the same sgemm calls alone ({THREADS} OpenBLAS threads)")
     with tempfile.TemporaryDirectory() as tmp:
-        for case in args.cases.split(","):
+        for case in cases:
             steps = args.steps or STEPS[case]
             rows = profile(args.grokkit, case, steps, tmp)
             alone(tool, rows)

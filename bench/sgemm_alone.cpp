@@ -1,6 +1,7 @@
-// Times single-precision matrix products alone: for each shape read from stdin
-// ("trans_a trans_b m n k" per line), the same grokkit::gemm call on warm, preallocated
-// buffers, repeated; prints "seconds_per_call" per line. bench/gemm_profile.py compares these
+// Times single-precision matrix products alone: for each call read from stdin
+// ("trans_a trans_b m n k lda ldb ldc" per line, as GROKKIT_GEMM_PROFILE writes them), the same
+// grokkit::gemm call with the same strides on warm, preallocated buffers, repeated; prints
+// "seconds_per_call" per line. bench/gemm_profile.py compares these
 // with the same products timed inside a training run.
 // usage: grokkit-sgemm-alone THREADS < shapes.txt
 // SPDX-License-Identifier: Apache-2.0
@@ -20,19 +21,20 @@ int main(int argc, char** argv) {
     }
     grokkit::set_blas_threads(std::atoi(argv[1]));
     int ta = 0, tb = 0;
-    std::size_t m = 0, n = 0, k = 0;
-    while (std::cin >> ta >> tb >> m >> n >> k) {
-        // Stored shapes: A is (m, k), or (k, m) transposed; B is (k, n), or (n, k) transposed.
-        const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
-        std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n, 0.0f);
+    std::size_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+    while (std::cin >> ta >> tb >> m >> n >> k >> lda >> ldb >> ldc) {
+        // Stored: A has (ta ? k : m) rows of lda, B (tb ? n : k) rows of ldb, C m rows of ldc.
+        std::vector<float> a(std::max<std::size_t>(1, (ta ? k : m) * lda), 0.5f);
+        std::vector<float> b(std::max<std::size_t>(1, (tb ? n : k) * ldb), 0.25f);
+        std::vector<float> c(std::max<std::size_t>(1, m * ldc), 0.0f);
         const auto op = [](int t) { return t ? grokkit::transpose::yes : grokkit::transpose::no; };
         const auto call = [&] {
             grokkit::gemm(op(ta), op(tb), m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
-                          c.data(), n);
+                          c.data(), ldc);
         };
-        // Calls per timed block: about 20 ms of work at 100 GFLOP/s, at least 1.
+        // Calls per timed block: about 20 ms of work at 100 GFLOP/s, between 1 and 100,000.
         const double flops = 2.0 * static_cast<double>(m) * n * k;
-        const int reps = std::max(1, static_cast<int>(2e9 / std::max(flops, 1.0)));
+        const int reps = static_cast<int>(std::clamp(2e9 / std::max(flops, 1.0), 1.0, 1e5));
         call(); // warm the caches and OpenBLAS's threads
         double best = 1e300;
         for (int block = 0; block < 7; ++block) {

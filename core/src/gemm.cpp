@@ -25,7 +25,9 @@ CBLAS_TRANSPOSE op(transpose t) {
 // costs one test of a bool per call.
 class gemm_profile {
   public:
-    using key = std::tuple<bool, bool, std::size_t, std::size_t, std::size_t>;
+    // (trans_a, trans_b, m, n, k, lda, ldb, ldc)
+    using key = std::tuple<bool, bool, std::size_t, std::size_t, std::size_t, std::size_t,
+                           std::size_t, std::size_t>;
     struct totals {
         std::size_t calls = 0;
         double seconds = 0.0;
@@ -46,11 +48,11 @@ class gemm_profile {
         if (!enabled())
             return;
         if (std::FILE* f = std::fopen(m_path.c_str(), "w")) {
-            std::fprintf(f, "trans_a\ttrans_b\tm\tn\tk\tcalls\tseconds\n");
+            std::fprintf(f, "trans_a\ttrans_b\tm\tn\tk\tlda\tldb\tldc\tcalls\tseconds\n");
             for (const auto& [k, t] : m_totals)
-                std::fprintf(f, "%d\t%d\t%zu\t%zu\t%zu\t%zu\t%.9f\n", std::get<0>(k),
+                std::fprintf(f, "%d\t%d\t%zu\t%zu\t%zu\t%zu\t%zu\t%zu\t%zu\t%.9f\n", std::get<0>(k),
                              std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k),
-                             t.calls, t.seconds);
+                             std::get<5>(k), std::get<6>(k), std::get<7>(k), t.calls, t.seconds);
             std::fclose(f);
         }
     }
@@ -80,8 +82,8 @@ void gemm(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t 
                 static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
     if (profiling) {
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-        gemm_profile::get().add({ta == transpose::yes, tb == transpose::yes, m, n, k},
-                                took.count());
+        gemm_profile::get().add(
+            {ta == transpose::yes, tb == transpose::yes, m, n, k, lda, ldb, ldc}, took.count());
     }
 }
 

@@ -33,8 +33,8 @@ void train_section::declare(param_set& ps) {
         .one_of({"cross_entropy", "mse"});
     ps.add("class_mean", class_mean,
            "also divide by the number of classes: the mean over the (examples, classes) table, as "
-           "the PAIR notebook's jnp.mean(onehot * log_softmax) and torch's MSELoss(); with "
-           "adam/adamw this changes the run only through eps");
+           "the PAIR notebook's jnp.mean(onehot * log_softmax) and torch's MSELoss(); it scales "
+           "the gradient, which adamw without l1, l2 or clip_norm ignores but for eps");
     ps.add("optimizer", optimizer,
            "update rule as in torch.optim: sgd (with momentum), adam, adamw (decoupled weight "
            "decay)")

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <string>
+#include <utility>
 
 namespace grokkit {
 
@@ -153,10 +155,13 @@ std::string section_text(const std::string& resolved, const std::string& header)
     return resolved.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
 }
 
-std::string seed_line(const std::string& resolved) {
-    const std::string run = section_text(resolved, "[run]");
-    const auto at = run.find("\nseed = ");
-    return at == std::string::npos ? std::string{} : run.substr(at, run.find('\n', at + 1) - at);
+// The line `key = ...` of one [section] of a resolved pipeline, or "" when it has none.
+std::string key_line(const std::string& resolved, const std::string& header,
+                     const std::string& key) {
+    const std::string section = section_text(resolved, header);
+    const auto at = section.find("\n" + key + " = ");
+    return at == std::string::npos ? std::string{}
+                                   : section.substr(at, section.find('\n', at + 1) - at);
 }
 
 } // namespace
@@ -190,9 +195,15 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
                             " differs from the run's; expected the recorded one "
                             "(see `grokkit inspect " +
                             options.run_file.string() + "`)");
-    if (seed_line(resolved) != seed_line(recorded))
-        throw error(options.pipeline_file.string(),
-                    "run.seed differs from the run's; expected the recorded one");
+    // The seed regenerates the split; the loss is what analyses get as ctx.loss().
+    for (const auto& [section, key] :
+         {std::pair{"run", "seed"}, std::pair{"train", "loss"}, std::pair{"train", "class_mean"}}) {
+        const std::string header = "[" + std::string(section) + "]";
+        if (key_line(resolved, header, key) != key_line(recorded, header, key))
+            throw error(options.pipeline_file.string(),
+                        std::string(section) + "." + key +
+                            " differs from the run's; expected the recorded one");
+    }
 
     run_layout layout;
     layout.params = p.net->parameters();

@@ -174,16 +174,20 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
     compute_logits(nullptr, m_x.data(), m_n, logits);
 }
 
-void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+void model_impl::check_dlogits(const xt::xtensor<float, 2>& dlogits, const char* where) const {
     if (!m_is_built) {
-        throw grokkit::error("linear.backward", "the model is not built; expected build() first");
+        throw grokkit::error(where, "the model is not built; expected build() first");
     }
+    if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
+        throw grokkit::error(
+            where, "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                       "; expected " + shape_text(m_n, m_n_classes) + " from the last forward()");
+    }
+}
+
+void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
+    check_dlogits(dlogits, "linear.backward");
     const std::size_t c = m_n_classes;
-    if (dlogits.shape(0) != m_n || dlogits.shape(1) != c) {
-        throw grokkit::error("linear.backward",
-                             "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                                 "; expected " + shape_text(m_n, c) + " from the last forward()");
-    }
     float* dw = m_tensors[0].grad.data();
     float* db = m_tensors.size() > 1 ? m_tensors[1].grad.data() : nullptr;
     if (!m_is_tokens) {
@@ -218,19 +222,12 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
 // each of the example's tokens and zero elsewhere.
 void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
                                    xt::xtensor<float, 2>& out) {
-    if (!m_is_built) {
-        throw grokkit::error("linear.example_gradients",
-                             "the model is not built; expected build() first");
-    }
+    check_dlogits(dlogits, "linear.example_gradients");
     const std::size_t c = m_n_classes;
-    if (dlogits.shape(0) != m_n || dlogits.shape(1) != c) {
-        throw grokkit::error("linear.example_gradients",
-                             "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                                 "; expected " + shape_text(m_n, c) + " from the last forward()");
-    }
     const std::size_t n_weight = m_fan_in * c;
     const std::size_t width = n_weight + (m_tensors.size() > 1 ? c : 0);
-    out = xt::zeros<float>({m_n, width});
+    nn::ensure_shape(out, m_n, width); // an `out` of this shape is reused
+    out.fill(0.0f);
     for (std::size_t i = 0; i < m_n; ++i) {
         const float* g = dlogits.data() + i * c;
         float* row = out.data() + i * width;

@@ -53,6 +53,7 @@ class model_impl : public grokkit::model {
     using matrix = grokkit::nn::matrix<float>;
 
     void check_spec(const grokkit::input_spec& spec) const;
+    void check_dlogits(const xt::xtensor<float, 2>& dlogits, const char* where) const;
     void check_batch(const grokkit::batch& x, const char* where) const;
     void compute_logits(const std::int32_t* tokens, const float* features, std::size_t n,
                         matrix& logits) const;

@@ -249,13 +249,22 @@ TEST_CASE("linear: per-example gradients equal one-example passes and sum to the
 }
 
 TEST_CASE("linear: grokkit::example_gradients rows average to the training gradient", "[linear]") {
+    const grokkit::loss_config loss = GENERATE(
+        grokkit::loss_config{"cross_entropy", false}, grokkit::loss_config{"cross_entropy", true},
+        grokkit::loss_config{"mse", false}, grokkit::loss_config{"mse", true});
+    INFO("loss " << loss.name << ", class_mean " << loss.class_mean);
     const problem data = make_problem(false, 9, 32);
     linear::model_impl m(normal_init(true));
     m.build(data.spec, 6);
     logits_t rows;
-    const grokkit::nn::loss_sum s =
-        grokkit::example_gradients(m, data.as_batch(), grokkit::loss_config{}, rows);
-    CHECK(s.loss / static_cast<double>(data.size()) == Approx(compute_gradients(m, data)));
+    const grokkit::nn::loss_sum s = grokkit::example_gradients(m, data.as_batch(), loss, rows);
+    // The trainer's gradient: the configured mean loss, differentiated by backward().
+    logits_t logits, dlogits;
+    m.forward(data.as_batch(), logits);
+    const grokkit::nn::loss_sum trained =
+        grokkit::evaluate_loss(loss, logits, data.labels.data(), &dlogits);
+    m.backward(dlogits);
+    CHECK(s.loss == Approx(trained.loss));
     const std::vector<float> mean_grad = grokkit_test::flat_gradients(m);
     REQUIRE(rows.shape(1) == mean_grad.size());
     std::vector<float> mean_rows(mean_grad.size(), 0.0f);
@@ -263,6 +272,15 @@ TEST_CASE("linear: grokkit::example_gradients rows average to the training gradi
         for (std::size_t k = 0; k < mean_grad.size(); ++k)
             mean_rows[k] += rows(i, k) / static_cast<float>(data.size());
     CHECK(grokkit_test::scaled_error(mean_rows.data(), mean_grad.data(), mean_grad.size()) < 1e-5);
+    // Row i is example i's own loss gradient: the same call on that example alone.
+    grokkit::batch one = data.as_batch();
+    one.n = 1;
+    one.features += 4 * data.spec.n_features;
+    one.labels += 4;
+    logits_t single;
+    grokkit::example_gradients(m, one, loss, single);
+    CHECK(grokkit_test::scaled_error(rows.data() + 4 * rows.shape(1), single.data(),
+                                     rows.shape(1)) < 1e-6);
 }
 
 TEST_CASE("linear: gradient descent lowers the loss on a fixed batch", "[linear]") {

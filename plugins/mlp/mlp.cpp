@@ -512,7 +512,8 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
         offset[t] = width;
         width += m_tensors[t].value.size();
     }
-    out = xt::zeros<float>({n, width});
+    nn::ensure_shape(out, n, width); // an `out` of this shape is reused
+    out.fill(0.0f);
 
     if (!m_is_dense && m_used_table) {
         // The tables skipped x0 and dx0 = dpre0·W_0ᵀ; form both here.

@@ -4,6 +4,7 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
+#include <grokkit/loss.hpp>
 
 #include <algorithm>
 
@@ -418,11 +419,7 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
     check_dlogits(dlogits, "transformer.example_gradients");
     if (m_n == 0) {
         zero_gradients();
-        std::size_t p = 0;
-        for (const grokkit::parameter& t : m_tensors) {
-            p += t.value.size();
-        }
-        nn::ensure_shape(out, 0, p);
+        nn::ensure_shape(out, 0, grokkit::parameter_count(*this));
         return;
     }
     rows_backward(dlogits);

@@ -36,4 +36,9 @@ if "$grokkit" analyze "$tmp/post.h5" "$with" --force --set dataset.modulus=29 2>
     echo "FAIL: mismatched dataset not refused"; exit 1
 fi
 grep -q "\[dataset\] differs from the run's" "$tmp/err" || { cat "$tmp/err"; exit 1; }
+# So is one whose loss differs: analyses receive the trained loss (ctx.loss()).
+if "$grokkit" analyze "$tmp/post.h5" "$with" --force --set train.class_mean=true 2>"$tmp/err"; then
+    echo "FAIL: mismatched loss not refused"; exit 1
+fi
+grep -q "train.class_mean differs from the run's" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 echo PASS

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <grokkit/data.hpp>
+#include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/nn.hpp>
 
@@ -93,9 +94,7 @@ inline example_gradient_errors check_example_gradients(grokkit::model& m, const 
     xt::xtensor<float, 2> logits, rows;
     m.forward(x, logits);
     m.example_gradients(dlogits, rows);
-    std::size_t p = 0;
-    for (const grokkit::parameter* t : m.parameters())
-        p += t->value.size();
+    const std::size_t p = grokkit::parameter_count(m);
     e.shape_ok = rows.shape(0) == x.n && rows.shape(1) == p;
     if (!e.shape_ok)
         return e;
