@@ -510,7 +510,8 @@ def main():
                   "probably no longer matches what the plugin computes")
 
     print("\ntargets (issue): ratio against PyTorch's best setting; grokkit peak RSS <= PyTorch's; "
-          "GEMM >= 90% of sgemm (here: grokkit's whole-step GFLOP/s against the ceiling)")
+          "GEMM >= 90% of sgemm (here: grokkit's whole-step GFLOP/s against the ceiling; each product inside the "
+          "step against the same call alone follows, from bench/gemm_profile.py)")
     for case, r in results.items():
         ref = r["torch"][meta[case]["variants"][0]]
         t, g = r["target"], r["grokkit"]

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """GEMM efficiency inside a training step: grokkit's matrix products timed where they run (a
 `grokkit run` of each bench case with GROKKIT_GEMM_PROFILE set) against the same sgemm calls
-made alone on warm buffers (build/bin/grokkit-sgemm-alone, same OpenBLAS, same thread count).
+made alone (build/bin/grokkit-sgemm-alone, same OpenBLAS, same thread count), back to back with
+the operands in cache ("warm") and after evicting the caches ("cold", as in a step where other
+work ran in between).
 
 Per case, the products that take most of a step's GEMM time, each with its calls, GFLOP/s in
 the step and alone, and their ratio; then the step's whole GEMM time against the sum of the
@@ -41,9 +43,10 @@ def profile(grokkit, case, steps, tmp):
 def alone(tool, rows):
     shapes = "".join(f"{r['ta']} {r['tb']} {r['m']} {r['n']} {r['k']} {r['ld']}\n" for r in rows)
     out = subprocess.run([tool, str(THREADS)], input=shapes, capture_output=True, text=True,
-                         check=True).stdout.split()
-    for r, s in zip(rows, out):
-        r["alone"] = float(s)
+                         check=True).stdout.splitlines()
+    for r, line in zip(rows, out):
+        warm, cold = line.split()
+        r["alone"], r["cold"] = float(warm), float(cold)
 
 
 def shape_text(r):
@@ -78,15 +81,19 @@ def main():
             total_alone = sum(r["calls"] * r["alone"] for r in rows)
             print(f"\n{case} ({steps} steps; every product of the run, evaluations included)")
             print(f"  {'product':<28} {'calls':>6} {'share':>6} {'GFLOP/s in step':>16} "
-                  f"{'alone':>8} {'in step / alone':>16}")
+                  f"{'alone':>8} {'in step / alone':>16} {'alone, cold':>12} {'in step / cold':>15}")
             for r in rows[:args.top]:
                 flop = 2.0 * r["m"] * r["n"] * r["k"]
                 in_step = flop * r["calls"] / r["seconds"] / 1e9
                 by_itself = flop / r["alone"] / 1e9
+                cold = flop / r["cold"] / 1e9
                 print(f"  {shape_text(r):<28} {r['calls']:>6} {r['seconds'] / total_in:>6.0%} "
-                      f"{in_step:>16.1f} {by_itself:>8.1f} {in_step / by_itself:>16.0%}")
-            print(f"  all products: {total_in * 1e3 / steps:.2f} ms/step in the step, "
-                  f"{total_alone * 1e3 / steps:.2f} ms/step alone: {total_alone / total_in:.0%}")
+                      f"{in_step:>16.1f} {by_itself:>8.1f} {in_step / by_itself:>16.0%} "
+                      f"{cold:>12.1f} {in_step / cold:>15.0%}")
+            total_cold = sum(r["calls"] * r["cold"] for r in rows)
+            print(f"  all products: {total_in * 1e3 / steps:.2f} ms/step in the step; alone "
+                  f"{total_alone * 1e3 / steps:.2f} warm ({total_alone / total_in:.0%}), "
+                  f"{total_cold * 1e3 / steps:.2f} cold ({total_cold / total_in:.0%})")
 
 
 if __name__ == "__main__":

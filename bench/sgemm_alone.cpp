@@ -1,7 +1,9 @@
 // Times single-precision matrix products alone: for each call read from stdin
 // ("trans_a trans_b m n k lda ldb ldc" per line, as GROKKIT_GEMM_PROFILE writes them), the same
-// grokkit::gemm call with the same strides on warm, preallocated buffers, repeated; prints
-// "seconds_per_call" per line. bench/gemm_profile.py compares these
+// grokkit::gemm call with the same strides on preallocated buffers, repeated; prints
+// "warm_seconds cold_seconds" per call: warm back to back (operands in cache), cold after
+// evicting the caches by writing 64 MiB (as inside a training step, where other work ran in
+// between). bench/gemm_profile.py compares these
 // with the same products timed inside a training run.
 // usage: grokkit-sgemm-alone THREADS < shapes.txt
 // SPDX-License-Identifier: Apache-2.0
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     grokkit::set_blas_threads(std::atoi(argv[1]));
+    std::vector<float> evict(std::size_t{16} << 20); // 64 MiB, more than any cache here
     int ta = 0, tb = 0;
     std::size_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
     while (std::cin >> ta >> tb >> m >> n >> k >> lda >> ldb >> ldc) {
@@ -44,7 +47,16 @@ int main(int argc, char** argv) {
             const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
             best = std::min(best, took.count() / reps);
         }
-        std::printf("%.9g\n", best);
+        double cold = 1e300;
+        for (int block = 0; block < 7; ++block) {
+            for (float& x : evict)
+                x += 1.0f;
+            const auto start = std::chrono::steady_clock::now();
+            call();
+            const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+            cold = std::min(cold, took.count());
+        }
+        std::printf("%.9g %.9g\n", best, cold);
         std::fflush(stdout);
     }
     return 0;
