@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,7 @@ class gemm_profile {
     struct totals {
         std::size_t calls = 0;
         double seconds = 0.0;
+        double fastest = 1e300; // the fastest single call
     };
 
     static gemm_profile& get() {
@@ -43,16 +45,18 @@ class gemm_profile {
         totals& t = m_totals[k];
         ++t.calls;
         t.seconds += seconds;
+        t.fastest = std::min(t.fastest, seconds);
     }
     ~gemm_profile() {
         if (!enabled())
             return;
         if (std::FILE* f = std::fopen(m_path.c_str(), "w")) {
-            std::fprintf(f, "trans_a\ttrans_b\tm\tn\tk\tlda\tldb\tldc\tcalls\tseconds\n");
+            std::fprintf(f, "trans_a\ttrans_b\tm\tn\tk\tlda\tldb\tldc\tcalls\tseconds\tfastest\n");
             for (const auto& [k, t] : m_totals)
-                std::fprintf(f, "%d\t%d\t%zu\t%zu\t%zu\t%zu\t%zu\t%zu\t%zu\t%.9f\n", std::get<0>(k),
-                             std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k),
-                             std::get<5>(k), std::get<6>(k), std::get<7>(k), t.calls, t.seconds);
+                std::fprintf(f, "%d\t%d\t%zu\t%zu\t%zu\t%zu\t%zu\t%zu\t%zu\t%.9f\t%.9f\n",
+                             std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
+                             std::get<4>(k), std::get<5>(k), std::get<6>(k), std::get<7>(k),
+                             t.calls, t.seconds, t.fastest);
             std::fclose(f);
         }
     }
