@@ -509,9 +509,9 @@ def main():
                   f"sgemm rate ({peak:.0f}): the FLOP count in bench/{case}/torch_model.py (gemms(\"grokkit\")) "
                   "probably no longer matches what the plugin computes")
 
-    print("\ntargets (issue): ratio against PyTorch's best setting; grokkit peak RSS <= PyTorch's; "
-          "GEMM >= 90% of sgemm (here: grokkit's whole-step GFLOP/s against the ceiling; each product inside the "
-          "step against the same call alone follows, from bench/gemm_profile.py)")
+    print("\ntargets (issue): ratio against PyTorch's best setting; grokkit peak RSS <= PyTorch's. "
+          "GEMM >= 90% of sgemm on the same shapes: the table after this one (bench/gemm_profile.py); "
+          "the whole step's share of the BLAS ceiling is shown for information")
     for case, r in results.items():
         ref = r["torch"][meta[case]["variants"][0]]
         t, g = r["target"], r["grokkit"]
@@ -522,7 +522,7 @@ def main():
             checks.append(f"{g['ms_per_step']:.1f} ms/step vs <= {t['ms_per_step']:g}: " + ok(g["ms_per_step"] <= t["ms_per_step"]))
         checks.append(f"RSS {g['peak_rss_mb']:.0f} vs {ref['best']['peak_rss_mb']:.0f} MB: "
                       + ok(g["peak_rss_mb"] <= ref["best"]["peak_rss_mb"]))
-        checks.append(f"{g['pct_of_ceiling']:.0f}% of the BLAS ceiling vs >= 90%: " + ok(g["pct_of_ceiling"] >= 90))
+        checks.append(f"whole step at {g['pct_of_ceiling']:.0f}% of the BLAS ceiling")
         r["targets"] = checks
         print(f"  {case}: " + "; ".join(checks))
 
