@@ -144,64 +144,27 @@ grokkit::example_set make_examples(const std::vector<std::array<std::int64_t, 2>
     return s;
 }
 
-struct label_noise_result {
-    std::vector<std::size_t> positions;    // sorted positions within the train set
-    std::vector<std::int64_t> true_labels; // the labels they had before
-};
-
-// Replaces exactly floor(fraction * n_train) training labels by a different class, uniform over
-// the other p - 1 classes; the caller keeps the test set clean.
-label_noise_result add_label_noise(grokkit::example_set& train, double fraction, std::uint64_t seed,
-                                   std::int64_t p) {
-    const std::size_t n_train = train.size();
-    const auto n_noisy = static_cast<std::size_t>(std::floor(fraction * double(n_train)));
-    label_noise_result r;
-    r.positions = grokkit::rng(seed, "noise").permutation(n_train);
-    r.positions.resize(n_noisy);
-    std::sort(r.positions.begin(), r.positions.end());
-    grokkit::rng draw(seed, "noise", 1);
-    for (const std::size_t i : r.positions) {
-        const std::int64_t truth = train.labels(i);
-        // Draw from [0, p - 1) and skip over the true class: uniform over the others.
-        auto other = static_cast<std::int64_t>(draw.below(static_cast<std::uint64_t>(p - 1)));
-        if (other >= truth)
-            ++other;
-        r.true_labels.push_back(truth);
-        train.labels(i) = static_cast<std::int32_t>(other);
-    }
-    return r;
-}
-
-template <typename T>
-grokkit::dataset_record make_record(std::string name, std::string doc,
-                                    std::vector<std::size_t> shape, const std::vector<T>& values) {
-    return {std::move(name), std::move(doc), std::move(shape),
-            std::vector<std::int64_t>(values.begin(), values.end())};
-}
-
 // The split and its noise as run-file records; empty ones keep shape {0} so readers need no
 // special case.
 std::vector<grokkit::dataset_record>
 make_records(const std::vector<std::array<std::int64_t, 2>>& pairs,
              const std::vector<std::int64_t>& labels, const std::vector<std::size_t>& train_index,
-             const std::vector<std::size_t>& test_index, const label_noise_result& noise) {
+             const std::vector<std::size_t>& test_index, const grokkit::label_noise& noise) {
     std::vector<std::int64_t> flat_pairs;
     flat_pairs.reserve(2 * pairs.size());
     for (const auto& [a, b] : pairs)
         flat_pairs.insert(flat_pairs.end(), {a, b});
     return {
-        make_record("train_index", "training examples, as indices into pairs", {train_index.size()},
-                    train_index),
-        make_record("test_index", "test examples, as indices into pairs", {test_index.size()},
-                    test_index),
-        make_record("pairs", "every input pair (a, b) in row-major order", {pairs.size(), 2},
-                    flat_pairs),
-        make_record("labels", "true label of every pair, before label noise", {labels.size()},
-                    labels),
-        make_record("noisy_index", "positions within the train set whose labels were replaced",
-                    {noise.positions.size()}, noise.positions),
-        make_record("true_label", "true labels at noisy_index", {noise.true_labels.size()},
-                    noise.true_labels),
+        grokkit::make_record("train_index", "training examples, as indices into pairs",
+                             train_index),
+        grokkit::make_record("test_index", "test examples, as indices into pairs", test_index),
+        grokkit::make_record("pairs", "every input pair (a, b) in row-major order", flat_pairs,
+                             {pairs.size(), 2}),
+        grokkit::make_record("labels", "true label of every pair, before label noise", labels),
+        grokkit::make_record("noisy_index",
+                             "positions within the train set whose labels were replaced",
+                             noise.positions),
+        grokkit::make_record("true_label", "true labels at noisy_index", noise.true_labels),
     };
 }
 
@@ -296,7 +259,8 @@ grokkit::dataset_split dataset_impl::generate(std::uint64_t seed) const {
     grokkit::dataset_split out;
     out.train = make_examples(pairs, labels, train_index, n_tokens, p);
     out.test = make_examples(pairs, labels, test_index, n_tokens, p);
-    const label_noise_result noise = add_label_noise(out.train, m_params.label_noise, seed, p);
+    const grokkit::label_noise noise = grokkit::add_label_noise(out.train, m_params.label_noise,
+                                                                seed, static_cast<std::size_t>(p));
 
     out.records = make_records(pairs, labels, train_index, test_index, noise);
     out.attributes = {{"modulus", p},

@@ -181,49 +181,23 @@ grokkit::example_set make_examples(const drawn_data& d, const std::vector<std::s
     return s;
 }
 
-struct label_noise_result {
-    std::vector<std::size_t> positions;    // sorted positions within the train set
-    std::vector<std::int32_t> true_labels; // the labels they had before
-};
-
-// Flips exactly floor(fraction * n_train) training labels; the caller keeps the test set clean.
-label_noise_result add_label_noise(grokkit::example_set& train, double fraction,
-                                   std::uint64_t seed) {
-    const std::size_t n_train = train.size();
-    const auto n_noisy = static_cast<std::size_t>(std::floor(fraction * double(n_train)));
-    label_noise_result r;
-    r.positions = grokkit::rng(seed, "noise").permutation(n_train);
-    r.positions.resize(n_noisy);
-    std::sort(r.positions.begin(), r.positions.end());
-    for (const std::size_t i : r.positions) {
-        r.true_labels.push_back(train.labels(i));
-        train.labels(i) = 1 - train.labels(i); // two classes: the only other label
-    }
-    return r;
-}
-
-template <typename T>
-grokkit::dataset_record make_record(std::string name, std::string doc,
-                                    const std::vector<T>& values) {
-    return {std::move(name),
-            std::move(doc),
-            {values.size()},
-            std::vector<std::int64_t>(values.begin(), values.end())};
-}
-
 // Every record is one-dimensional; empty ones keep shape {0} so readers need no special case.
 std::vector<grokkit::dataset_record> make_records(const drawn_data& d, const split_index& split,
-                                                  const label_noise_result& noise) {
+                                                  const grokkit::label_noise& noise) {
     return {
-        make_record("relevant_bits", "the k bit positions whose parity is the label, sorted",
-                    d.relevant_bits),
-        make_record("train_index", "training examples, as indices into inputs", split.train),
-        make_record("test_index", "test examples, as indices into inputs", split.test),
-        make_record("inputs", "every example as a bit mask: bit j is input bit j (0/1)", d.inputs),
-        make_record("labels", "true label of every example, before label noise", d.labels),
-        make_record("noisy_index", "positions within the train set whose labels were flipped",
-                    noise.positions),
-        make_record("true_label", "true labels at noisy_index", noise.true_labels),
+        grokkit::make_record("relevant_bits",
+                             "the k bit positions whose parity is the label, sorted",
+                             d.relevant_bits),
+        grokkit::make_record("train_index", "training examples, as indices into inputs",
+                             split.train),
+        grokkit::make_record("test_index", "test examples, as indices into inputs", split.test),
+        grokkit::make_record("inputs", "every example as a bit mask: bit j is input bit j (0/1)",
+                             d.inputs),
+        grokkit::make_record("labels", "true label of every example, before label noise", d.labels),
+        grokkit::make_record("noisy_index",
+                             "positions within the train set whose labels were flipped",
+                             noise.positions),
+        grokkit::make_record("true_label", "true labels at noisy_index", noise.true_labels),
     };
 }
 
@@ -297,7 +271,8 @@ grokkit::dataset_split dataset_impl::generate(std::uint64_t seed) const {
     grokkit::dataset_split out;
     out.train = make_examples(d, split.train, n_bits, pm1);
     out.test = make_examples(d, split.test, n_bits, pm1);
-    const label_noise_result noise = add_label_noise(out.train, m_params.label_noise, seed);
+    const grokkit::label_noise noise =
+        grokkit::add_label_noise(out.train, m_params.label_noise, seed, 2);
 
     out.records = make_records(d, split, noise);
     out.attributes = {{"n_bits", m_params.n_bits},

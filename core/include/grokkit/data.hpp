@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace grokkit {
@@ -51,6 +52,29 @@ struct dataset_record {
     std::vector<std::size_t> shape; ///< row-major shape of values
     std::vector<std::int64_t> values;
 };
+
+/// A record of `values` (any integer type) with `shape`, by default one-dimensional.
+template <typename T>
+dataset_record make_record(std::string name, std::string doc, const std::vector<T>& values,
+                           std::vector<std::size_t> shape = {}) {
+    if (shape.empty())
+        shape = {values.size()};
+    return {std::move(name), std::move(doc), std::move(shape),
+            std::vector<std::int64_t>(values.begin(), values.end())};
+}
+
+/// Which training labels add_label_noise() replaced.
+struct label_noise {
+    std::vector<std::size_t> positions;    ///< sorted positions within the train set
+    std::vector<std::int64_t> true_labels; ///< the labels they had before
+};
+
+/// Replaces exactly floor(fraction · n_train) training labels, at the first positions of
+/// rng(seed, "noise").permutation(n_train), by another class drawn uniformly from the
+/// n_classes − 1 others with rng(seed, "noise", 1) (with two classes: the flip). The test set
+/// stays clean; the caller records the result (noisy_index, true_label).
+label_noise add_label_noise(example_set& train, double fraction, std::uint64_t seed,
+                            std::size_t n_classes);
 
 /// A scalar a dataset records as an attribute of /dataset (modulus, relevant bits).
 struct dataset_attribute {
