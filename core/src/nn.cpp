@@ -3,7 +3,6 @@
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
 #include <grokkit/nn.hpp>
-#include <grokkit/parallel.hpp>
 
 #include <algorithm>
 #include <array>
@@ -14,9 +13,6 @@
 namespace grokkit::nn {
 
 namespace {
-
-// Elements per thread below which splitting an elementwise pass costs more than it saves.
-constexpr std::size_t elementwise_chunk = 1 << 15;
 
 // BLAS rejects a leading dimension of 0, which an empty operand would pass, so a product
 // C (m, n) = op(A) (m, k) · op(B) (k, n) + beta·C with an empty dimension is settled here: there is
@@ -186,55 +182,53 @@ activation activation_from_string(const std::string& name) {
 
 template <class T> void activation_forward(activation f, const matrix<T>& x, matrix<T>& y) {
     ensure_shape(y, x.shape(0), x.shape(1));
+    const std::size_t size = x.size();
     const T* xp = x.data();
     T* yp = y.data();
-    parallel_for(x.size(), elementwise_chunk, [&](std::size_t begin, std::size_t end) {
-        switch (f) {
-        case activation::relu:
-            // `x < 0 ? 0 : x` rather than max(0, x): a NaN passes through, as in PyTorch.
-            for (std::size_t i = begin; i < end; ++i) {
-                yp[i] = xp[i] < T(0) ? T(0) : xp[i];
-            }
-            break;
-        case activation::gelu:
-            for (std::size_t i = begin; i < end; ++i) {
-                yp[i] = gelu(xp[i]);
-            }
-            break;
-        case activation::square:
-            for (std::size_t i = begin; i < end; ++i) {
-                yp[i] = xp[i] * xp[i];
-            }
-            break;
+    switch (f) {
+    case activation::relu:
+        // `x < 0 ? 0 : x` rather than max(0, x): a NaN passes through, as in PyTorch.
+        for (std::size_t i = 0; i < size; ++i) {
+            yp[i] = xp[i] < T(0) ? T(0) : xp[i];
         }
-    });
+        break;
+    case activation::gelu:
+        for (std::size_t i = 0; i < size; ++i) {
+            yp[i] = gelu(xp[i]);
+        }
+        break;
+    case activation::square:
+        for (std::size_t i = 0; i < size; ++i) {
+            yp[i] = xp[i] * xp[i];
+        }
+        break;
+    }
 }
 
 template <class T>
 void activation_backward(activation f, const matrix<T>& x, const matrix<T>& dy, matrix<T>& dx) {
     ensure_shape(dx, x.shape(0), x.shape(1));
+    const std::size_t size = x.size();
     const T* xp = x.data();
     const T* dyp = dy.data();
     T* dxp = dx.data();
-    parallel_for(x.size(), elementwise_chunk, [&](std::size_t begin, std::size_t end) {
-        switch (f) {
-        case activation::relu:
-            for (std::size_t i = begin; i < end; ++i) {
-                dxp[i] = xp[i] > T(0) ? dyp[i] : T(0);
-            }
-            break;
-        case activation::gelu:
-            for (std::size_t i = begin; i < end; ++i) {
-                dxp[i] = gelu_derivative(xp[i]) * dyp[i];
-            }
-            break;
-        case activation::square:
-            for (std::size_t i = begin; i < end; ++i) {
-                dxp[i] = T(2) * xp[i] * dyp[i];
-            }
-            break;
+    switch (f) {
+    case activation::relu:
+        for (std::size_t i = 0; i < size; ++i) {
+            dxp[i] = xp[i] > T(0) ? dyp[i] : T(0);
         }
-    });
+        break;
+    case activation::gelu:
+        for (std::size_t i = 0; i < size; ++i) {
+            dxp[i] = gelu_derivative(xp[i]) * dyp[i];
+        }
+        break;
+    case activation::square:
+        for (std::size_t i = 0; i < size; ++i) {
+            dxp[i] = T(2) * xp[i] * dyp[i];
+        }
+        break;
+    }
 }
 
 template <class T>
@@ -245,60 +239,46 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
     if (dlogits != nullptr) {
         ensure_shape(*dlogits, n, c);
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= c) {
-            throw error("nn.softmax_cross_entropy",
-                        "label " + std::to_string(labels[i]) + " of example " + std::to_string(i) +
-                            " is out of range; expected 0 <= label < " + std::to_string(c));
-        }
-    }
     const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
-    // Rows are independent: each thread takes a block of rows, and the per-row losses are
-    // summed in row order afterwards, so the result does not depend on the thread count.
-    thread_local std::vector<double> row_loss;
-    thread_local std::vector<unsigned char> row_correct;
-    row_loss.resize(n);
-    row_correct.resize(n);
-    double* losses = row_loss.data();
-    unsigned char* correct = row_correct.data();
-    parallel_for(n, 256, [&](std::size_t begin, std::size_t end) {
-        thread_local std::vector<double> exps;
-        exps.resize(c);
-        for (std::size_t i = begin; i < end; ++i) {
-            const auto label = static_cast<std::size_t>(labels[i]);
-            const T* row = logits.data() + i * c;
-            std::size_t arg_max = 0; // strict '>' keeps the first maximum on ties
-            for (std::size_t j = 1; j < c; ++j) {
-                if (row[j] > row[arg_max]) {
-                    arg_max = j;
-                }
-            }
-            // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000
-            // neither overflow nor lose the label's term. Each exponential is taken once (the
-            // gradient reuses it): they are most of this function's time.
-            const double shift = static_cast<double>(row[arg_max]);
-            double sum_exp = 0.0;
-            for (std::size_t j = 0; j < c; ++j) {
-                exps[j] = std::exp(static_cast<double>(row[j]) - shift);
-                sum_exp += exps[j];
-            }
-            // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
-            losses[i] = scale * (std::log(sum_exp) - (static_cast<double>(row[label]) - shift));
-            correct[i] = arg_max == label;
-            if (dlogits != nullptr) {
-                T* g = dlogits->data() + i * c;
-                for (std::size_t j = 0; j < c; ++j) {
-                    const double p = exps[j] / sum_exp;
-                    const double onehot = j == label ? 1.0 : 0.0;
-                    g[j] = static_cast<T>((p - onehot) * inv_n);
-                }
-            }
-        }
-    });
+    thread_local std::vector<double> exps;
+    exps.resize(c);
     loss_sum out;
     for (std::size_t i = 0; i < n; ++i) {
-        out.loss += losses[i];
-        out.n_correct += correct[i];
+        const std::int32_t label = labels[i];
+        if (label < 0 || static_cast<std::size_t>(label) >= c) {
+            throw error("nn.softmax_cross_entropy",
+                        "label " + std::to_string(label) + " of example " + std::to_string(i) +
+                            " is out of range; expected 0 <= label < " + std::to_string(c));
+        }
+        const T* row = logits.data() + i * c;
+        std::size_t arg_max = 0; // strict '>' keeps the first maximum on ties
+        for (std::size_t j = 1; j < c; ++j) {
+            if (row[j] > row[arg_max]) {
+                arg_max = j;
+            }
+        }
+        // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000 neither
+        // overflow nor lose the label's term. Each exponential is taken once (the gradient
+        // reuses it): they are most of this function's time.
+        const double shift = static_cast<double>(row[arg_max]);
+        double sum_exp = 0.0;
+        for (std::size_t j = 0; j < c; ++j) {
+            exps[j] = std::exp(static_cast<double>(row[j]) - shift);
+            sum_exp += exps[j];
+        }
+        // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
+        out.loss += scale * (std::log(sum_exp) - (static_cast<double>(row[label]) - shift));
+        if (arg_max == static_cast<std::size_t>(label)) {
+            ++out.n_correct;
+        }
+        if (dlogits != nullptr) {
+            T* g = dlogits->data() + i * c;
+            for (std::size_t j = 0; j < c; ++j) {
+                const double p = exps[j] / sum_exp;
+                const double onehot = j == static_cast<std::size_t>(label) ? 1.0 : 0.0;
+                g[j] = static_cast<T>((p - onehot) * inv_n);
+            }
+        }
     }
     return out;
 }

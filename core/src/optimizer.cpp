@@ -2,7 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <grokkit/error.hpp>
 #include <grokkit/optimizer.hpp>
-#include <grokkit/parallel.hpp>
 
 #include <cmath>
 
@@ -81,17 +80,15 @@ void optimizer::step(double lr) {
         const float* g = p.grad.data();
         float* m = m_m[i].data();
         float* v = m_v[i].data();
-        // Elementwise, so the same for any split over threads.
-        parallel_for(p.value.size(), 1 << 14, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t j = begin; j < end; ++j) {
-                const float gj = g[j] + coupled * w[j];
-                w[j] *= decay;
-                m[j] = b1 * m[j] + (1.0f - b1) * gj;
-                v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-                const float denom = std::sqrt(v[j]) / bc2_sqrt + eps;
-                w[j] -= step_size * m[j] / denom;
-            }
-        });
+        const std::size_t n = p.value.size();
+        for (std::size_t j = 0; j < n; ++j) {
+            const float gj = g[j] + coupled * w[j];
+            w[j] *= decay;
+            m[j] = b1 * m[j] + (1.0f - b1) * gj;
+            v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+            const float denom = std::sqrt(v[j]) / bc2_sqrt + eps;
+            w[j] -= step_size * m[j] / denom;
+        }
     }
 }
 

@@ -9,7 +9,6 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
-#include <grokkit/parallel.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -136,7 +135,6 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
         reg.load_default();
     r->pipe = load_pipeline(file, overrides, reg);
     set_blas_threads(static_cast<int>(r->pipe.run.threads));
-    set_worker_threads(static_cast<int>(r->pipe.run.threads));
     const auto seed = static_cast<std::uint64_t>(r->pipe.run.seed);
     r->spec = r->pipe.data->spec();
     r->split = r->pipe.data->generate(seed);
