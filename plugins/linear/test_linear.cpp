@@ -283,21 +283,16 @@ TEST_CASE("linear: grokkit::example_gradients rows average to the training gradi
                                      rows.shape(1)) < 1e-6);
 }
 
-TEST_CASE("linear: gradient descent lowers the loss on a fixed batch", "[linear]") {
+TEST_CASE("linear: every optimizer lowers the loss on a fixed batch", "[linear]") {
     const bool is_tokens = GENERATE(false, true);
-    INFO("tokens " << is_tokens);
+    const auto opt = GENERATE(from_range(grokkit_test::every_optimizer()));
+    INFO("tokens " << is_tokens << ", " << opt.what);
     const problem data = make_problem(is_tokens, 40, 8);
     linear::model_impl m; // zeros: the loss starts at log(n_classes)
     m.build(data.spec, 1);
-    const double initial = compute_gradients(m, data);
+    const double initial = mean_loss(m, data);
     CHECK_THAT(initial, Catch::Matchers::WithinAbs(std::log(data.spec.n_classes), 1e-6));
-    for (int step = 0; step < 20; ++step) {
-        for (grokkit::parameter* p : m.parameters()) {
-            p->value -= 0.5f * p->grad;
-        }
-        compute_gradients(m, data);
-    }
-    CHECK(mean_loss(m, data) < 0.9 * initial);
+    CHECK(grokkit_test::train(m, data.as_batch(), opt, 20) < 0.9 * initial);
 }
 
 TEST_CASE("linear: gradient descent with L2 weight decay reaches the regularised optimum",

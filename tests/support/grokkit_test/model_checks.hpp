@@ -7,6 +7,7 @@
 #include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/nn.hpp>
+#include <grokkit/optimizer.hpp>
 
 #include <catch2/catch.hpp>
 #include <xtensor/xtensor.hpp>
@@ -76,6 +77,33 @@ inline double scaled_error(const float* a, const float* b, std::size_t n, double
         scale = std::max(scale, std::abs(static_cast<double>(b[k])));
     }
     return diff / scale;
+}
+
+/// The optimizers every model must train with: sgd with momentum, adam with an L2 penalty, adamw
+/// with decoupled weight decay, adamw with L1 and clipping. `lr` suits each on a small batch.
+struct optimizer_case {
+    const char* what;
+    grokkit::optimizer_config config;
+    double lr;
+};
+inline std::vector<optimizer_case> every_optimizer() {
+    return {
+        {"sgd, momentum 0.9", {"sgd", 0.9, 0.98, 1e-8, 0.9, 0.0, 0.0, 0.0, 0.0}, 0.05},
+        {"adam, L2 1e-3", {"adam", 0.9, 0.98, 1e-8, 0.0, 0.0, 0.0, 1e-3, 0.0}, 1e-2},
+        {"adamw, weight decay 1", {"adamw", 0.9, 0.98, 1e-8, 0.0, 1.0, 0.0, 0.0, 0.0}, 1e-2},
+        {"adamw, L1 1e-4, clip 1", {"adamw", 0.9, 0.98, 1e-8, 0.0, 0.1, 1e-4, 0.0, 1.0}, 1e-2},
+    };
+}
+
+/// `steps` full-batch updates of `m` on `x` with `opt`; returns the mean loss after them.
+inline double train(grokkit::model& m, const grokkit::batch& x, const optimizer_case& opt,
+                    int steps) {
+    grokkit::optimizer o(m.parameters(), opt.config);
+    for (int s = 0; s < steps; ++s) {
+        compute_gradients(m, x);
+        o.step(opt.lr);
+    }
+    return mean_loss(m, x);
 }
 
 /// How far model::example_gradients() is from its definition on batch `x` with `dlogits`.
