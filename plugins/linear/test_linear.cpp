@@ -97,18 +97,6 @@ linear::params normal_init(bool bias) {
     return p;
 }
 
-double mean_loss(grokkit::model& m, const problem& data) {
-    return grokkit_test::mean_loss(m, data.as_batch());
-}
-
-double compute_gradients(grokkit::model& m, const problem& data) {
-    return grokkit_test::compute_gradients(m, data.as_batch());
-}
-
-double gradient_error(grokkit::model& m, grokkit::parameter& p, const problem& data) {
-    return grokkit_test::gradient_error(m, p, data.as_batch());
-}
-
 // Minimises mean CE + lambda/2 (‖W‖² + ‖b‖²) over x (n, d) in double by plain gradient descent:
 // the objective is lambda-strongly convex, so `steps` steps of rate `lr` converge to its unique
 // minimiser. Returns W (d, c) then b (c), flattened; `grad_norm` receives the final ‖∇J‖₂.
@@ -176,12 +164,12 @@ TEST_CASE("linear: float gradients match central differences of the loss", "[lin
     const problem data = make_problem(is_tokens, 24, 3);
     linear::model_impl m(normal_init(bias));
     m.build(data.spec, 11);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     // h = 1e-2 in float: the loss is smooth, so the O(h²) truncation and the rounding of the
     // float logits (~1e-7 · 2 / h) leave errors near 1e-5, well below the 1e-3 tolerance.
     for (grokkit::parameter* p : m.parameters()) {
         INFO("parameter " << p->name);
-        CHECK(gradient_error(m, *p, data) < 1e-3);
+        CHECK(grokkit_test::gradient_error(m, *p, data.as_batch()) < 1e-3);
     }
 }
 
@@ -290,7 +278,7 @@ TEST_CASE("linear: every optimizer lowers the loss on a fixed batch", "[linear]"
     const problem data = make_problem(is_tokens, 40, 8);
     linear::model_impl m; // zeros: the loss starts at log(n_classes)
     m.build(data.spec, 1);
-    const double initial = mean_loss(m, data);
+    const double initial = grokkit_test::mean_loss(m, data.as_batch());
     CHECK_THAT(initial, Catch::Matchers::WithinAbs(std::log(data.spec.n_classes), 1e-6));
     CHECK(grokkit_test::train(m, data.as_batch(), opt, 20) < 0.9 * initial);
 }
@@ -311,7 +299,7 @@ TEST_CASE("linear: gradient descent with L2 weight decay reaches the regularised
 
     // The objective's gradient is the model's plus lambda·theta (L2 on weight and bias).
     for (int step = 0; step < 3000; ++step) {
-        compute_gradients(m, data);
+        grokkit_test::compute_gradients(m, data.as_batch());
         for (grokkit::parameter* p : m.parameters()) {
             p->value -= 0.5f * (p->grad + static_cast<float>(lambda) * p->value);
         }
@@ -400,12 +388,12 @@ TEST_CASE("linear: backward overwrites gradients", "[linear]") {
     const problem data = make_problem(is_tokens, 12, 6);
     linear::model_impl m(normal_init(true));
     m.build(data.spec, 5);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     std::vector<xt::xarray<float>> first;
     for (const grokkit::parameter* p : m.parameters()) {
         first.push_back(p->grad);
     }
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     const std::vector<grokkit::parameter*> params = m.parameters();
     for (std::size_t i = 0; i < params.size(); ++i) {
         INFO("parameter " << params[i]->name);
@@ -433,7 +421,7 @@ TEST_CASE("linear: representations have the documented names and shapes", "[line
     CHECK(repr.shape() == std::vector<std::size_t>{4, 3});
     m.backward(dlogits);
     const xt::xarray<float> grad = m.parameters()[0]->grad;
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     const bool same_grad = grad == m.parameters()[0]->grad;
     CHECK(same_grad);
     const bool same_logits = m.representation("logits", data.as_batch()) == logits;

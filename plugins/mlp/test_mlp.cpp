@@ -135,18 +135,6 @@ examples away_from_kinks(mlp::model_impl& m, const examples& pool, std::size_t n
     return out;
 }
 
-double mean_loss(grokkit::model& m, const examples& data) {
-    return grokkit_test::mean_loss(m, data.as_batch());
-}
-
-double compute_gradients(grokkit::model& m, const examples& data) {
-    return grokkit_test::compute_gradients(m, data.as_batch());
-}
-
-double gradient_error(grokkit::model& m, grokkit::parameter& p, const examples& data) {
-    return grokkit_test::gradient_error(m, p, data.as_batch());
-}
-
 std::vector<std::string> names_of(mlp::model_impl& m) {
     std::vector<std::string> names;
     for (const grokkit::parameter* p : m.parameters()) {
@@ -175,12 +163,12 @@ TEST_CASE("mlp: float gradients match central differences of the loss", "[mlp]")
     m.build(small_spec(), 11);
     const examples data = away_from_kinks(m, random_examples(400, 12), n, 0.1f);
     m.set_first_layer(path);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     // h = 1e-2 in float: rounding of the loss (~1e-7 · 2 / h) and the O(h²) truncation stay
     // well below the 2e-2 tolerance.
     for (grokkit::parameter* p : m.parameters()) {
         INFO("parameter " << p->name);
-        CHECK(gradient_error(m, *p, data) < 2e-2);
+        CHECK(grokkit_test::gradient_error(m, *p, data.as_batch()) < 2e-2);
     }
 }
 
@@ -379,12 +367,12 @@ TEST_CASE("mlp: backward overwrites gradients", "[mlp]") {
     mlp::model_impl m(small_params("relu", layout{true, "sum", true}));
     m.build(small_spec(), 5);
     const examples data = random_examples(16, 6);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     std::vector<xt::xarray<float>> first;
     for (const grokkit::parameter* p : m.parameters()) {
         first.push_back(p->grad);
     }
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     const std::vector<grokkit::parameter*> params = m.parameters();
     for (std::size_t i = 0; i < params.size(); ++i) {
         INFO("parameter " << params[i]->name);
@@ -400,7 +388,7 @@ TEST_CASE("mlp: every optimizer lowers the loss on a fixed batch", "[mlp]") {
     mlp::model_impl m(small_params(activation, layout{false, "concat", false}));
     m.build(small_spec(), 7);
     const examples data = random_examples(32, 8);
-    const double initial = mean_loss(m, data);
+    const double initial = grokkit_test::mean_loss(m, data.as_batch());
     CHECK(grokkit_test::train(m, data.as_batch(), opt, 20) < 0.9 * initial);
 }
 

@@ -103,18 +103,6 @@ examples away_from_kinks(transformer::model_impl& m, const examples& pool, std::
     return out;
 }
 
-double mean_loss(grokkit::model& m, const examples& data) {
-    return grokkit_test::mean_loss(m, data.as_batch());
-}
-
-double compute_gradients(grokkit::model& m, const examples& data) {
-    return grokkit_test::compute_gradients(m, data.as_batch());
-}
-
-double gradient_error(grokkit::model& m, grokkit::parameter& p, const examples& data) {
-    return grokkit_test::gradient_error(m, p, data.as_batch());
-}
-
 // A plain double-precision transformer over all positions, written from the README's equations
 // with loops only; it shares no code with the model.
 struct reference {
@@ -290,12 +278,12 @@ TEST_CASE("transformer: float gradients match central differences of the loss", 
     transformer::model_impl m(small_params(n_layers, layer_norm, activation));
     m.build(small_spec(), 11);
     const examples data = away_from_kinks(m, random_examples(2000, 12), n, 0.05f, n_layers);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     // h = 1e-2 in float: rounding of the loss (~1e-7 · 2 / h) and the O(h²) truncation stay
     // well below the 2e-2 tolerance.
     for (grokkit::parameter* p : m.parameters()) {
         INFO("parameter " << p->name);
-        CHECK(gradient_error(m, *p, data) < 2e-2);
+        CHECK(grokkit_test::gradient_error(m, *p, data.as_batch()) < 2e-2);
     }
 }
 
@@ -365,8 +353,8 @@ TEST_CASE("transformer: buffers follow the batch size between passes", "[transfo
         }
     }
     // After passes of other sizes, a training pass gives the gradients of a fresh model.
-    compute_gradients(m, many);
-    compute_gradients(fresh, many);
+    grokkit_test::compute_gradients(m, many.as_batch());
+    grokkit_test::compute_gradients(fresh, many.as_batch());
     const std::vector<grokkit::parameter*> pm = m.parameters(), pf = fresh.parameters();
     for (std::size_t i = 0; i < pm.size(); ++i) {
         INFO("parameter " << pm[i]->name);
@@ -379,12 +367,12 @@ TEST_CASE("transformer: backward overwrites gradients", "[transformer]") {
     transformer::model_impl m(small_params(2, true, "relu"));
     m.build(small_spec(), 5);
     const examples data = random_examples(16, 6);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     std::vector<xt::xarray<float>> first;
     for (const grokkit::parameter* p : m.parameters()) {
         first.push_back(p->grad);
     }
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     const std::vector<grokkit::parameter*> params = m.parameters();
     for (std::size_t i = 0; i < params.size(); ++i) {
         INFO("parameter " << params[i]->name);
@@ -400,7 +388,7 @@ TEST_CASE("transformer: every optimizer lowers the loss on a fixed batch", "[tra
     transformer::model_impl m(small_params(1, layer_norm, "relu"));
     m.build(small_spec(), 7);
     const examples data = random_examples(32, 8);
-    const double initial = mean_loss(m, data);
+    const double initial = grokkit_test::mean_loss(m, data.as_batch());
     CHECK(grokkit_test::train(m, data.as_batch(), opt, 60) < 0.9 * initial);
 }
 
@@ -565,7 +553,7 @@ TEST_CASE("transformer: an empty batch gives empty logits and zero gradients", "
     transformer::model_impl m(small_params(1, true, "relu"));
     m.build(small_spec(), 1);
     const examples data = random_examples(4, 2);
-    compute_gradients(m, data);
+    grokkit_test::compute_gradients(m, data.as_batch());
     const examples none;
     logits_t logits;
     m.forward(none.as_batch(), logits);
@@ -640,7 +628,8 @@ TEST_CASE("transformer: the mean of per-example loss gradients is the training g
     logits_t rows;
     const grokkit::nn::loss_sum sum = grokkit::example_gradients(
         m, data.as_batch(), grokkit::loss_config{"cross_entropy", false}, rows);
-    const double loss = compute_gradients(m, data); // backward() of the mean loss
+    const double loss =
+        grokkit_test::compute_gradients(m, data.as_batch()); // backward() of the mean loss
     CHECK_THAT(sum.loss / static_cast<double>(n), Catch::Matchers::WithinRel(loss, 1e-6));
     const std::vector<float> expected = grokkit_test::flat_gradients(m);
     const std::size_t p = expected.size();
