@@ -15,22 +15,36 @@ std::string diagnostic::to_string() const {
     return s;
 }
 
-namespace {
-std::string join(const std::vector<diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) {
-        if (!s.empty())
-            s += '\n';
-        s += d.to_string();
-    }
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out += (i ? separator : "") + items[i];
+    return out;
+}
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+    // Appended piece by piece: "(" + std::string trips GCC 12's false -Wrestrict (bug 105329).
+    std::string s(1, '(');
+    s += std::to_string(rows);
+    s += ", ";
+    s += std::to_string(cols);
+    s += ')';
     return s;
+}
+
+namespace {
+std::string lines_of(const std::vector<diagnostic>& ds) {
+    std::vector<std::string> lines;
+    for (const auto& d : ds)
+        lines.push_back(d.to_string());
+    return join(lines, "\n");
 }
 } // namespace
 
 error::error(diagnostic d) : error(std::vector<diagnostic>{std::move(d)}) {}
 
 error::error(std::vector<diagnostic> diagnostics)
-    : std::runtime_error(join(diagnostics)), m_diagnostics(std::move(diagnostics)) {}
+    : std::runtime_error(lines_of(diagnostics)), m_diagnostics(std::move(diagnostics)) {}
 
 error::error(std::string where, std::string what)
     : error(diagnostic{std::move(where), "", std::move(what), "", 0, 0}) {}

@@ -44,13 +44,6 @@ std::vector<std::size_t> shape_of(const xt::xarray<float>& a) {
     return {a.shape().begin(), a.shape().end()};
 }
 
-std::string join(const std::vector<std::string>& xs, const char* sep) {
-    std::string s;
-    for (std::size_t i = 0; i < xs.size(); ++i)
-        s += (i ? sep : "") + xs[i];
-    return s;
-}
-
 void write_examples(hid_t parent, const std::string& name, const example_set& s) {
     h5::handle g = h5::create_group(parent, name);
     if (s.tokens.size())

@@ -25,13 +25,6 @@ const std::vector<std::string> operation_list = {
     "a+b",        "a-b",          "a*b",    "a/b",        "a/b_or_a-b", "a^2+b^2",
     "a^2+ab+b^2", "a^2+ab+b^2+a", "a^3+ab", "a^3+ab^2+b", "a+b_sym"};
 
-std::string operation_names() {
-    std::string out;
-    for (const std::string& name : operation_list)
-        out += (out.empty() ? "" : ", ") + name;
-    return out;
-}
-
 enum class operation {
     add,
     sub,
@@ -72,7 +65,7 @@ operation parse_operation(const std::string& s) {
     // declare() rejects anything else before a run starts; this guards direct use of the class.
     throw grokkit::error(grokkit::diagnostic{"modular_arithmetic.generate", "operation",
                                              "unknown operation \"" + s + "\"",
-                                             "one of " + operation_names()});
+                                             "one of " + grokkit::join(operation_list)});
 }
 
 // The inverse of b mod p by the extended Euclidean algorithm; b and p are coprime.

@@ -16,18 +16,6 @@ namespace nn = grokkit::nn;
 
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const std::string& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
-    }
-    return out;
-}
-
-std::string shape_text(std::size_t rows, std::size_t cols) {
-    return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
-}
-
 grokkit::parameter make_tensor(const std::string& name, std::vector<std::size_t> shape) {
     grokkit::parameter p;
     p.name = name;
@@ -179,9 +167,10 @@ void model_impl::check_dlogits(const xt::xtensor<float, 2>& dlogits, const char*
         throw grokkit::error(where, "the model is not built; expected build() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error(
-            where, "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                       "; expected " + shape_text(m_n, m_n_classes) + " from the last forward()");
+        throw grokkit::error(where, "dlogits shape " +
+                                        grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                                        "; expected " + grokkit::shape_text(m_n, m_n_classes) +
+                                        " from the last forward()");
     }
 }
 
@@ -275,7 +264,7 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     if (std::find(names.begin(), names.end(), name) == names.end()) {
         throw grokkit::error("linear.representation",
                              "\"" + name + "\" is not a representation; expected one of " +
-                                 join(names));
+                                 grokkit::join(names));
     }
     check_batch(x, "linear.representation");
     if (name == "input") {

@@ -20,18 +20,6 @@ namespace {
 
 constexpr std::size_t n_tokens = 2;
 
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const std::string& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
-    }
-    return out;
-}
-
-std::string shape_text(std::size_t rows, std::size_t cols) {
-    return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
-}
-
 } // namespace
 
 void model_impl::declare(grokkit::param_set& ps) {
@@ -463,10 +451,10 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
         throw grokkit::error("mlp.backward", "the model is not built; expected build() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error("mlp.backward", "dlogits shape " +
-                                                 shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                                                 "; expected " + shape_text(m_n, m_n_classes) +
-                                                 " from the last forward()");
+        throw grokkit::error(
+            "mlp.backward",
+            "dlogits shape " + grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                "; expected " + grokkit::shape_text(m_n, m_n_classes) + " from the last forward()");
     }
     // Embedding gradients are sums over positions (and the tied unembedding): zero, then add.
     if (!m_is_dense) {
@@ -599,7 +587,7 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     if (found == names.end()) {
         throw grokkit::error("mlp.representation",
                              "\"" + name + "\" is not a representation; expected one of " +
-                                 join(names));
+                                 grokkit::join(names));
     }
     forward(x, m_repr_logits);
     const auto index = static_cast<std::size_t>(found - names.begin());

@@ -15,14 +15,6 @@ namespace nn = grokkit::nn;
 
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const std::string& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
-    }
-    return out;
-}
-
 // The representation kinds of one block, in the order representations() lists them.
 constexpr std::size_t n_block_kinds = 5;
 constexpr const char* block_kinds[n_block_kinds] = {"resid_pre", "attn_pattern", "resid_mid",
@@ -214,7 +206,7 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     if (found == names.end()) {
         throw grokkit::error("transformer.representation",
                              "\"" + name + "\" is not a representation; expected one of " +
-                                 join(names));
+                                 grokkit::join(names));
     }
     if (!m_is_built) {
         throw grokkit::error("transformer.representation",

@@ -16,10 +16,6 @@ using grokkit::transpose;
 
 namespace {
 
-std::string shape_text(std::size_t rows, std::size_t cols) {
-    return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
-}
-
 // dst (n·n_q, cols) = the rows of src (n·n_ctx, cols) that carry queries: all of them, or with
 // `last_only` the last position of each example.
 void copy_query_rows(const nn::matrix<float>& src, std::size_t n_ctx, bool last_only,
@@ -253,9 +249,10 @@ void model_impl::check_dlogits(const matrix& dlogits, const char* where) const {
                                     "representation() ran since); expected forward() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error(
-            where, "dlogits shape " + shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                       "; expected " + shape_text(m_n, m_n_classes) + " from the last forward()");
+        throw grokkit::error(where, "dlogits shape " +
+                                        grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)) +
+                                        "; expected " + grokkit::shape_text(m_n, m_n_classes) +
+                                        " from the last forward()");
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include <grokkit/export.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -42,5 +43,12 @@ class GROKKIT_VISIBLE error : public std::runtime_error {
   private:
     std::vector<diagnostic> m_diagnostics;
 };
+
+// Pieces of error messages, so every plugin words lists and shapes alike.
+
+/// The items separated by `separator`: "relu, gelu, square".
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
+/// A matrix shape as "(rows, cols)".
+std::string shape_text(std::size_t rows, std::size_t cols);
 
 } // namespace grokkit
