@@ -180,12 +180,7 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
 }
 
 std::vector<grokkit::parameter*> model_impl::parameters() {
-    std::vector<grokkit::parameter*> out;
-    out.reserve(m_tensors.size());
-    for (grokkit::parameter& p : m_tensors) {
-        out.push_back(&p);
-    }
-    return out;
+    return grokkit::pointers_to(m_tensors);
 }
 
 std::vector<std::string> model_impl::representations() const {

@@ -22,6 +22,16 @@ struct parameter {
     bool decay = true; ///< whether weight decay applies
 };
 
+/// Pointers to every tensor of `tensors`, in order: parameters() of a model that keeps its
+/// parameters in one vector.
+inline std::vector<parameter*> pointers_to(std::vector<parameter>& tensors) {
+    std::vector<parameter*> out;
+    out.reserve(tensors.size());
+    for (parameter& p : tensors)
+        out.push_back(&p);
+    return out;
+}
+
 /// A model plugin. The host assigns parameters, calls build(), then trains through forward and
 /// backward. Analyses read representations of any inputs from any checkpoint.
 class GROKKIT_VISIBLE model : public plugin_object {
