@@ -128,17 +128,23 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
                                                grokkit::model& m) const {
     resolved r;
     const auto reps = m.representations();
-    auto fail = [](const std::string& what, const std::string& expected) {
+    std::vector<std::string> param_names;
+    for (auto* prm : m.parameters())
+        param_names.push_back(prm->name);
+    // `key` is the parameter at fault ("" when it is the dataset or model as a whole); the host
+    // points the message at it in the pipeline.
+    auto fail = [](const std::string& key, const std::string& what, const std::string& expected) {
         throw grokkit::error(
-            grokkit::diagnostic{"fourier_probe.outputs", "", what, expected, 0, 0});
+            grokkit::diagnostic{"fourier_probe.outputs", key, what, expected, 0, 0});
     };
-    auto pick_param = [&](const std::string& wanted, std::initializer_list<const char*> autos) {
+    auto pick_param = [&](const char* key, const std::string& wanted,
+                          std::initializer_list<const char*> autos) {
         if (wanted == "none")
             return std::string();
         if (wanted != "auto") {
             if (!find_parameter(m, wanted))
-                fail("the model has no parameter \"" + wanted + "\"",
-                     "a parameter name of the model");
+                fail(key, "the model has no parameter \"" + wanted + "\"",
+                     "auto, none or one of the model's parameters: " + grokkit::join(param_names));
             return wanted;
         }
         for (const char* a : autos)
@@ -146,13 +152,13 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
                 return std::string(a);
         return std::string();
     };
-    auto pick_rep = [&](const std::string& wanted) {
+    auto pick_rep = [&](const char* key, const std::string& wanted) {
         if (wanted == "none")
             return std::string();
         if (wanted != "auto") {
             if (!has(reps, wanted))
-                fail("the model has no representation \"" + wanted + "\"",
-                     "a representation of the model");
+                fail(key, "the model has no representation \"" + wanted + "\"",
+                     "auto, none or one of the model's representations: " + grokkit::join(reps));
             return wanted;
         }
         for (const char* a : {"hidden0", "mlp_post0"})
@@ -166,14 +172,15 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
         r.kind = mode::modular;
         r.p = static_cast<std::size_t>(modulus);
         if (!record(data, "pairs") || !record(data, "labels") || !record(data, "train_index"))
-            fail("the dataset records no pairs/labels/train_index", "a modular_arithmetic dataset");
+            fail("", "the dataset records no pairs/labels/train_index",
+                 "a modular_arithmetic dataset");
         if (spec.n_tokens < 2 || spec.n_tokens > 3 || spec.n_classes != r.p)
-            fail("input is " + spec.describe(), "tokens (a, b) or (a, b, =) with p classes");
-        r.embedding = pick_param(m_params.embedding, {"embed", "embed_a"});
-        r.unembedding = pick_param(m_params.unembedding, {"unembed", "out.weight"});
-        r.neurons = pick_rep(m_params.neurons);
+            fail("", "input is " + spec.describe(), "tokens (a, b) or (a, b, =) with p classes");
+        r.embedding = pick_param("embedding", m_params.embedding, {"embed", "embed_a"});
+        r.unembedding = pick_param("unembedding", m_params.unembedding, {"unembed", "out.weight"});
+        r.neurons = pick_rep("neurons", m_params.neurons);
         if (!r.embedding.empty() && find_parameter(m, r.embedding)->value.shape()[0] < r.p)
-            fail("parameter \"" + r.embedding + "\" has fewer than p rows",
+            fail("embedding", "parameter \"" + r.embedding + "\" has fewer than p rows",
                  "token embeddings (vocab, d)");
         if (!r.unembedding.empty()) {
             const auto& shape = find_parameter(m, r.unembedding)->value.shape();
@@ -185,7 +192,7 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
         r.n_bits = static_cast<std::size_t>(n_bits);
         r.k = static_cast<std::size_t>(attribute(data, "k"));
         if (!record(data, "relevant_bits") || spec.n_classes != 2)
-            fail("the dataset records no relevant_bits or has other than 2 classes",
+            fail("", "the dataset records no relevant_bits or has other than 2 classes",
                  "a sparse_parity dataset");
         const std::string w =
             m_params.input_weights == "auto" ? "hidden0.weight" : m_params.input_weights;
@@ -193,10 +200,10 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
             prm && prm->value.dimension() == 2 && prm->value.shape()[0] == r.n_bits)
             r.input_weights = w;
         else if (m_params.input_weights != "auto")
-            fail("parameter \"" + w + "\" is not an (n_bits, width) weight",
+            fail("input_weights", "parameter \"" + w + "\" is not an (n_bits, width) weight",
                  "the first-layer weight");
     } else {
-        fail("the dataset has neither a modulus (token inputs) nor n_bits (feature inputs)",
+        fail("", "the dataset has neither a modulus (token inputs) nor n_bits (feature inputs)",
              "modular_arithmetic or sparse_parity");
     }
     return r;

@@ -47,15 +47,16 @@ bool parse(const std::vector<std::string>& args, po::options_description& desc,
     desc.add_options()("help,h", "show this help");
     try {
         po::store(po::command_line_parser(args).options(desc).positional(positional).run(), vm);
+        // --help before notify(): notify() enforces required options, which --help lacks.
+        if (vm.count("help")) {
+            std::cout << "usage: " << synopsis << "\n" << desc;
+            exit_code = 0;
+            return false;
+        }
         po::notify(vm);
     } catch (const po::error& e) {
         std::cerr << "error: " << e.what() << "\nusage: " << synopsis << "\n" << desc;
         exit_code = 2;
-        return false;
-    }
-    if (vm.count("help")) {
-        std::cout << "usage: " << synopsis << "\n" << desc;
-        exit_code = 0;
         return false;
     }
     return true;
@@ -180,9 +181,9 @@ int cmd_run(const std::vector<std::string>& args) {
         for (std::size_t i = 0; i < r.metric_names.size(); ++i)
             std::cout << "final " << r.metric_names[i] << ": " << fmt(r.final_metrics[i]) << "\n";
         return r.status == "complete" ? 0 : 130;
+    } catch (const invalid_input& e) {
+        return validation_failed(e);
     } catch (const error& e) {
-        if (!e.diagnostics().empty() && e.diagnostics().front().line != 0)
-            return validation_failed(e);
         print_error(e);
         return 1;
     }
@@ -205,8 +206,11 @@ int cmd_check(const std::vector<std::string>& args) {
         std::cout << check_pipeline(reg, pipeline_file, sets);
         std::cerr << pipeline_file << ": ok\n";
         return 0;
-    } catch (const error& e) {
+    } catch (const invalid_input& e) {
         return validation_failed(e);
+    } catch (const error& e) {
+        print_error(e);
+        return 1;
     }
 }
 
@@ -409,9 +413,9 @@ int cmd_analyze(const std::vector<std::string>& args) {
             std::cout << " /analyses/" << a;
         std::cout << "\n";
         return 0;
+    } catch (const invalid_input& e) {
+        return validation_failed(e);
     } catch (const error& e) {
-        if (!e.diagnostics().empty() && e.diagnostics().front().line != 0)
-            return validation_failed(e);
         print_error(e);
         return 1;
     }

@@ -51,4 +51,6 @@ error::error(std::string where, std::string what)
 
 error::~error() = default;
 
+invalid_input::~invalid_input() = default;
+
 } // namespace grokkit

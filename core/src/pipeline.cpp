@@ -110,23 +110,30 @@ namespace {
 
 const std::vector<std::string> top_level_keys = {"run", "dataset", "model", "train", "analysis"};
 
+constexpr std::uint32_t after_every_line = 0xffffffffu; // sorts --set problems last
+
 struct validator {
     std::string source;                             // file name as given
     std::map<std::string, std::string> override_of; // dotted key -> --set argument
     std::vector<diagnostic> diags;
+    std::map<std::string, source_location> locations;
 
+    source_location locate(const toml::source_region& r, const std::string& key) const {
+        if (auto it = override_of.find(key); it != override_of.end())
+            return {"--set " + it->second, after_every_line, 0};
+        const std::uint32_t line = r.begin.line ? r.begin.line : 1;
+        const std::uint32_t column = r.begin.column ? r.begin.column : 1;
+        return {source + ":" + std::to_string(line) + ":" + std::to_string(column), line, column};
+    }
+    /// Remembers where `key` was written, for problems found after validation.
+    void note(const toml::source_region& r, const std::string& key, const std::string& as) {
+        locations[as] = locate(r, key);
+    }
     void add(const toml::source_region& r, const std::string& key, std::string what,
              std::string expected = {}) {
-        diagnostic d{"", key, std::move(what), std::move(expected), 0, 0};
-        if (auto it = override_of.find(key); it != override_of.end()) {
-            d.where = "--set " + it->second;
-            d.line = 0xffffffffu; // after every file position
-        } else {
-            d.line = r.begin.line ? r.begin.line : 1;
-            d.column = r.begin.column ? r.begin.column : 1;
-            d.where = source + ":" + std::to_string(d.line) + ":" + std::to_string(d.column);
-        }
-        diags.push_back(std::move(d));
+        source_location l = locate(r, key);
+        diags.push_back(
+            {std::move(l.where), key, std::move(what), std::move(expected), l.line, l.column});
     }
 };
 
@@ -223,6 +230,7 @@ void assign_table(validator& v, const toml::table& t, param_set& ps, const std::
         }
         given.insert(key);
         value_pos[key] = node.source();
+        v.note(node.source(), dotted, dotted);
         std::string problem;
         auto value = to_param_value(node, problem);
         if (!value) {
@@ -249,6 +257,7 @@ void assign_table(validator& v, const toml::table& t, param_set& ps, const std::
 std::optional<std::string> plugin_name(validator& v, const toml::table& t,
                                        const std::string& section) {
     const toml::node* n = t.get("plugin");
+    v.note(n ? n->source() : t.source(), section + ".plugin", section);
     if (!n) {
         v.add(t.source(), section + ".plugin", "missing required key", "the name of a plugin");
         return std::nullopt;
@@ -285,8 +294,8 @@ std::unique_ptr<T> create_plugin(validator& v, const registry& reg, const toml::
 void apply_override(validator& v, toml::table& root, const std::string& arg) {
     const auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) {
-        v.diags.push_back(
-            {"--set " + arg, "", "not of the form key=value", "section.key=value", 0xffffffffu, 0});
+        v.diags.push_back({"--set " + arg, "", "not of the form key=value", "section.key=value",
+                           after_every_line, 0});
         return;
     }
     const std::string path = arg.substr(0, eq);
@@ -318,7 +327,7 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
         if (!found) {
             v.diags.push_back({"--set " + arg, path,
                                "no [[analysis]] named or numbered \"" + parts[1] + "\"",
-                               "analysis.<name or index>.<key>", 0xffffffffu, 0});
+                               "analysis.<name or index>.<key>", after_every_line, 0});
             return;
         }
         target = found;
@@ -328,7 +337,8 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
                 top_level_keys.end() ||
             parts[0] == "analysis") {
             v.diags.push_back({"--set " + arg, path, "unknown section \"" + parts[0] + "\"",
-                               "run, dataset, model, train or analysis.<name>", 0xffffffffu, 0});
+                               "run, dataset, model, train or analysis.<name>", after_every_line,
+                               0});
             return;
         }
         if (!root.get(parts[0]))
@@ -336,13 +346,13 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
         target = root.get_as<toml::table>(parts[0]);
         if (!target) {
             v.diags.push_back(
-                {"--set " + arg, parts[0], "is not a table", "a table", 0xffffffffu, 0});
+                {"--set " + arg, parts[0], "is not a table", "a table", after_every_line, 0});
             return;
         }
         dotted = path;
     } else {
         v.diags.push_back({"--set " + arg, path, "not of the form section.key=value",
-                           "section.key=value or analysis.<name>.key=value", 0xffffffffu, 0});
+                           "section.key=value or analysis.<name>.key=value", after_every_line, 0});
         return;
     }
     v.override_of[dotted] = arg;
@@ -409,7 +419,7 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
                      expected,
                      pos.line,
                      pos.column};
-        throw error(std::move(d));
+        throw invalid_input(std::move(d));
     }
     for (const auto& arg : overrides)
         apply_override(v, root, arg);
@@ -436,6 +446,9 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
     };
     static const toml::table empty_table;
 
+    for (const char* name : {"run", "train"})
+        if (const toml::table* t = section(name))
+            v.note(t->source(), name, name);
     {
         param_set ps;
         p.run.declare(ps);
@@ -515,12 +528,13 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         }
     }
 
+    p.locations = std::move(v.locations);
     if (!v.diags.empty()) {
         std::stable_sort(v.diags.begin(), v.diags.end(),
                          [](const diagnostic& a, const diagnostic& b) {
                              return std::tie(a.line, a.column) < std::tie(b.line, b.column);
                          });
-        throw error(std::move(v.diags));
+        throw invalid_input(std::move(v.diags));
     }
     return p;
 }
@@ -529,8 +543,8 @@ pipeline load_pipeline(const fs::path& file, const std::vector<std::string>& ove
                        registry& reg) {
     std::ifstream in(file, std::ios::binary);
     if (!in)
-        throw error(diagnostic{file.string(), "", "cannot read pipeline file",
-                               "a readable TOML file", 0, 0});
+        throw invalid_input(diagnostic{file.string(), "", "cannot read pipeline file",
+                                       "a readable TOML file", 0, 0});
     std::ostringstream ss;
     ss << in.rdbuf();
     fs::path base = file.parent_path();
@@ -569,6 +583,50 @@ std::string pipeline::resolved_text() const {
         s += "\n";
     }
     return s;
+}
+
+} // namespace grokkit
+
+namespace grokkit {
+
+source_location pipeline::locate(const std::string& section, const std::string& key) const {
+    if (auto it = locations.find(section + "." + key); it != locations.end())
+        return it->second;
+    if (auto it = locations.find(section); it != locations.end())
+        return it->second;
+    return {file.string(), 0, 0};
+}
+
+invalid_input pipeline::relocate(const error& e, const std::string& section) const {
+    std::vector<std::string> keys;
+    auto declared_keys = [&](plugin_object& obj) {
+        param_set ps;
+        obj.declare(ps);
+        for (const auto& prm : ps.params())
+            keys.push_back(prm.key());
+    };
+    if (section == "dataset" && data)
+        declared_keys(*data);
+    else if (section == "model" && net)
+        declared_keys(*net);
+    for (std::size_t i = 0; i < analyses.size(); ++i)
+        if (section == "analysis." + std::to_string(i))
+            declared_keys(*analyses[i].object);
+    std::vector<diagnostic> out;
+    for (diagnostic d : e.diagnostics()) {
+        if (d.line == 0) {
+            const bool is_key = std::find(keys.begin(), keys.end(), d.key) != keys.end();
+            source_location l = is_key ? locate(section, d.key) : locate(section, "plugin");
+            if (!is_key && !d.where.empty()) // keep the plugin function that refused
+                d.what = d.where + (d.key.empty() ? "" : ": " + d.key) + ": " + d.what;
+            d.key = section + (is_key ? "." + d.key : std::string());
+            d.where = std::move(l.where);
+            d.line = l.line;
+            d.column = l.column;
+        }
+        out.push_back(std::move(d));
+    }
+    return invalid_input(std::move(out));
 }
 
 } // namespace grokkit

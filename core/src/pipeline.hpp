@@ -6,11 +6,13 @@
 
 #include <grokkit/analysis.hpp>
 #include <grokkit/dataset.hpp>
+#include <grokkit/error.hpp>
 #include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/params.hpp>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +61,13 @@ struct analysis_entry {
     std::unique_ptr<analysis> object;
 };
 
+/// Where a section or key of a pipeline was written: "file:line:column", or "--set k=v".
+struct source_location {
+    std::string where;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+};
+
 /// A validated pipeline: every plugin created and every parameter assigned.
 struct pipeline {
     std::filesystem::path file;
@@ -71,9 +80,19 @@ struct pipeline {
     std::unique_ptr<dataset> data;
     std::unique_ptr<model> net;
     std::vector<analysis_entry> analyses;
+    /// Where each section ("dataset", "analysis.0": its `plugin` key) and each given key
+    /// ("dataset.modulus") was written.
+    std::map<std::string, source_location> locations;
 
     /// Every key with its final value (defaults included), as TOML.
     std::string resolved_text() const;
+    /// Where `section.key` was written; the section's location when the key was not given
+    /// (its default is in use), or the file itself when neither is known.
+    source_location locate(const std::string& section, const std::string& key) const;
+    /// `e` as invalid input about `section` ("model", "analysis.1"): each diagnostic without a
+    /// file position is located at its key in that section (at the section when its key is not
+    /// one of the section's) and the key gets the section's prefix.
+    invalid_input relocate(const error& e, const std::string& section) const;
 };
 
 /// Parses `file`, applies `overrides` ("key.path=value"), loads plugin_path directories into

@@ -88,8 +88,13 @@ run_store run_store::create(const fs::path& file, const run_header& header,
                             const run_layout& layout, const dataset_split& split,
                             const input_spec& spec) {
     h5::quiet_errors();
-    if (file.has_parent_path())
-        fs::create_directories(file.parent_path());
+    if (std::error_code dir_error; file.has_parent_path()) {
+        fs::create_directories(file.parent_path(), dir_error);
+        if (dir_error)
+            throw error(file.string(), "cannot create the directory " +
+                                           file.parent_path().string() + ": " +
+                                           dir_error.message());
+    }
     run_store s;
     s.m_path = file;
     s.m_layout = layout;
@@ -361,16 +366,18 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
                     "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
     const std::string recorded = h5::read_text(s.m_file, "pipeline_resolved");
     if (recorded != header.resolved_text)
-        throw error(file.string(), "the pipeline differs from the one recorded in the run file; "
-                                   "expected the same resolved pipeline (see `grokkit inspect`)");
+        throw invalid_input(file.string(),
+                            "the pipeline differs from the one recorded in the run file; "
+                            "expected the same resolved pipeline (see `grokkit inspect`)");
     if (h5::read_int_attr(s.m_file, "threads") != header.threads)
-        throw error(file.string(), "thread count " + std::to_string(header.threads) +
-                                       " differs from the recorded " +
-                                       std::to_string(h5::read_int_attr(s.m_file, "threads")));
+        throw invalid_input(file.string(),
+                            "thread count " + std::to_string(header.threads) +
+                                " differs from the recorded " +
+                                std::to_string(h5::read_int_attr(s.m_file, "threads")));
     if (h5::read_string_attr(s.m_file, "blas_kernel") != blas_kernel())
-        throw error(file.string(), std::string("BLAS kernel ") + blas_kernel() +
-                                       " differs from the recorded " +
-                                       h5::read_string_attr(s.m_file, "blas_kernel"));
+        throw invalid_input(file.string(), std::string("BLAS kernel ") + blas_kernel() +
+                                               " differs from the recorded " +
+                                               h5::read_string_attr(s.m_file, "blas_kernel"));
     s.open_handles();
 
     // The last committed checkpoint: every row below the length of /checkpoints/step.
@@ -445,9 +452,9 @@ run_store run_store::open_for_analysis(const fs::path& file, const run_layout& l
         if (!h5::exists(g, a.name))
             continue;
         if (!replace)
-            throw error(file.string(), "analysis '" + a.name +
-                                           "' is already in the run file; expected "
-                                           "another name, or --force to replace it");
+            throw invalid_input(file.string(), "analysis '" + a.name +
+                                                   "' is already in the run file; expected "
+                                                   "another name, or --force to replace it");
         H5Ldelete(g, a.name.c_str(), H5P_DEFAULT);
     }
     create_analysis_groups(g, layout.analyses);

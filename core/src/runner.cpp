@@ -114,18 +114,32 @@ void check_analysis_inputs(prepared_run& r) {
                 for (const auto& [n, outs] : declared)
                     for (const auto& o : outs)
                         known += (known.empty() ? "" : ", ") + n + "/" + o;
+                const std::string section = "analysis." + std::to_string(i);
+                source_location l = r.pipe.locate(section, p.key());
                 diags.push_back(
-                    {r.pipe.file.string(), "analysis." + std::to_string(i) + "." + p.key(),
+                    {std::move(l.where), section + "." + p.key(),
                      "\"" + ref + "\" is not an output of an earlier analysis",
-                     "one of: " + (known.empty() ? std::string("(no earlier outputs)") : known), 0,
-                     0});
+                     "one of: " + (known.empty() ? std::string("(no earlier outputs)") : known),
+                     l.line, l.column});
             }
         }
         for (const auto& o : r.analyses[i].outputs)
             declared[a.name].push_back(o.name);
     }
     if (!diags.empty())
-        throw error(std::move(diags));
+        throw invalid_input(std::move(diags));
+}
+
+// Runs `work`, a plugin call made while the pipeline is prepared; what it throws is invalid
+// input about `section` of the pipeline (nothing has run yet).
+template <class Work> void blame(const pipeline& p, const std::string& section, Work&& work) {
+    try {
+        work();
+    } catch (const invalid_input&) {
+        throw;
+    } catch (const error& e) {
+        throw p.relocate(e, section);
+    }
 }
 
 std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
@@ -136,12 +150,19 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
     r->pipe = load_pipeline(file, overrides, reg);
     set_blas_threads(static_cast<int>(r->pipe.run.threads));
     const auto seed = static_cast<std::uint64_t>(r->pipe.run.seed);
-    r->spec = r->pipe.data->spec();
-    r->split = r->pipe.data->generate(seed);
-    r->pipe.net->build(r->spec, seed);
-    for (auto& a : r->pipe.analyses)
-        r->analyses.push_back(
-            {a.name, a.plugin, a.at, a.object->outputs(r->spec, r->split, *r->pipe.net)});
+    pipeline& p = r->pipe;
+    blame(p, "dataset", [&] {
+        r->spec = p.data->spec();
+        r->split = p.data->generate(seed);
+    });
+    blame(p, "model", [&] { p.net->build(r->spec, seed); });
+    for (std::size_t i = 0; i < p.analyses.size(); ++i) {
+        auto& a = p.analyses[i];
+        blame(p, "analysis." + std::to_string(i), [&] {
+            r->analyses.push_back(
+                {a.name, a.plugin, a.at, a.object->outputs(r->spec, r->split, *p.net)});
+        });
+    }
     check_analysis_inputs(*r);
     return r;
 }
@@ -177,8 +198,8 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     auto r = prepare(reg, options.pipeline_file, options.overrides);
     pipeline& p = r->pipe;
     if (p.analyses.empty())
-        throw error(options.pipeline_file.string(),
-                    "the pipeline has no [[analysis]]; expected at least one");
+        throw invalid_input(options.pipeline_file.string(),
+                            "the pipeline has no [[analysis]]; expected at least one");
     std::string recorded;
     {
         h5::handle f = open_run_file_readonly(options.run_file);
@@ -190,19 +211,19 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     const std::string resolved = p.resolved_text();
     for (const char* header : {"[dataset]", "[model]"})
         if (section_text(resolved, header) != section_text(recorded, header))
-            throw error(options.pipeline_file.string(),
-                        std::string(header) +
-                            " differs from the run's; expected the recorded one "
-                            "(see `grokkit inspect " +
-                            options.run_file.string() + "`)");
+            throw invalid_input(options.pipeline_file.string(),
+                                std::string(header) +
+                                    " differs from the run's; expected the recorded one "
+                                    "(see `grokkit inspect " +
+                                    options.run_file.string() + "`)");
     // The seed regenerates the split; the loss is what analyses get as ctx.loss().
     for (const auto& [section, key] :
          {std::pair{"run", "seed"}, std::pair{"train", "loss"}, std::pair{"train", "class_mean"}}) {
         const std::string header = "[" + std::string(section) + "]";
         if (key_line(resolved, header, key) != key_line(recorded, header, key))
-            throw error(options.pipeline_file.string(),
-                        std::string(section) + "." + key +
-                            " differs from the run's; expected the recorded one");
+            throw invalid_input(options.pipeline_file.string(),
+                                std::string(section) + "." + key +
+                                    " differs from the run's; expected the recorded one");
     }
 
     run_layout layout;
@@ -268,7 +289,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
     if (fresh) {
         if (fs::exists(out)) {
             if (!options.force)
-                throw error(
+                throw invalid_input(
                     out.string(),
                     "run file exists; expected --resume to continue it or --force to overwrite it");
             fs::remove(out);

@@ -44,6 +44,17 @@ class GROKKIT_VISIBLE error : public std::runtime_error {
     std::vector<diagnostic> m_diagnostics;
 };
 
+/// Invalid user input (a pipeline, a parameter, a dataset and model or analysis that do not
+/// fit together, a run file that does not match the pipeline): nothing was run and no file was
+/// created or changed. The CLI exits 2 for it and 1 for any other error. Plugins throw plain
+/// grokkit::error; the host turns what they throw while the pipeline is being prepared (spec,
+/// generate, build, outputs) into invalid_input located in the pipeline file.
+class GROKKIT_VISIBLE invalid_input : public error {
+  public:
+    using error::error;
+    ~invalid_input() override;
+};
+
 // Pieces of error messages, so every plugin words lists and shapes alike.
 
 /// The items separated by `separator`: "relu, gelu, square".
