@@ -27,6 +27,7 @@ for row, name, seed in zip(rows, ["a", "b"], ["1", "2"]):
             want = f"{int(step[hit[0]]):,}" if hit.size else "—"
             assert row[col] == want, (name, key, row[col], want)
         assert row[5] == f"{f['metrics/test_accuracy'][-1]:.3f}", row
+        assert row[8] == str(f.attrs["threads"]) and row[9] == f.attrs["blas_kernel"], row
     assert row[1] == seed and row[2] == "31", row
 # The 600-step run fits its training set past 0.5; the 20-step run does not.
 assert rows[0][3] != "—" and rows[1][3] == "—", rows
