@@ -209,122 +209,155 @@ analysis_impl::resolved analysis_impl::resolve(const grokkit::input_spec& spec,
     return r;
 }
 
-std::vector<output_decl> analysis_impl::outputs(const grokkit::input_spec& spec,
-                                                const grokkit::dataset_split& data,
-                                                grokkit::model& m) const {
-    const resolved r = resolve(spec, data, m);
-    std::vector<output_decl> out;
+namespace {
+
+void declare_modular_outputs(grokkit::output_set& os) {
+    using grokkit::dtype;
+    const std::string mod = "modular datasets";
+    os.add(
+          "embed_freq_norm", dtype::float64, {"n_frequencies"}, "1",
+          "norm of the token embedding (`embedding`, first p rows) in each frequency; 0 = constant")
+        .axes({"frequency"})
+        .optional(mod + ", when the model has a token embedding");
+    os.add("embed_gini", dtype::float64, {}, "1",
+           "Gini coefficient of embed_freq_norm[1:]: 0 spread evenly, 1 concentrated (Nanda's "
+           "sparsity measure)")
+        .optional(mod + ", when the model has a token embedding");
+    os.add("unembed_freq_norm", dtype::float64, {"n_frequencies"}, "1",
+           "the same for the unembedding's columns (classes)")
+        .axes({"frequency"})
+        .optional(mod + ", when the model has a (d, p) unembedding");
+    const std::string rep = mod + ", when the model has the neurons' representation";
+    os.add("neuron_freq_energy", dtype::float64, {"n_neurons", "n_frequencies"}, "activation^2",
+           "each neuron's activation over all p^2 pairs (a, b) in the 2-D Fourier basis: energy of "
+           "the coefficients (i, j) != (0, 0) in which frequency k occurs; column 0 the constant "
+           "term")
+        .axes({"neuron", "frequency"})
+        .optional(rep);
+    os.add("neuron_dominant_freq", dtype::int64, {"n_neurons"}, "1",
+           "frequency with the most energy")
+        .axes({"neuron"})
+        .optional(rep);
+    os.add("neuron_dominant_fraction", dtype::float64, {"n_neurons"}, "fraction",
+           "its share of the neuron's non-constant energy (periodic neurons in PAIR have ~1)")
+        .axes({"neuron"})
+        .optional(rep);
+    os.add("logit_freq_energy", dtype::float64, {"n_frequencies"}, "logit^2",
+           "energy of the logits along the answer directions cos(w_k(y-c)) and sin(w_k(y-c)), "
+           "w_k = 2 pi k/p, y the true answer of each pair, c the class")
+        .axes({"frequency"})
+        .optional(mod);
+    os.add("logit_energy_total", dtype::float64, {}, "logit^2",
+           "energy of the logits after removing each pair's mean (the answer directions of all k "
+           "span at most this)")
+        .optional(mod);
+    os.add("key_frequencies", dtype::int64, {"max_key_frequencies"}, "1",
+           "key frequencies, ascending, -1 padded (rule: key_fraction, below)")
+        .axes({"rank"})
+        .optional(mod);
+    os.add("full_loss", dtype::float64, {}, "nats",
+           "cross-entropy over every pair the dataset defines, true labels")
+        .optional(mod);
+    os.add("restricted_loss", dtype::float64, {}, "nats",
+           "the same with the logits replaced by their projection on the key frequencies' answer "
+           "directions")
+        .optional(mod);
+    os.add("excluded_loss", dtype::float64, {}, "nats",
+           "training-set cross-entropy (labels as trained) after removing that projection")
+        .optional(mod);
+    os.add("train_loss", dtype::float64, {}, "nats",
+           "training-set cross-entropy (labels as trained)")
+        .optional(mod);
+}
+
+void declare_parity_outputs(grokkit::output_set& os) {
+    using grokkit::dtype;
+    const std::string par = "parity datasets";
+    os.add("walsh_relevant_fraction", dtype::float64, {}, "fraction",
+           "f^(S)^2 / E[f^2] for the dataset's relevant subset S")
+        .optional(par);
+    os.add("walsh_relevant_stderr", dtype::float64, {}, "fraction",
+           "its standard error (0 when exact)")
+        .optional(par);
+    os.add("walsh_order_fraction", dtype::float64, {"n_orders"}, "fraction",
+           "share of E[f^2] on characters of each order |S|, n_orders = n_bits + 1 (NaN where "
+           "not estimated)")
+        .axes({"order"})
+        .optional(par);
+    os.add("output_energy", dtype::float64, {}, "logit^2", "E[f^2], f = logit_1 - logit_0")
+        .optional(par);
+    os.add("neuron_relevant_fraction", dtype::float64, {"n_neurons"}, "fraction",
+           "share of each first-layer neuron's squared input-weight norm on the relevant bits "
+           "(`input_weights`)")
+        .axes({"neuron"})
+        .optional(par + ", when the model has the first-layer weight");
+    os.add("input_weight_relevant_fraction", dtype::float64, {}, "fraction",
+           "the same over the whole first layer: k/n_bits when spread evenly, 1 when the weight "
+           "concentrates on the relevant bits")
+        .optional(par + ", when the model has the first-layer weight");
+}
+
+// Skips every output in `os` whose name is not in `keep`.
+void skip_all_but(const grokkit::output_set& os, const std::vector<std::string>& keep,
+                  grokkit::output_binding& out) {
+    for (const auto& o : os.outputs())
+        if (!has(keep, o.name()))
+            out.skip(o.name());
+}
+
+} // namespace
+
+void analysis_impl::declare_outputs(grokkit::output_set& os) const {
+    declare_modular_outputs(os);
+    declare_parity_outputs(os);
+}
+
+void analysis_impl::outputs(const grokkit::analysis_setup& setup,
+                            grokkit::output_binding& out) const {
+    const resolved r = resolve(setup.spec, setup.data, setup.net);
+    grokkit::output_set all;
+    declare_outputs(all);
+    std::vector<std::string> keep;
     if (r.kind == mode::parity) {
-        out.push_back({"walsh_relevant_fraction",
-                       {},
-                       {},
-                       "fraction",
-                       "share of the output's variance on the relevant subset's character chi_S"});
-        out.push_back({"walsh_relevant_stderr",
-                       {},
-                       {},
-                       "fraction",
-                       "standard error of walsh_relevant_fraction (0 when exact)"});
-        out.push_back(
-            {"walsh_order_fraction",
-             {r.n_bits + 1},
-             {"order"},
-             "fraction",
-             "share of the output's energy on characters of each order |S| (NaN: not estimated)"});
-        out.push_back({"output_energy", {}, {}, "logit^2", "E[f(x)^2], f = logit_1 - logit_0"});
+        keep = {"walsh_relevant_fraction", "walsh_relevant_stderr", "walsh_order_fraction",
+                "output_energy"};
+        out.size("n_orders", r.n_bits + 1);
         if (!r.input_weights.empty()) {
-            const std::size_t width = m.parameters().empty() ? 0 : [&] {
-                for (auto* p : m.parameters())
-                    if (p->name == r.input_weights)
-                        return p->value.shape()[1];
-                return std::size_t{0};
-            }();
-            out.push_back(
-                {"neuron_relevant_fraction",
-                 {width},
-                 {"neuron"},
-                 "fraction",
-                 "share of each neuron's squared input-weight norm on the relevant bits"});
-            out.push_back(
-                {"input_weight_relevant_fraction",
-                 {},
-                 {},
-                 "fraction",
-                 "share of the whole first layer's squared weight norm on the relevant bits "
-                 "(k/n_bits when spread evenly)"});
+            keep.insert(keep.end(), {"neuron_relevant_fraction", "input_weight_relevant_fraction"});
+            out.size("n_neurons", find_parameter(setup.net, r.input_weights)->value.shape()[1]);
         }
-        return out;
+        skip_all_but(all, keep, out);
+        return;
     }
-    const std::size_t kf = n_frequencies(r.p) + 1;
-    if (!r.embedding.empty()) {
-        out.push_back({"embed_freq_norm",
-                       {kf},
-                       {"frequency"},
-                       "1",
-                       "norm of the token embedding in each frequency (0 = constant)"});
-        out.push_back(
-            {"embed_gini", {}, {}, "1", "Gini coefficient of embed_freq_norm over k >= 1"});
-    }
+    out.size("n_frequencies", n_frequencies(r.p) + 1);
+    out.size("max_key_frequencies", static_cast<std::size_t>(m_params.max_key_frequencies));
+    keep = {"logit_freq_energy", "logit_energy_total", "key_frequencies", "full_loss",
+            "restricted_loss",   "excluded_loss",      "train_loss"};
+    if (!r.embedding.empty())
+        keep.insert(keep.end(), {"embed_freq_norm", "embed_gini"});
     if (!r.unembedding.empty())
-        out.push_back({"unembed_freq_norm",
-                       {kf},
-                       {"frequency"},
-                       "1",
-                       "norm of the unembedding (over classes) in each frequency"});
+        keep.push_back("unembed_freq_norm");
     if (!r.neurons.empty()) {
-        grokkit::batch one;
-        xt::xtensor<std::int32_t, 2> t = grid_tokens(r.p, spec.n_tokens);
-        one.tokens = t.data();
-        one.n = 1;
-        const auto rep = m.representation(r.neurons, one);
-        if (rep.dimension() != 2)
-            throw grokkit::error("fourier_probe.outputs",
-                                 "representation \"" + r.neurons +
-                                     "\" is not (n, neurons); expected a 2-D one");
-        const std::size_t n = rep.shape()[1];
-        out.push_back({"neuron_freq_energy",
-                       {n, kf},
-                       {"neuron", "frequency"},
-                       "activation^2",
-                       "2-D Fourier energy of each neuron over (a, b) involving frequency k; col 0 "
-                       "constant"});
-        out.push_back({"neuron_dominant_freq",
-                       {n},
-                       {"neuron"},
-                       "1",
-                       "frequency with most of the neuron's energy"});
-        out.push_back({"neuron_dominant_fraction",
-                       {n},
-                       {"neuron"},
-                       "fraction",
-                       "share of the neuron's non-constant energy in its dominant frequency"});
+        out.size("n_neurons", neuron_count(setup.spec, setup.net, r));
+        keep.insert(keep.end(),
+                    {"neuron_freq_energy", "neuron_dominant_freq", "neuron_dominant_fraction"});
     }
-    out.push_back({"logit_freq_energy",
-                   {kf},
-                   {"frequency"},
-                   "logit^2",
-                   "energy of the logits along cos/sin(w_k(y - c)), y the answer (0 = unused)"});
-    out.push_back(
-        {"logit_energy_total", {}, {}, "logit^2", "energy of the logits after removing row means"});
-    out.push_back({"key_frequencies",
-                   {static_cast<std::size_t>(m_params.max_key_frequencies)},
-                   {"rank"},
-                   "1",
-                   "key frequencies, ascending, -1 padded (rule: key_fraction)"});
-    out.push_back({"full_loss", {}, {}, "nats", "cross-entropy over all pairs, true labels"});
-    out.push_back(
-        {"restricted_loss",
-         {},
-         {},
-         "nats",
-         "cross-entropy over all pairs of the logits kept only along key answer directions"});
-    out.push_back({"excluded_loss",
-                   {},
-                   {},
-                   "nats",
-                   "training-set cross-entropy after removing the key answer directions"});
-    out.push_back({"train_loss", {}, {}, "nats", "training-set cross-entropy (labels as trained)"});
-    return out;
+    skip_all_but(all, keep, out);
+}
+
+std::size_t analysis_impl::neuron_count(const grokkit::input_spec& spec, grokkit::model& m,
+                                        const resolved& r) const {
+    grokkit::batch one;
+    xt::xtensor<std::int32_t, 2> t = grid_tokens(r.p, spec.n_tokens);
+    one.tokens = t.data();
+    one.n = 1;
+    const auto rep = m.representation(r.neurons, one);
+    if (rep.dimension() != 2)
+        throw grokkit::error(grokkit::diagnostic{
+            "fourier_probe.outputs", "neurons",
+            "representation \"" + r.neurons + "\" is not (n, neurons)",
+            "a 2-D representation of the model: " + grokkit::join(m.representations()), 0, 0});
+    return rep.shape()[1];
 }
 
 void analysis_impl::run(grokkit::analysis_context& ctx) {
@@ -367,7 +400,8 @@ void analysis_impl::run_modular(grokkit::analysis_context& ctx, const resolved& 
         std::copy(rep.begin(), rep.end(), act.begin());
         const auto energy = neuron_frequency_energy(basis, act);
         const std::size_t n = energy.shape()[0], kf = energy.shape()[1];
-        xt::xarray<double> dom = xt::zeros<double>({n}), frac = xt::zeros<double>({n});
+        xt::xarray<std::int64_t> dom = xt::zeros<std::int64_t>({n});
+        xt::xarray<double> frac = xt::zeros<double>({n});
         for (std::size_t i = 0; i < n; ++i) {
             double best = -1.0;
             std::size_t best_k = 0;
@@ -381,7 +415,7 @@ void analysis_impl::run_modular(grokkit::analysis_context& ctx, const resolved& 
                     best = energy(i, k);
                     best_k = k;
                 }
-            dom(i) = static_cast<double>(best_k);
+            dom(i) = static_cast<std::int64_t>(best_k);
             frac(i) = total > 0.0 ? best / total : 0.0;
         }
         xt::xarray<double> e = energy;
@@ -406,12 +440,8 @@ void analysis_impl::run_modular(grokkit::analysis_context& ctx, const resolved& 
     const auto proj = project_on_answers(logits, answer, p);
     const auto key = key_frequencies(proj, m_params.key_fraction,
                                      static_cast<std::size_t>(m_params.max_key_frequencies));
-    xt::xarray<double> key_out =
-        xt::full_like(xt::xarray<double>(xt::zeros<double>(
-                          {static_cast<std::size_t>(m_params.max_key_frequencies)})),
-                      -1.0);
-    for (std::size_t i = 0; i < key.size(); ++i)
-        key_out(i) = static_cast<double>(key[i]);
+    std::vector<std::int64_t> key_out(static_cast<std::size_t>(m_params.max_key_frequencies), -1);
+    std::copy(key.begin(), key.end(), key_out.begin());
     const auto restricted = restricted_logits(proj, answer, key, p);
     // Excluded loss: the training examples' logits minus their key-direction components.
     const auto& train_index = record(ctx.data(), "train_index")->values;

@@ -26,9 +26,8 @@ struct params {
 class analysis_impl : public grokkit::analysis {
   public:
     void declare(grokkit::param_set& ps) override;
-    std::vector<grokkit::output_decl> outputs(const grokkit::input_spec& spec,
-                                              const grokkit::dataset_split& data,
-                                              grokkit::model& m) const override;
+    void declare_outputs(grokkit::output_set& os) const override;
+    void outputs(const grokkit::analysis_setup& setup, grokkit::output_binding& out) const override;
     void run(grokkit::analysis_context& ctx) override;
 
     params m_params;
@@ -43,6 +42,8 @@ class analysis_impl : public grokkit::analysis {
     };
     resolved resolve(const grokkit::input_spec& spec, const grokkit::dataset_split& data,
                      grokkit::model& m) const;
+    std::size_t neuron_count(const grokkit::input_spec& spec, grokkit::model& m,
+                             const resolved& r) const;
     void run_modular(grokkit::analysis_context& ctx, const resolved& r);
     void run_parity(grokkit::analysis_context& ctx, const resolved& r);
 };

@@ -17,12 +17,6 @@ const grokkit::dataset_record* record(const grokkit::dataset_split& d, const cha
     return nullptr;
 }
 
-xt::xarray<double> scalar(double v) {
-    xt::xarray<double> a = xt::zeros<double>(std::vector<std::size_t>{});
-    a() = v;
-    return a;
-}
-
 } // namespace
 
 fit_counts count_fit(const std::vector<std::int32_t>& predicted, const std::int32_t* train_labels,
@@ -56,28 +50,28 @@ void analysis_impl::declare(grokkit::param_set& ps) {
            "also record each training example's predicted class (n_train values per run)");
 }
 
-std::vector<grokkit::output_decl> analysis_impl::outputs(const grokkit::input_spec&,
-                                                         const grokkit::dataset_split& data,
-                                                         grokkit::model&) const {
-    if (!record(data, "noisy_index") || !record(data, "true_label"))
+void analysis_impl::declare_outputs(grokkit::output_set& os) const {
+    using grokkit::dtype;
+    os.add("noisy_fit", dtype::float64, {}, "fraction",
+           "noisy training examples predicted as their replaced label");
+    os.add("noisy_true", dtype::float64, {}, "fraction",
+           "noisy training examples predicted as their true label");
+    os.add("clean_accuracy", dtype::float64, {}, "fraction",
+           "clean training examples predicted correctly");
+    os.add("predicted", dtype::int64, {"n_train"}, "class",
+           "arg-max class of each training example")
+        .optional("per_example = true");
+}
+
+void analysis_impl::outputs(const grokkit::analysis_setup& setup,
+                            grokkit::output_binding& out) const {
+    if (!record(setup.data, "noisy_index") || !record(setup.data, "true_label"))
         throw grokkit::error(grokkit::diagnostic{
             "memorisation.outputs", "", "the dataset records no noisy_index/true_label",
             "a dataset with label_noise (modular_arithmetic, sparse_parity)", 0, 0});
-    std::vector<grokkit::output_decl> out{
-        {"noisy_fit",
-         {},
-         {},
-         "fraction",
-         "noisy training examples predicted as their replaced label"},
-        {"noisy_true", {}, {}, "fraction", "noisy training examples predicted as their true label"},
-        {"clean_accuracy", {}, {}, "fraction", "clean training examples predicted correctly"}};
-    if (m_per_example)
-        out.push_back({"predicted",
-                       {data.train.size()},
-                       {"train_example"},
-                       "class",
-                       "arg-max class of each training example"});
-    return out;
+    out.size("n_train", setup.data.train.size());
+    if (!m_per_example)
+        out.skip("predicted");
 }
 
 void analysis_impl::run(grokkit::analysis_context& ctx) {
@@ -93,14 +87,11 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     const auto fit =
         count_fit(predicted, train.labels.data(), record(ctx.data(), "noisy_index")->values,
                   record(ctx.data(), "true_label")->values);
-    ctx.write("noisy_fit", scalar(fit.noisy_fit));
-    ctx.write("noisy_true", scalar(fit.noisy_true));
-    ctx.write("clean_accuracy", scalar(fit.clean_accuracy));
-    if (m_per_example) {
-        xt::xarray<double> p = xt::zeros<double>({predicted.size()});
-        std::copy(predicted.begin(), predicted.end(), p.begin());
-        ctx.write("predicted", p);
-    }
+    ctx.write("noisy_fit", fit.noisy_fit);
+    ctx.write("noisy_true", fit.noisy_true);
+    ctx.write("clean_accuracy", fit.clean_accuracy);
+    if (m_per_example)
+        ctx.write("predicted", std::vector<std::int64_t>(predicted.begin(), predicted.end()));
 }
 
 } // namespace memorisation

@@ -25,9 +25,8 @@ fit_counts count_fit(const std::vector<std::int32_t>& predicted, const std::int3
 class analysis_impl : public grokkit::analysis {
   public:
     void declare(grokkit::param_set& ps) override;
-    std::vector<grokkit::output_decl> outputs(const grokkit::input_spec& spec,
-                                              const grokkit::dataset_split& data,
-                                              grokkit::model& m) const override;
+    void declare_outputs(grokkit::output_set& os) const override;
+    void outputs(const grokkit::analysis_setup& setup, grokkit::output_binding& out) const override;
     void run(grokkit::analysis_context& ctx) override;
 
   private:

@@ -243,8 +243,13 @@ int cmd_plugins(const std::vector<std::string>& args) {
         param_set ps;
         obj->declare(ps);
         std::cout << "# " << p->name << " (" << to_string(p->kind) << " " << p->version << ")\n\n"
-                  << p->summary << "\n\n"
+                  << p->summary << "\n\n## Parameters\n\n"
                   << describe_params(ps);
+        if (const auto* a = dynamic_cast<const analysis*>(obj.get())) {
+            output_set os;
+            a->declare_outputs(os);
+            std::cout << "\n## Outputs\n\n" << describe_outputs(os);
+        }
         return 0;
     }
     for (plugin_kind k : {plugin_kind::dataset, plugin_kind::model, plugin_kind::analysis}) {

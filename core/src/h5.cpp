@@ -242,28 +242,45 @@ void write_array(hid_t parent, const std::string& name, const std::vector<std::s
 
 handle create_series(hid_t parent, const std::string& name, hid_t mem_type,
                      const std::vector<std::size_t>& row_shape, series_options options) {
-    std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
-    std::size_t row = 1;
-    for (auto x : row_shape) {
-        dims.push_back(x);
-        maxdims.push_back(x);
-        chunk.push_back(x == 0 ? 1 : x);
-        row *= x;
-    }
-    // One row per chunk for tensors; scalar series get wider chunks (metrics grow a row at a time).
-    if (row_shape.empty())
-        chunk[0] = 256;
     hid_t file_type = H5T_IEEE_F64LE;
     if (H5Tequal(mem_type, H5T_NATIVE_FLOAT) > 0)
         file_type = H5T_IEEE_F32LE;
     else if (H5Tequal(mem_type, H5T_NATIVE_INT64) > 0)
         file_type = H5T_STD_I64LE;
+    else if (H5Tequal(mem_type, H5T_NATIVE_UINT8) > 0)
+        file_type = H5T_STD_U8LE;
+    else if (H5Tget_class(mem_type) == H5T_ENUM)
+        file_type = mem_type;
+    return create_typed_series(parent, name, file_type, row_shape, options);
+}
+
+handle create_typed_series(hid_t parent, const std::string& name, hid_t file_type,
+                           const std::vector<std::size_t>& row_shape, series_options options) {
+    std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
+    for (auto x : row_shape) {
+        dims.push_back(x);
+        maxdims.push_back(x);
+        chunk.push_back(x == 0 ? 1 : x);
+    }
+    // One row per chunk for tensors; scalar series get wider chunks (metrics grow a row at a
+    // time, flat values of variable-length outputs many at a time).
+    if (row_shape.empty())
+        chunk[0] = options.chunk_rows;
     handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
                        "space"));
     handle dcpl = dataset_props(chunk, options);
     return handle(
         check(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
               "cannot create " + name));
+}
+
+handle bool_type() {
+    // The enum h5py reads as numpy bool.
+    handle t(check(H5Tenum_create(H5T_NATIVE_INT8), "bool type"));
+    const signed char no = 0, yes = 1;
+    check(H5Tenum_insert(t, "FALSE", &no), "bool type");
+    check(H5Tenum_insert(t, "TRUE", &yes), "bool type");
+    return t;
 }
 
 namespace {
@@ -275,12 +292,15 @@ std::vector<hsize_t> dims_of(hid_t dset) {
     return dims;
 }
 
-void row_io(hid_t dset, std::size_t index, hid_t mem_type, void* data, bool write) {
+void rows_io(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type, void* data,
+             bool write) {
+    if (n_rows == 0)
+        return;
     std::vector<hsize_t> dims = dims_of(dset);
     handle fspace(check(H5Dget_space(dset), "dataset space"));
     std::vector<hsize_t> start(dims.size(), 0), count = dims;
-    start[0] = index;
-    count[0] = 1;
+    start[0] = first;
+    count[0] = n_rows;
     check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
           "row selection");
     handle mspace(
@@ -311,11 +331,20 @@ void set_series_length(hid_t dset, std::size_t n) {
 }
 
 void write_row(hid_t dset, std::size_t index, hid_t mem_type, const void* data) {
-    row_io(dset, index, mem_type, const_cast<void*>(data), true);
+    rows_io(dset, index, 1, mem_type, const_cast<void*>(data), true);
 }
 
 void read_row(hid_t dset, std::size_t index, hid_t mem_type, void* data) {
-    row_io(dset, index, mem_type, data, false);
+    rows_io(dset, index, 1, mem_type, data, false);
+}
+
+void write_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type,
+                const void* data) {
+    rows_io(dset, first, n_rows, mem_type, const_cast<void*>(data), true);
+}
+
+void read_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type, void* data) {
+    rows_io(dset, first, n_rows, mem_type, data, false);
 }
 
 std::vector<std::int64_t> read_int_series(hid_t dset) {

@@ -66,13 +66,21 @@ void write_array(hid_t parent, const std::string& name, const std::vector<std::s
 
 /// Options of an extendible dataset with leading axis of unlimited length.
 struct series_options {
-    bool compress = true;  ///< deflate level 4 (with shuffle)
-    bool checksum = false; ///< fletcher32, so raw-data corruption is detected on read
+    bool compress = true;         ///< deflate level 4 (with shuffle)
+    bool checksum = false;        ///< fletcher32, so raw-data corruption is detected on read
+    std::size_t chunk_rows = 256; ///< rows per chunk of a series of scalars
 };
 
-/// Creates an empty dataset of shape (0, row_shape...) extendible along axis 0, chunked by row.
+/// Creates an empty dataset of shape (0, row_shape...) extendible along axis 0, chunked by row,
+/// stored in the little-endian file type of `mem_type` (native float, double, int64, uint8, or
+/// an enum such as bool_type()).
 handle create_series(hid_t parent, const std::string& name, hid_t mem_type,
                      const std::vector<std::size_t>& row_shape, series_options options);
+/// The same with the file type given.
+handle create_typed_series(hid_t parent, const std::string& name, hid_t file_type,
+                           const std::vector<std::size_t>& row_shape, series_options options);
+/// An int8 enum {FALSE = 0, TRUE = 1}: what h5py reads as numpy bool.
+handle bool_type();
 /// Number of rows (length of axis 0).
 std::size_t series_length(hid_t dset);
 /// Sets the number of rows (grow or truncate).
@@ -81,6 +89,11 @@ void set_series_length(hid_t dset, std::size_t n);
 void write_row(hid_t dset, std::size_t index, hid_t mem_type, const void* data);
 /// Reads row `index` into `data` (sized by the caller).
 void read_row(hid_t dset, std::size_t index, hid_t mem_type, void* data);
+/// Writes rows [first, first + n_rows) (< length) from `data`.
+void write_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type,
+                const void* data);
+/// Reads rows [first, first + n_rows) into `data` (sized by the caller).
+void read_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type, void* data);
 /// Number of elements of one row.
 std::size_t row_size(hid_t dset);
 /// Reads the whole of a 1-D series.

@@ -137,8 +137,8 @@ param& param::non_empty() {
     m_non_empty = true;
     return *this;
 }
-param& param::input() {
-    m_input = true;
+param& param::input(dtype type) {
+    m_input_type = type;
     return *this;
 }
 
@@ -175,6 +175,9 @@ std::string param::rule_text() const {
     }
     if (m_non_empty)
         what = (is_list ? "a non-empty " : "a non-empty ") + what.substr(what.find(' ') + 1);
+    if (m_input_type)
+        what = std::string("\"<analysis>/<output>\" of an earlier analysis, dtype ") +
+               to_string(*m_input_type);
     const bool integral = m_type == param_type::integer || m_type == param_type::integer_list;
     auto fmt = [integral](double x) {
         if (integral && std::abs(x) < 9.0e15)

@@ -1,5 +1,6 @@
 // Pipeline validation: every problem becomes a diagnostic with file:line:column and the key.
 // SPDX-License-Identifier: Apache-2.0
+#include "markdown.hpp"
 #include "pipeline.hpp"
 
 #include <grokkit/error.hpp>
@@ -91,12 +92,7 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 }
 
 std::string describe_params(const param_set& ps) {
-    auto cell = [](std::string x) { // keep a Markdown table intact
-        std::string out;
-        for (char c : x)
-            out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
-        return out;
-    };
+    const auto cell = markdown_cell;
     std::string s = "| Key | Type | Default | Rule | Doc |\n|---|---|---|---|---|\n";
     for (const auto& p : ps.params()) {
         s += "| `" + p.key() + "` | " + to_string(p.type()) + " | " +
@@ -131,7 +127,9 @@ struct validator {
     }
     void add(const toml::source_region& r, const std::string& key, std::string what,
              std::string expected = {}) {
-        source_location l = locate(r, key);
+        add_at(locate(r, key), key, std::move(what), std::move(expected));
+    }
+    void add_at(source_location l, const std::string& key, std::string what, std::string expected) {
         diags.push_back(
             {std::move(l.where), key, std::move(what), std::move(expected), l.line, l.column});
     }
@@ -390,6 +388,76 @@ std::string key_at_line(const std::string& text, std::uint32_t line) {
     return section.empty() || key.empty() ? key : section + "." + key;
 }
 
+// What is wrong with `consumer`'s input `ref` ("<analysis>/<output>") of dtype `type`: a
+// {what, expected} pair, or nothing when an earlier analysis that runs at every checkpoint
+// the consumer runs at declares that output with a fitting dtype.
+std::optional<std::pair<std::string, std::string>>
+chain_problem(const pipeline& p, std::size_t consumer, const std::string& ref, dtype type) {
+    std::vector<std::string> earlier;
+    for (std::size_t j = 0; j < consumer; ++j) {
+        output_set os;
+        p.analyses[j].object->declare_outputs(os);
+        for (const auto& o : os.outputs())
+            earlier.push_back(p.analyses[j].name + "/" + o.name() + " (" + to_string(o.type()) +
+                              ")");
+    }
+    const std::string choices = earlier.empty()
+                                    ? "an output of an earlier [[analysis]] (there is none)"
+                                    : "one of the earlier analyses' outputs: " + join(earlier);
+    const auto slash = ref.find('/');
+    if (slash == std::string::npos)
+        return std::pair{"\"" + ref + "\" is not of the form <analysis>/<output>", choices};
+    const std::string name = ref.substr(0, slash), output = ref.substr(slash + 1);
+    std::size_t j = 0;
+    while (j < p.analyses.size() && p.analyses[j].name != name)
+        ++j;
+    if (j == p.analyses.size())
+        return std::pair{"no analysis is named \"" + name + "\"", choices};
+    if (j >= consumer)
+        return std::pair{"analysis \"" + name + "\" " +
+                             (j == consumer ? "is this one" : "comes later in the pipeline"),
+                         "an analysis before this one; " + choices};
+    output_set os;
+    p.analyses[j].object->declare_outputs(os);
+    const output_decl* d = os.find(output);
+    if (!d)
+        return std::pair{"analysis \"" + name + "\" (" + p.analyses[j].plugin +
+                             ") has no output \"" + output + "\"",
+                         choices};
+    if (p.analyses[j].at == "end" && p.analyses[consumer].at == "checkpoints")
+        return std::pair{"\"" + name + "\" runs at the end only, this analysis at every checkpoint",
+                         "a producer with at = \"checkpoints\", or at = \"end\" here"};
+    const bool real = [](dtype t) { return t == dtype::float64 || t == dtype::float32; }(type);
+    const bool fits =
+        d->type() == type || (real && (d->type() == dtype::float64 || d->type() == dtype::float32));
+    if (!fits)
+        return std::pair{"\"" + ref + "\" is " + to_string(d->type()),
+                         std::string("an output of dtype ") + to_string(type)};
+    return std::nullopt;
+}
+
+// Every input() parameter of every analysis names a fitting output of an earlier one.
+void check_chaining(validator& v, const pipeline& p) {
+    for (std::size_t i = 0; i < p.analyses.size(); ++i) {
+        param_set ps;
+        p.analyses[i].object->declare(ps);
+        const std::string section = "analysis." + std::to_string(i);
+        for (const auto& prm : ps.params()) {
+            if (!prm.is_input())
+                continue;
+            const param_value value = prm.value();
+            const std::string* ref = std::get_if<std::string>(&value);
+            if (!ref)
+                continue; // input() is for string parameters; assign() reported the type
+            if (auto problem = chain_problem(p, i, *ref, *prm.input_type())) {
+                auto it = v.locations.find(section + "." + prm.key());
+                source_location l = it != v.locations.end() ? it->second : v.locations[section];
+                v.add_at(std::move(l), section + "." + prm.key(), problem->first, problem->second);
+            }
+        }
+    }
+}
+
 } // namespace
 
 pipeline parse_pipeline(const std::string& text, const std::string& source_name,
@@ -528,6 +596,8 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         }
     }
 
+    if (v.diags.empty())
+        check_chaining(v, p);
     p.locations = std::move(v.locations);
     if (!v.diags.empty()) {
         std::stable_sort(v.diags.begin(), v.diags.end(),

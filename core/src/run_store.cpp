@@ -6,6 +6,7 @@
 #include <grokkit/gemm.hpp>
 #include <grokkit/version.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -179,25 +180,22 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     return s;
 }
 
+const output_layout* analysis_layout::find(const std::string& output) const {
+    for (const auto& o : outputs)
+        if (o.name == output)
+            return &o;
+    return nullptr;
+}
+
 void run_store::create_analysis_groups(hid_t analyses_group,
                                        const std::vector<analysis_layout>& analyses) {
-    {
-        hid_t g = analyses_group;
-        for (const auto& a : analyses) {
-            h5::handle ag = h5::create_group(g, a.name);
-            h5::write_attr(ag, "plugin", a.plugin);
-            h5::write_attr(ag, "at", a.at);
-            h5::create_series(ag, "step", H5T_NATIVE_INT64, {}, {});
-            for (const auto& o : a.outputs) {
-                h5::handle d =
-                    h5::create_series(ag, o.name, H5T_NATIVE_DOUBLE, o.shape, {true, false});
-                h5::write_attr(d, "units", o.units);
-                std::vector<std::string> axes{a.at == "end" ? "run" : "checkpoint"};
-                axes.insert(axes.end(), o.axes.begin(), o.axes.end());
-                h5::write_attr(d, "axes", join(axes, ","));
-                h5::write_attr(d, "doc", o.doc);
-            }
-        }
+    for (const auto& a : analyses) {
+        h5::handle ag = h5::create_group(analyses_group, a.name);
+        h5::write_attr(ag, "plugin", a.plugin);
+        h5::write_attr(ag, "at", a.at);
+        h5::create_series(ag, "step", H5T_NATIVE_INT64, {}, {});
+        for (const auto& o : a.outputs)
+            output_series::create(ag, o, a.at == "end" ? "run" : "checkpoint");
     }
 }
 
@@ -222,10 +220,9 @@ void run_store::open_handles() {
     for (const auto& a : m_layout.analyses) {
         auto& h = m_analyses[a.name];
         h.step = open("/analyses/" + a.name + "/step");
-        for (const auto& o : a.outputs) {
-            h.outputs[o.name] = open("/analyses/" + a.name + "/" + o.name);
-            h.shapes[o.name] = o.shape;
-        }
+        h5::handle g = h5::open_group(m_file, "analyses/" + a.name);
+        for (const auto& o : a.outputs)
+            h.outputs.emplace(o.name, output_series::open(g, o));
     }
 }
 
@@ -276,26 +273,16 @@ std::int64_t run_store::last_analysis_step(const std::string& name) const {
 }
 
 void run_store::append_analysis(const std::string& name, std::int64_t step,
-                                const std::map<std::string, xt::xarray<double>>& values) {
+                                const std::map<std::string, output_value>& values) {
     auto& h = m_analyses.at(name);
     const std::size_t n = h5::series_length(h.step);
-    for (auto& [out, dset] : h.outputs) {
+    for (auto& [out, series] : h.outputs) {
         auto it = values.find(out);
         if (it == values.end())
-            throw error(name + ".run", "output '" + out + "' was declared but not written");
-        const auto& shape = h.shapes.at(out);
-        if (!std::equal(shape.begin(), shape.end(), it->second.shape().begin(),
-                        it->second.shape().end())) {
-            std::string found, want;
-            for (auto x : it->second.shape())
-                found += (found.empty() ? "" : ", ") + std::to_string(x);
-            for (auto x : shape)
-                want += (want.empty() ? "" : ", ") + std::to_string(x);
-            throw error(name + ".run",
-                        "output '" + out + "' has shape (" + found + "); expected (" + want + ")");
-        }
-        h5::set_series_length(dset, n + 1);
-        h5::write_row(dset, n, H5T_NATIVE_DOUBLE, it->second.data());
+            throw error(name + ".run", "output \"" + out +
+                                           "\" was declared but not written; expected a "
+                                           "value for every output outputs() did not skip");
+        series.append(n, it->second);
     }
     flush();
     h5::set_series_length(h.step, n + 1);
@@ -303,20 +290,19 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
     flush();
 }
 
-xt::xarray<double> run_store::latest(const std::string& reference) const {
-    const auto slash = reference.find('/');
-    const std::string name = reference.substr(0, slash);
-    const std::string out = slash == std::string::npos ? "" : reference.substr(slash + 1);
+output_value run_store::read_analysis(const std::string& name, const std::string& output,
+                                      std::int64_t step) const {
+    const std::string reference = name + "/" + output;
     auto it = m_analyses.find(name);
-    if (it == m_analyses.end() || !it->second.outputs.count(out))
-        throw error("analysis input", "no output \"" + reference + "\"");
-    const auto& dset = it->second.outputs.at(out);
-    const std::size_t n = h5::series_length(dset);
-    if (n == 0)
-        throw error("analysis input", "\"" + reference + "\" has not been written yet");
-    xt::xarray<double> v = xt::zeros<double>(it->second.shapes.at(out));
-    h5::read_row(dset, n - 1, H5T_NATIVE_DOUBLE, v.data());
-    return v;
+    if (it == m_analyses.end() || !it->second.outputs.count(output))
+        throw error("analysis input", "no output \"" + reference + "\" in the run file");
+    const auto steps = h5::read_int_series(it->second.step);
+    const auto row = std::find(steps.begin(), steps.end(), step);
+    if (row == steps.end())
+        throw error("analysis input", "\"" + reference + "\" has no value for step " +
+                                          std::to_string(step) +
+                                          "; expected its producer to run there first");
+    return it->second.outputs.at(output).read(static_cast<std::size_t>(row - steps.begin()));
 }
 
 void run_store::finish(const std::string& status, double wall_seconds) {
@@ -415,8 +401,8 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     for (auto& [name, h] : s.m_analyses) {
         const std::size_t k = keep_rows(h.step);
         h5::set_series_length(h.step, k);
-        for (auto& [o, d] : h.outputs)
-            h5::set_series_length(d, k);
+        for (auto& [o, series] : h.outputs)
+            series.truncate(k);
     }
     {
         h5::handle g = h5::open_group(s.m_file, "run");

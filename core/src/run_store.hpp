@@ -3,6 +3,7 @@
 #pragma once
 
 #include "h5.hpp"
+#include "output_store.hpp"
 
 #include <grokkit/analysis.hpp>
 #include <grokkit/data.hpp>
@@ -18,7 +19,7 @@
 namespace grokkit {
 
 /// Bumped when the layout documented in docs/run-file.md changes incompatibly.
-inline constexpr std::int64_t run_file_schema_version = 1;
+inline constexpr std::int64_t run_file_schema_version = 2;
 
 /// What identifies the run, recorded once at creation.
 struct run_header {
@@ -33,12 +34,15 @@ struct run_header {
     std::string optimizer = "adamw";
 };
 
-/// One analysis' outputs, declared before training starts.
+/// One analysis' outputs, bound before training starts.
 struct analysis_layout {
     std::string name;
     std::string plugin;
     std::string at;
-    std::vector<output_decl> outputs;
+    std::vector<output_layout> outputs;
+
+    /// The layout of output `name`, or null.
+    const output_layout* find(const std::string& output) const;
 };
 
 /// Everything the file will hold; the pointers must outlive the store.
@@ -91,15 +95,18 @@ class run_store {
     void append_metrics(std::int64_t step, const std::vector<double>& values);
     /// Appends the current parameters and optimizer state.
     void append_checkpoint(std::int64_t step, std::int64_t updates);
-    /// Appends one run of an analysis; `values` holds every declared output.
+    /// Appends one run of an analysis; `values` holds every bound output, each conformed to
+    /// its layout (output_value::conformed). Data first, the step row last (the commit).
     void append_analysis(const std::string& name, std::int64_t step,
-                         const std::map<std::string, xt::xarray<double>>& values);
+                         const std::map<std::string, output_value>& values);
+    /// The value analysis `name` wrote for `output` at checkpoint step `step`. Throws
+    /// grokkit::error when it has no row for that step.
+    output_value read_analysis(const std::string& name, const std::string& output,
+                               std::int64_t step) const;
     /// Steps of the complete checkpoints, in order.
     std::vector<std::int64_t> checkpoint_steps() const;
     /// Loads checkpoint `index`'s parameters into the layout's parameter tensors.
     void load_checkpoint(std::size_t index);
-    /// Latest row of "<analysis>/<output>".
-    xt::xarray<double> latest(const std::string& reference) const;
 
     /// Records the final status ("complete" or "interrupted") and the wall time (this session's
     /// plus earlier finished sessions'), then closes the file.
@@ -123,8 +130,7 @@ class run_store {
     std::vector<h5::handle> m_state;
     h5::handle m_checkpoint_step, m_checkpoint_updates;
     struct analysis_handles {
-        std::map<std::string, h5::handle> outputs;
-        std::map<std::string, std::vector<std::size_t>> shapes;
+        std::map<std::string, output_series> outputs;
         h5::handle step;
     };
     std::map<std::string, analysis_handles> m_analyses;

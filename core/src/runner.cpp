@@ -9,6 +9,7 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
+#include <grokkit/rng.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -47,41 +48,6 @@ class stop_signals {
     void (*m_term)(int);
 };
 
-class context_impl : public analysis_context {
-  public:
-    context_impl(const input_spec& spec, const dataset_split& split, model& net, loss_config loss,
-                 run_store& store, std::string name)
-        : m_spec(spec), m_split(split), m_net(net), m_loss(std::move(loss)), m_store(store),
-          m_name(std::move(name)) {}
-    const input_spec& spec() const override { return m_spec; }
-    const loss_config& loss() const override { return m_loss; }
-    const dataset_split& data() const override { return m_split; }
-    model& trained_model() override { return m_net; }
-    std::int64_t step() const override { return m_step; }
-    xt::xarray<double> input(const std::string& reference) const override {
-        return m_store.latest(reference);
-    }
-    void write(const std::string& output, const xt::xarray<double>& value) override {
-        m_values[output] = value;
-    }
-
-    void begin(std::int64_t step) {
-        m_step = step;
-        m_values.clear();
-    }
-    void commit() { m_store.append_analysis(m_name, m_step, m_values); }
-
-  private:
-    const input_spec& m_spec;
-    const dataset_split& m_split;
-    model& m_net;
-    loss_config m_loss;
-    run_store& m_store;
-    std::string m_name;
-    std::int64_t m_step = 0;
-    std::map<std::string, xt::xarray<double>> m_values;
-};
-
 // Everything prepared before the run file exists.
 struct prepared_run {
     pipeline pipe;
@@ -90,41 +56,87 @@ struct prepared_run {
     std::vector<analysis_layout> analyses;
 };
 
-void check_analysis_inputs(prepared_run& r) {
-    std::vector<diagnostic> diags;
-    std::map<std::string, std::vector<std::string>> declared;
-    for (std::size_t i = 0; i < r.pipe.analyses.size(); ++i) {
-        auto& a = r.pipe.analyses[i];
-        param_set ps;
-        a.object->declare(ps);
-        for (const auto& p : ps.params()) {
-            if (!p.is_input())
-                continue;
-            std::string ref = p.value_text();
-            if (ref.size() >= 2 && ref.front() == '"')
-                ref = ref.substr(1, ref.size() - 2);
-            const auto slash = ref.find('/');
-            const std::string name = ref.substr(0, slash);
-            const std::string out = slash == std::string::npos ? "" : ref.substr(slash + 1);
-            auto it = declared.find(name);
-            const bool ok = it != declared.end() && std::find(it->second.begin(), it->second.end(),
-                                                              out) != it->second.end();
-            if (!ok) {
-                std::string known;
-                for (const auto& [n, outs] : declared)
-                    for (const auto& o : outs)
-                        known += (known.empty() ? "" : ", ") + n + "/" + o;
-                const std::string section = "analysis." + std::to_string(i);
-                source_location l = r.pipe.locate(section, p.key());
-                diags.push_back(
-                    {std::move(l.where), section + "." + p.key(),
-                     "\"" + ref + "\" is not an output of an earlier analysis",
-                     "one of: " + (known.empty() ? std::string("(no earlier outputs)") : known),
-                     l.line, l.column});
-            }
+class context_impl : public analysis_context {
+  public:
+    context_impl(const prepared_run& r, std::size_t index, run_store& store)
+        : m_run(r), m_layout(r.analyses.at(index)), m_loss(r.pipe.train.loss_function()),
+          m_store(store),
+          m_seed(rng(static_cast<std::uint64_t>(r.pipe.run.seed), "analysis:" + m_layout.name)
+                     .next_u64()) {}
+    const input_spec& spec() const override { return m_run.spec; }
+    const dataset_split& data() const override { return m_run.split; }
+    const dataset& source() const override { return *m_run.pipe.data; }
+    model& trained_model() override { return *m_run.pipe.net; }
+    const loss_config& loss() const override { return m_loss; }
+    std::int64_t step() const override { return m_step; }
+    int threads() const override { return static_cast<int>(m_run.pipe.run.threads); }
+    std::uint64_t seed() const override { return m_seed; }
+    output_value input(const std::string& reference) const override {
+        const auto slash = reference.find('/');
+        return m_store.read_analysis(reference.substr(0, slash),
+                                     slash == std::string::npos ? "" : reference.substr(slash + 1),
+                                     m_step);
+    }
+    void write(const std::string& output, const output_value& value) override {
+        const std::string where = m_layout.plugin + ".run";
+        const output_layout* o = m_layout.find(output);
+        if (!o) {
+            std::vector<std::string> names;
+            for (const auto& x : m_layout.outputs)
+                names.push_back(x.name);
+            throw error(where, "analysis \"" + m_layout.name + "\" writes \"" + output +
+                                   "\", which it did not declare (or skipped); expected one of: " +
+                                   join(names));
         }
-        for (const auto& o : r.analyses[i].outputs)
-            declared[a.name].push_back(o.name);
+        m_values[output] = value.conformed(*o, where);
+    }
+
+    void begin(std::int64_t step) {
+        m_step = step;
+        m_values.clear();
+    }
+    void commit() { m_store.append_analysis(m_layout.name, m_step, m_values); }
+
+  private:
+    const prepared_run& m_run;
+    const analysis_layout& m_layout;
+    loss_config m_loss;
+    run_store& m_store;
+    std::uint64_t m_seed;
+    std::int64_t m_step = 0;
+    std::map<std::string, output_value> m_values;
+};
+
+std::vector<context_impl> make_contexts(const prepared_run& r, run_store& store) {
+    std::vector<context_impl> contexts;
+    for (std::size_t i = 0; i < r.analyses.size(); ++i)
+        contexts.emplace_back(r, i, store);
+    return contexts;
+}
+
+// The pipeline validator checked each input against the producers' declarations; here the
+// producer's bound outputs: an optional output it skips for this dataset cannot be read.
+void check_analysis_inputs(const prepared_run& r) {
+    std::vector<diagnostic> diags;
+    for (std::size_t i = 0; i < r.pipe.analyses.size(); ++i) {
+        param_set ps;
+        r.pipe.analyses[i].object->declare(ps);
+        for (const auto& prm : ps.params()) {
+            if (!prm.is_input())
+                continue;
+            const auto ref = std::get<std::string>(prm.value());
+            const auto slash = ref.find('/');
+            const std::string name = ref.substr(0, slash), output = ref.substr(slash + 1);
+            for (const auto& producer : r.analyses)
+                if (producer.name == name && !producer.find(output)) {
+                    const std::string section = "analysis." + std::to_string(i);
+                    source_location l = r.pipe.locate(section, prm.key());
+                    diags.push_back({std::move(l.where), section + "." + prm.key(),
+                                     "\"" + ref + "\" is an optional output that " + name +
+                                         " does not write for this dataset and model",
+                                     "an output the producer writes here", l.line, l.column});
+                }
+        }
     }
     if (!diags.empty())
         throw invalid_input(std::move(diags));
@@ -159,8 +171,12 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
     for (std::size_t i = 0; i < p.analyses.size(); ++i) {
         auto& a = p.analyses[i];
         blame(p, "analysis." + std::to_string(i), [&] {
+            output_set declared;
+            a.object->declare_outputs(declared);
+            output_binding binding;
+            a.object->outputs(analysis_setup{r->spec, r->split, *p.net, *p.data}, binding);
             r->analyses.push_back(
-                {a.name, a.plugin, a.at, a.object->outputs(r->spec, r->split, *p.net)});
+                {a.name, a.plugin, a.at, bind_outputs(a.plugin, declared, binding)});
         });
     }
     check_analysis_inputs(*r);
@@ -230,9 +246,7 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     layout.params = p.net->parameters();
     layout.analyses = r->analyses;
     run_store store = run_store::open_for_analysis(options.run_file, layout, options.replace);
-    std::vector<context_impl> contexts;
-    for (const auto& a : p.analyses)
-        contexts.emplace_back(r->spec, r->split, *p.net, p.train.loss_function(), store, a.name);
+    std::vector<context_impl> contexts = make_contexts(*r, store);
     const auto steps = store.checkpoint_steps();
     for (std::size_t c = 0; c < steps.size(); ++c) {
         store.load_checkpoint(c);
@@ -297,9 +311,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
         store.emplace(run_store::create(out, header, layout, r->split, r->spec));
     }
 
-    std::vector<context_impl> contexts;
-    for (const auto& a : p.analyses)
-        contexts.emplace_back(r->spec, r->split, *p.net, p.train.loss_function(), *store, a.name);
+    std::vector<context_impl> contexts = make_contexts(*r, *store);
     auto run_analyses = [&](std::int64_t step, bool final) {
         for (std::size_t i = 0; i < p.analyses.size(); ++i) {
             auto& a = p.analyses[i];

@@ -1,13 +1,14 @@
-// The analysis plugin interface: outputs declared up front, written per checkpoint.
+// The analysis plugin interface: typed outputs declared once, bound when a run starts, written
+// per checkpoint; inputs from earlier analyses of the same checkpoint.
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 #include <grokkit/data.hpp>
+#include <grokkit/dataset.hpp>
 #include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
+#include <grokkit/output.hpp>
 #include <grokkit/plugin.hpp>
-
-#include <xtensor/xarray.hpp>
 
 #include <cstdint>
 #include <string>
@@ -15,45 +16,57 @@
 
 namespace grokkit {
 
-/// One array an analysis writes each time it runs. The run file stores it as
-/// /analyses/<name>/<output.name> with a leading axis over the runs of the analysis.
-struct output_decl {
-    std::string name;
-    std::vector<std::size_t> shape; ///< shape of one run's value (without the leading axis)
-    std::vector<std::string> axes;  ///< one name per axis of `shape`
-    std::string units;              ///< "nats", "fraction", "1" ...
-    std::string doc;                ///< one line, stored as an attribute
+/// What an analysis' outputs() sees when a run starts: the generated split (its attributes and
+/// records tell what the dataset is), the built model and the dataset plugin itself (ask it for
+/// a capability with dynamic_cast to a core interface).
+struct analysis_setup {
+    const input_spec& spec;
+    const dataset_split& data;
+    model& net;
+    const dataset& source;
 };
 
-/// What an analysis sees while it runs.
+/// What an analysis sees while it runs at one checkpoint.
 class GROKKIT_VISIBLE analysis_context {
   public:
     virtual ~analysis_context();
     virtual const input_spec& spec() const = 0;
     virtual const dataset_split& data() const = 0;
+    /// The dataset plugin object (for capabilities: dynamic_cast to a core interface).
+    virtual const dataset& source() const = 0;
     /// The model with the parameters of the checkpoint being analysed.
     virtual model& trained_model() = 0;
     /// The loss the run trains on (for per-example gradients: grokkit::example_gradients).
     virtual const loss_config& loss() const = 0;
     /// Training step of that checkpoint.
     virtual std::int64_t step() const = 0;
-    /// An output of an earlier analysis, as `"<analysis>/<output>"`, for this same run of the
-    /// pipeline (latest row written).
-    virtual xt::xarray<double> input(const std::string& reference) const = 0;
-    /// Stores this run's value of a declared output; the shape must match the declaration.
-    virtual void write(const std::string& output, const xt::xarray<double>& value) = 0;
+    /// The run's BLAS thread count ([run] threads), for work the analysis splits itself.
+    virtual int threads() const = 0;
+    /// The seed of this analysis' own random draws: derived from the run seed and the
+    /// analysis name, the same under `grokkit run` and `grokkit analyze`. Key draws by step
+    /// (grokkit::rng(seed(), purpose, step())) so each checkpoint's are reproducible alone.
+    virtual std::uint64_t seed() const = 0;
+    /// The value an earlier analysis wrote for this same checkpoint, `reference` being
+    /// "<analysis>/<output>" (the value of a parameter declared with param::input()), in the
+    /// producer's dtype. Throws grokkit::error when the producer has not written this step.
+    virtual output_value input(const std::string& reference) const = 0;
+    /// Stores this checkpoint's value of a declared output. Throws grokkit::error naming the
+    /// analysis and the output for an undeclared name, a wrong dtype or a wrong shape.
+    virtual void write(const std::string& output, const output_value& value) = 0;
 };
 
 /// An analysis plugin.
 class GROKKIT_VISIBLE analysis : public plugin_object {
   public:
-    /// Every output, declared before training starts (HDF5 SWMR forbids creating them later).
-    /// `data` is the generated split (its attributes tell what the dataset is); `m` is built.
-    /// Throws grokkit::error("<plugin>.outputs", ...) when the analysis cannot serve this
-    /// dataset or model, before any file is created.
-    virtual std::vector<output_decl> outputs(const input_spec& spec, const dataset_split& data,
-                                             model& m) const = 0;
-    /// Computes and writes every declared output for the current checkpoint.
+    /// Declares every output (name, dtype, shape in named sizes, units, doc). Needs no data:
+    /// `grokkit plugins --describe` prints the table from it.
+    virtual void declare_outputs(output_set& os) const = 0;
+    /// Binds the named sizes of the outputs (and skips optional ones) for this dataset and
+    /// model, before any file is created (HDF5 SWMR forbids creating datasets later). Throws
+    /// grokkit::error("<plugin>.outputs", ...) when it cannot serve them; a diagnostic whose
+    /// key is one of the plugin's parameters is reported at that key in the pipeline.
+    virtual void outputs(const analysis_setup& setup, output_binding& out) const = 0;
+    /// Computes and writes every bound output for the current checkpoint.
     virtual void run(analysis_context& ctx) = 0;
 };
 

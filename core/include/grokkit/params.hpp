@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grokkit/export.hpp>
+#include <grokkit/output.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -35,13 +36,21 @@ class GROKKIT_VISIBLE param {
     param& one_of(std::vector<std::string> choices); ///< string (or each list element) in choices
     param& required();  ///< must be given in the pipeline; the default is not used
     param& non_empty(); ///< lists and strings must not be empty
-    param& input();     ///< an "<analysis>/<dataset>" reference to an earlier output
+    /// A string naming an earlier analysis' output, "<analysis>/<output>", of dtype `type`
+    /// (float64 and float32 accept each other). The pipeline validator checks that the
+    /// producer exists, comes earlier, runs at every checkpoint this analysis runs at and
+    /// writes that dtype; the analysis reads the value with analysis_context::input().
+    param& input(dtype type);
 
     const std::string& key() const { return m_key; }
     param_type type() const { return m_type; }
     const std::string& doc() const { return m_doc; }
     bool is_required() const { return m_required; }
-    bool is_input() const { return m_input; }
+    bool is_input() const { return m_input_type.has_value(); }
+    /// The dtype an input() parameter expects.
+    std::optional<dtype> input_type() const { return m_input_type; }
+    /// The bound field's current value.
+    param_value value() const { return m_getter(); }
     /// The allowed values as text ("an integer >= 2", "one of a+b, a-b"), used in errors and
     /// tables.
     std::string rule_text() const;
@@ -70,7 +79,7 @@ class GROKKIT_VISIBLE param {
     std::vector<std::string> m_choices;
     bool m_required = false;
     bool m_non_empty = false;
-    bool m_input = false;
+    std::optional<dtype> m_input_type;
 };
 
 /// A cross-key rule: returns the problem, or nothing when the parameters agree.
