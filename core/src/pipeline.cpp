@@ -309,6 +309,7 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
         // analysis.<name or index>.key
         toml::array* arr = root.get_as<toml::array>("analysis");
         toml::table* found = nullptr;
+        std::size_t found_index = 0;
         if (arr) {
             for (std::size_t i = 0; i < arr->size(); ++i) {
                 auto* t = arr->get_as<toml::table>(i);
@@ -318,8 +319,10 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
                     t->get("name")
                         ? t->get("name")->value_or(std::string{})
                         : (t->get("plugin") ? t->get("plugin")->value_or(std::string{}) : "");
-                if (name == parts[1] || std::to_string(i) == parts[1])
+                if (name == parts[1] || std::to_string(i) == parts[1]) {
                     found = t;
+                    found_index = i;
+                }
             }
         }
         if (!found) {
@@ -330,6 +333,8 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
         }
         target = found;
         dotted = "analysis." + parts[1] + "." + parts[2];
+        // Problems are reported under the entry's index, whichever way --set named it.
+        v.override_of["analysis." + std::to_string(found_index) + "." + parts[2]] = arg;
     } else if (parts.size() == 2) {
         if (std::find(top_level_keys.begin(), top_level_keys.end(), parts[0]) ==
                 top_level_keys.end() ||
@@ -431,7 +436,7 @@ chain_problem(const pipeline& p, std::size_t consumer, const std::string& ref, d
     const bool fits =
         d->type() == type || (real && (d->type() == dtype::float64 || d->type() == dtype::float32));
     if (!fits)
-        return std::pair{"\"" + ref + "\" is " + to_string(d->type()),
+        return std::pair{"\"" + ref + "\" is of dtype " + to_string(d->type()),
                          std::string("an output of dtype ") + to_string(type)};
     return std::nullopt;
 }
