@@ -8,6 +8,7 @@
 #include "runner.hpp"
 
 #include <grokkit/error.hpp>
+#include <grokkit/run_file.hpp>
 
 #include <boost/program_options.hpp>
 
@@ -265,95 +266,60 @@ int cmd_plugins(const std::vector<std::string>& args) {
 
 namespace {
 
-int inspect_file(const std::string& file) {
-    h5::handle f = open_run_file_readonly(file);
-    if (!h5::exists(f, "/pipeline") || !h5::exists(f, "/metrics/step"))
-        throw error(file, "not a grokkit run file (no /pipeline or /metrics/step)");
-    std::cout << "run file: " << file << "\n";
-    if (h5::exists(f, "/run/status")) {
-        h5::handle d(H5Dopen2(f, "/run/status", H5P_DEFAULT));
-        char buf[17] = {};
-        h5::handle t(H5Dget_type(d));
-        H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-        std::cout << "  " << std::left << std::setw(16) << "status" << buf << "\n";
-    }
-    if (h5::exists(f, "/run/finished")) {
-        h5::handle d(H5Dopen2(f, "/run/finished", H5P_DEFAULT));
-        char buf[25] = {};
-        h5::handle t(H5Dget_type(d));
-        H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-        if (buf[0])
-            std::cout << "  " << std::left << std::setw(16) << "finished" << buf << "\n";
-        h5::handle w(H5Dopen2(f, "/run/wall_seconds", H5P_DEFAULT));
-        double secs = 0;
-        H5Dread(w, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &secs);
-        std::cout << "  " << std::left << std::setw(16) << "wall_seconds" << fmt(secs) << "\n";
-    }
+void print_row(const std::string& key, const std::string& value) {
+    std::cout << "  " << std::left << std::setw(16) << key << value << "\n";
+}
+
+// "min 0.0123 at step 400" over the committed rows (max for accuracies).
+void print_metric(const run_file& f, const std::string& m, const std::vector<std::int64_t>& steps) {
+    const auto v = f.metric(m);
+    if (v.empty())
+        return;
+    const bool is_acc = m.find("accuracy") != std::string::npos;
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (is_acc ? v[i] > v[best] : v[i] < v[best])
+            best = i;
+    std::cout << "  " << std::left << std::setw(16) << m << "last " << std::setw(12)
+              << fmt(v.back()) << (is_acc ? "max " : "min ") << fmt(v[best]) << " at step "
+              << steps[best] << "\n";
+}
+
+std::string range_text(const std::vector<std::int64_t>& steps) {
+    return steps.empty()
+               ? std::string()
+               : ", steps " + std::to_string(steps.front()) + ".." + std::to_string(steps.back());
+}
+
+int inspect_file(const std::string& path) {
+    const run_file f(path);
+    std::cout << "run file: " << path << "\n";
+    print_row("status", f.status());
+    if (const double secs = f.wall_seconds(); secs > 0)
+        print_row("wall_seconds", fmt(secs));
     for (const char* a : {"grokkit_version", "git_revision", "created", "blas_kernel",
                           "hdf5_version", "pipeline_file", "overrides"})
-        if (h5::has_attr(f, a))
-            std::cout << "  " << std::left << std::setw(16) << a << h5::read_string_attr(f, a)
-                      << "\n";
+        if (f.has_attribute(a))
+            print_row(a, f.string_attribute(a));
     for (const char* a : {"schema_version", "seed", "threads", "resume_count"})
-        if (h5::has_attr(f, a))
-            std::cout << "  " << std::left << std::setw(16) << a << h5::read_int_attr(f, a) << "\n";
-    std::cout << "\npipeline (as written):\n" << h5::read_text(f, "pipeline") << "\n";
-    {
-        h5::handle g = h5::open_group(f, "dataset");
-        std::cout << "dataset: " << h5::read_string_attr(g, "plugin") << ", "
-                  << h5::read_int_attr(g, "n_train") << " train / "
-                  << h5::read_int_attr(g, "n_test") << " test examples\n";
-    }
-    {
-        h5::handle step(H5Dopen2(f, "/metrics/step", H5P_DEFAULT));
-        const auto steps = h5::read_int_series(step);
-        std::cout << "metrics: " << steps.size() << " rows";
-        if (!steps.empty())
-            std::cout << ", steps " << steps.front() << ".." << steps.back();
-        std::cout << "\n";
-        for (const char* m : {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}) {
-            const std::string path = std::string("/metrics/") + m;
-            if (!h5::exists(f, path))
-                continue;
-            h5::handle d(H5Dopen2(f, path.c_str(), H5P_DEFAULT));
-            auto v = h5::read_double_series(d);
-            v.resize(std::min(v.size(), steps.size()));
-            if (v.empty())
-                continue;
-            std::cout << "  " << std::left << std::setw(16) << m << "last " << std::setw(12)
-                      << fmt(v.back());
-            const bool is_acc = std::string(m).find("accuracy") != std::string::npos;
-            std::size_t best = 0;
-            for (std::size_t i = 0; i < v.size(); ++i)
-                if (is_acc ? v[i] > v[best] : v[i] < v[best])
-                    best = i;
-            std::cout << (is_acc ? "max " : "min ") << fmt(v[best]) << " at step " << steps[best]
-                      << "\n";
-        }
-    }
-    {
-        h5::handle step(H5Dopen2(f, "/checkpoints/step", H5P_DEFAULT));
-        const auto steps = h5::read_int_series(step);
-        std::cout << "checkpoints: " << steps.size();
-        if (!steps.empty())
-            std::cout << ", steps " << steps.front() << ".." << steps.back();
-        std::cout << "\n";
-    }
-    {
-        h5::handle g = h5::open_group(f, "analyses");
-        hsize_t n = 0;
-        H5Gget_num_objs(g, &n);
-        std::cout << "analyses: " << n << "\n";
-        for (hsize_t i = 0; i < n; ++i) {
-            char name[256] = {};
-            H5Gget_objname_by_idx(g, i, name, sizeof name);
-            h5::handle ag = h5::open_group(g, name);
-            h5::handle st(H5Dopen2(ag, "step", H5P_DEFAULT));
-            std::cout << "  " << name << " (" << h5::read_string_attr(ag, "plugin") << ", at "
-                      << h5::read_string_attr(ag, "at") << "): " << h5::series_length(st)
-                      << " rows\n";
-        }
-    }
+        if (f.has_attribute(a))
+            print_row(a, std::to_string(f.int_attribute(a)));
+    std::cout << "\npipeline (as written):\n" << f.pipeline_text() << "\n";
+    std::cout << "dataset: " << f.dataset_plugin() << ", " << f.dataset_attribute("n_train")
+              << " train / " << f.dataset_attribute("n_test") << " test examples\n";
+    const auto steps = f.metric_steps();
+    std::cout << "metrics: " << steps.size() << " rows" << range_text(steps) << "\n";
+    for (const auto& m : f.metric_names())
+        if (m != "lr")
+            print_metric(f, m, steps);
+    const auto checkpoints = f.checkpoint_steps();
+    std::cout << "checkpoints: " << checkpoints.size() << range_text(checkpoints) << "\n";
+    const auto analyses = f.analyses();
+    std::cout << "analyses: " << analyses.size() << "\n";
+    for (const auto& a : analyses)
+        std::cout << "  " << a.name << " (" << a.plugin << ", at " << a.at
+                  << "): " << f.analysis_steps(a.name).size() << " rows, " << a.outputs.size()
+                  << " outputs\n";
     return 0;
 }
 
@@ -401,9 +367,7 @@ int cmd_analyze(const std::vector<std::string>& args) {
     // A corrupt file may crash or hang HDF5: probe it in a child first.
     if (run_isolated(
             [&] {
-                auto f = open_run_file_readonly(run_file);
-                if (!h5::exists(f, "/checkpoints/step"))
-                    throw error(run_file, "not a grokkit run file (no /checkpoints/step)");
+                const grokkit::run_file probe(run_file);
                 return 0;
             },
             30, run_file) != 0)

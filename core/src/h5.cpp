@@ -363,4 +363,41 @@ std::vector<double> read_double_series(hid_t dset) {
     return v;
 }
 
+bool is_group(hid_t parent, const std::string& path) {
+    handle obj(check(H5Oopen(parent, path.c_str(), H5P_DEFAULT), "cannot open " + path));
+    return H5Iget_type(obj) == H5I_GROUP;
+}
+
+std::vector<std::string> members(hid_t group) {
+    std::vector<std::string> names;
+    auto add = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+        static_cast<std::vector<std::string>*>(out)->push_back(name);
+        return 0;
+    };
+    hsize_t index = 0;
+    check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, add, &names),
+          "cannot list a group");
+    return names;
+}
+
+std::vector<std::size_t> dims(hid_t dset) {
+    const auto d = dims_of(dset);
+    return std::vector<std::size_t>(d.begin(), d.end());
+}
+
+std::string read_fixed_text(hid_t parent, const std::string& name) {
+    handle d(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "missing dataset " + name));
+    handle t(check(H5Dget_type(d), "type of " + name));
+    std::string buf(H5Tget_size(t), '\0');
+    check(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot read " + name);
+    return buf.substr(0, buf.find('\0'));
+}
+
+double read_scalar(hid_t parent, const std::string& name) {
+    handle d(check(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "missing dataset " + name));
+    double v = 0;
+    check(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), "cannot read " + name);
+    return v;
+}
+
 } // namespace grokkit::h5

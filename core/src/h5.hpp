@@ -37,6 +37,12 @@ void quiet_errors();
 handle create_group(hid_t parent, const std::string& name);
 handle open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);
+/// Whether `path` (which must exist) is a group.
+bool is_group(hid_t parent, const std::string& path);
+/// Names of a group's members, sorted by name.
+std::vector<std::string> members(hid_t group);
+/// A dataset's dimensions.
+std::vector<std::size_t> dims(hid_t dset);
 
 void write_attr(hid_t obj, const std::string& name, const std::string& value);
 void write_attr(hid_t obj, const std::string& name, std::int64_t value);
@@ -55,6 +61,9 @@ void write_fixed_text(hid_t parent, const std::string& name, const std::string& 
                       std::size_t capacity);
 /// A scalar float64 dataset, created or overwritten in place.
 void write_scalar(hid_t parent, const std::string& name, double value);
+/// What write_fixed_text() and write_scalar() wrote.
+std::string read_fixed_text(hid_t parent, const std::string& name);
+double read_scalar(hid_t parent, const std::string& name);
 
 /// A fixed-shape dataset written at once (int64, float32 or float64).
 void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,

@@ -67,6 +67,10 @@ void output_series::create(hid_t group, const output_layout& o, const std::strin
     }
     h5::handle g = h5::create_group(group, o.name);
     describe(g, o, leading_axis);
+    std::vector<std::string> shape;
+    for (auto n : o.shape)
+        shape.push_back(std::to_string(n));
+    h5::write_attr(g, "shape", join(shape, ","));
     h5::write_attr(g, "layout",
                    std::string("variable-length: element e of row r is values[offsets[r, e]"
                                ":offsets[r, e + 1]]") +

@@ -153,14 +153,20 @@ run_store run_store::create(const fs::path& file, const run_header& header,
                        std::string("training step of each row; appended last, it commits the row"));
         for (const auto& m : layout.metric_names)
             h5::create_series(g, m, H5T_NATIVE_DOUBLE, {}, {});
+        h5::write_attr(g, "order", join(layout.metric_names, "\n")); // as the trainer reports
     }
     {
         h5::handle g = h5::create_group(s.m_file, "checkpoints");
         h5::handle params = h5::create_group(g, "params");
         h5::handle opt = h5::create_group(g, "optimizer");
         h5::write_attr(opt, "type", header.optimizer);
-        for (const auto* p : layout.params)
+        std::vector<std::string> order;
+        for (const auto* p : layout.params) {
             h5::create_series(params, p->name, H5T_NATIVE_FLOAT, shape_of(p->value), {true, true});
+            order.push_back(p->name);
+        }
+        // HDF5 lists members by name; readers need the model's parameters() order.
+        h5::write_attr(params, "order", join(order, "\n"));
         for (const auto& st : layout.optimizer_state)
             h5::create_series(opt, st.name, H5T_NATIVE_FLOAT, shape_of(*st.value), {true, true});
         h5::create_series(g, "updates", H5T_NATIVE_INT64, {}, {});

@@ -10,6 +10,7 @@
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
 #include <grokkit/rng.hpp>
+#include <grokkit/run_file.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -183,22 +184,35 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
     return r;
 }
 
-// The lines of one [section] of a resolved pipeline (sections come in a fixed order).
-std::string section_text(const std::string& resolved, const std::string& header) {
-    const auto begin = resolved.find(header + "\n");
-    if (begin == std::string::npos)
-        return {};
-    const auto end = resolved.find("\n[", begin + header.size());
-    return resolved.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+// The keys `analyze` requires to match the run file's: the data and model the checkpoints
+// belong to, the seed that regenerates the split, the loss analyses get as ctx.loss().
+std::vector<std::string> keys_that_must_match(const pipeline_tree& mine) {
+    std::vector<std::string> keys;
+    for (const char* section : {"dataset", "model"})
+        for (const auto& k : mine.keys(section))
+            keys.push_back(std::string(section) + "." + k);
+    keys.insert(keys.end(), {"run.seed", "train.loss", "train.class_mean"});
+    return keys;
 }
 
-// The line `key = ...` of one [section] of a resolved pipeline, or "" when it has none.
-std::string key_line(const std::string& resolved, const std::string& header,
-                     const std::string& key) {
-    const std::string section = section_text(resolved, header);
-    const auto at = section.find("\n" + key + " = ");
-    return at == std::string::npos ? std::string{}
-                                   : section.substr(at, section.find('\n', at + 1) - at);
+// Refuses a pipeline whose dataset, model, seed or loss differs from the recorded one, at the
+// first key that differs.
+void check_matches_run(const pipeline& p, const run_file& f) {
+    const pipeline_tree mine(p.resolved_text(), p.file.string());
+    const pipeline_tree recorded = f.resolved_pipeline();
+    for (const auto& key : keys_that_must_match(mine)) {
+        const std::string here = mine.value_text(key), there = recorded.value_text(key);
+        if (here == there)
+            continue;
+        const auto dot = key.find('.');
+        source_location l = p.locate(key.substr(0, dot), key.substr(dot + 1));
+        throw invalid_input(
+            diagnostic{std::move(l.where), key,
+                       "is " + here + " here but " + (there.empty() ? "absent" : there) + " in " +
+                           f.path().string(),
+                       "the recorded value (see `grokkit inspect " + f.path().string() + "`)",
+                       l.line, l.column});
+    }
 }
 
 } // namespace
@@ -216,31 +230,7 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     if (p.analyses.empty())
         throw invalid_input(options.pipeline_file.string(),
                             "the pipeline has no [[analysis]]; expected at least one");
-    std::string recorded;
-    {
-        h5::handle f = open_run_file_readonly(options.run_file);
-        if (!h5::exists(f, "/pipeline_resolved"))
-            throw error(options.run_file.string(),
-                        "not a grokkit run file (no /pipeline_resolved)");
-        recorded = h5::read_text(f, "pipeline_resolved");
-    }
-    const std::string resolved = p.resolved_text();
-    for (const char* header : {"[dataset]", "[model]"})
-        if (section_text(resolved, header) != section_text(recorded, header))
-            throw invalid_input(options.pipeline_file.string(),
-                                std::string(header) +
-                                    " differs from the run's; expected the recorded one "
-                                    "(see `grokkit inspect " +
-                                    options.run_file.string() + "`)");
-    // The seed regenerates the split; the loss is what analyses get as ctx.loss().
-    for (const auto& [section, key] :
-         {std::pair{"run", "seed"}, std::pair{"train", "loss"}, std::pair{"train", "class_mean"}}) {
-        const std::string header = "[" + std::string(section) + "]";
-        if (key_line(resolved, header, key) != key_line(recorded, header, key))
-            throw invalid_input(options.pipeline_file.string(),
-                                std::string(section) + "." + key +
-                                    " differs from the run's; expected the recorded one");
-    }
+    check_matches_run(p, run_file(options.run_file));
 
     run_layout layout;
     layout.params = p.net->parameters();

@@ -35,10 +35,10 @@ grep -q "already in the run file" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 if "$grokkit" analyze "$tmp/post.h5" "$with" --force --set dataset.modulus=29 2>"$tmp/err"; then
     echo "FAIL: mismatched dataset not refused"; exit 1
 fi
-grep -q "\[dataset\] differs from the run's" "$tmp/err" || { cat "$tmp/err"; exit 1; }
+grep -qF "error: --set dataset.modulus=29: dataset.modulus: is 29 here but 23 in $tmp/post.h5; expected the recorded value" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 # So is one whose loss differs: analyses receive the trained loss (ctx.loss()).
 if "$grokkit" analyze "$tmp/post.h5" "$with" --force --set train.class_mean=true 2>"$tmp/err"; then
     echo "FAIL: mismatched loss not refused"; exit 1
 fi
-grep -q "train.class_mean differs from the run's" "$tmp/err" || { cat "$tmp/err"; exit 1; }
+grep -qF "train.class_mean: is true here but false in $tmp/post.h5" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 echo PASS
