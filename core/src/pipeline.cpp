@@ -26,43 +26,6 @@ void run_section::declare(param_set& ps) {
     ps.add("plugin_path", plugin_path, "extra plugin directories, relative to the pipeline file");
 }
 
-void train_section::declare(param_set& ps) {
-    ps.add("steps", steps, "optimizer updates to take").at_least(0);
-    ps.add("loss", loss,
-           "per-example loss, averaged over examples: cross_entropy (softmax) or mse (squared "
-           "error to one-hot targets, summed over classes)")
-        .one_of({"cross_entropy", "mse"});
-    ps.add("class_mean", class_mean,
-           "also divide by the number of classes: the mean over the (examples, classes) table, as "
-           "the PAIR notebook's jnp.mean(onehot * log_softmax) and torch's MSELoss(); it scales "
-           "the gradient, which adamw without l1, l2 or clip_norm ignores but for eps");
-    ps.add("optimizer", optimizer,
-           "update rule as in torch.optim: sgd (with momentum), adam, adamw (decoupled weight "
-           "decay)")
-        .one_of({"sgd", "adam", "adamw"});
-    ps.add("lr", lr, "peak learning rate").above(0);
-    ps.add("weight_decay", weight_decay,
-           "decoupled (adamw) or added to the gradient as wd*w (sgd, adam)")
-        .at_least(0);
-    ps.add("beta1", beta1, "adam/adamw first-moment decay").at_least(0).below(1);
-    ps.add("beta2", beta2, "adam/adamw second-moment decay").at_least(0).below(1);
-    ps.add("eps", eps, "adam/adamw denominator epsilon").above(0);
-    ps.add("momentum", momentum, "sgd momentum").at_least(0).below(1);
-    ps.add("l1", l1, "L1 penalty: adds l1*sign(w) to every gradient").at_least(0);
-    ps.add("l2", l2, "L2 penalty: adds l2*w to every gradient, with any optimizer").at_least(0);
-    ps.add("clip_norm", clip_norm, "clip the gradients' global L2 norm to this; 0 = off")
-        .at_least(0);
-    ps.add("schedule", schedule,
-           "learning rate after warm-up: constant, or cosine from lr to min_lr at the last step")
-        .one_of({"constant", "cosine"});
-    ps.add("min_lr", min_lr, "cosine schedule: learning rate at the last step").at_least(0);
-    ps.add("warmup_steps", warmup_steps, "linear learning-rate warm-up: lr*min(1,(step+1)/n)")
-        .at_least(0);
-    ps.add("batch_size", batch_size, "examples per step; 0 = full batch").at_least(0);
-    ps.add("eval_every", eval_every, "steps between metric evaluations").at_least(1);
-    ps.add("checkpoint_every", checkpoint_every, "steps between checkpoints").at_least(1);
-}
-
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
     auto distance = [](const std::string& a, const std::string& b) {
         std::vector<std::size_t> row(b.size() + 1);
@@ -643,7 +606,7 @@ std::string pipeline::resolved_text() const {
         s += "\n";
     };
     run_section r = run;
-    train_section t = train;
+    train_config t = train;
     section("[run]", "", [&](param_set& ps) { r.declare(ps); });
     section("[dataset]", dataset_plugin, [&](param_set& ps) { data->declare(ps); });
     section("[model]", model_plugin, [&](param_set& ps) { net->declare(ps); });

@@ -10,6 +10,7 @@
 #include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/params.hpp>
+#include <grokkit/train.hpp>
 
 #include <filesystem>
 #include <map>
@@ -25,31 +26,6 @@ struct run_section {
     std::int64_t seed = 0;
     std::int64_t threads = 2;
     std::vector<std::string> plugin_path;
-    void declare(param_set& ps);
-};
-
-/// [train]: the optimisation loop.
-struct train_section {
-    std::int64_t steps = 1000;
-    std::string loss = "cross_entropy";
-    bool class_mean = false;
-    loss_config loss_function() const { return {loss, class_mean}; }
-    std::string optimizer = "adamw";
-    double lr = 1e-3;
-    double weight_decay = 1.0;
-    double beta1 = 0.9;
-    double beta2 = 0.98;
-    double eps = 1e-8;
-    double momentum = 0.0;
-    double l1 = 0.0;
-    double l2 = 0.0;
-    double clip_norm = 0.0;
-    std::string schedule = "constant";
-    double min_lr = 0.0;
-    std::int64_t warmup_steps = 0;
-    std::int64_t batch_size = 0;
-    std::int64_t eval_every = 100;
-    std::int64_t checkpoint_every = 1000;
     void declare(param_set& ps);
 };
 
@@ -74,7 +50,7 @@ struct pipeline {
     std::string text;                   ///< the file as written
     std::vector<std::string> overrides; ///< --set arguments, in order
     run_section run;
-    train_section train;
+    train_config train; ///< [train]
     std::string dataset_plugin;
     std::string model_plugin;
     std::unique_ptr<dataset> data;

@@ -465,6 +465,25 @@ void run_store::load_checkpoint(std::size_t index) {
         h5::read_row(m_params[i], index, H5T_NATIVE_FLOAT, m_layout.params[i]->value.data());
 }
 
+std::vector<float> run_store::read_checkpoint(std::size_t index) const {
+    std::size_t n = 0;
+    for (const auto* p : m_layout.params)
+        n += p->value.size();
+    std::vector<float> out(n);
+    float* at = out.data();
+    for (std::size_t i = 0; i < m_params.size(); ++i) {
+        h5::read_row(m_params[i], index, H5T_NATIVE_FLOAT, at);
+        at += m_layout.params[i]->value.size();
+    }
+    return out;
+}
+
+std::vector<std::int64_t> run_store::checkpoint_updates() const {
+    auto v = h5::read_int_series(m_checkpoint_updates);
+    v.resize(std::min(v.size(), h5::series_length(m_checkpoint_step)));
+    return v;
+}
+
 h5::handle open_run_file_for_resume(const fs::path& file) {
     h5::quiet_errors();
     h5::handle fapl = file_access(true);

@@ -107,6 +107,10 @@ class run_store {
     std::vector<std::int64_t> checkpoint_steps() const;
     /// Loads checkpoint `index`'s parameters into the layout's parameter tensors.
     void load_checkpoint(std::size_t index);
+    /// Checkpoint `index`'s parameters, flat in the layout's order.
+    std::vector<float> read_checkpoint(std::size_t index) const;
+    /// Optimizer updates of each complete checkpoint, in order.
+    std::vector<std::int64_t> checkpoint_updates() const;
 
     /// Records the final status ("complete" or "interrupted") and the wall time (this session's
     /// plus earlier finished sessions'), then closes the file.

@@ -5,12 +5,12 @@
 #include "registry.hpp"
 #include "run_store.hpp"
 #include "runner.hpp"
-#include "trainer.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
 #include <grokkit/rng.hpp>
 #include <grokkit/run_file.hpp>
+#include <grokkit/train.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -51,6 +51,7 @@ class stop_signals {
 
 // Everything prepared before the run file exists.
 struct prepared_run {
+    const registry* reg = nullptr; // creates the models analyses copy
     pipeline pipe;
     dataset_split split;
     input_spec spec;
@@ -60,8 +61,7 @@ struct prepared_run {
 class context_impl : public analysis_context {
   public:
     context_impl(const prepared_run& r, std::size_t index, run_store& store)
-        : m_run(r), m_layout(r.analyses.at(index)), m_loss(r.pipe.train.loss_function()),
-          m_store(store),
+        : m_run(r), m_layout(r.analyses.at(index)), m_loss(r.pipe.train.loss), m_store(store),
           m_seed(rng(static_cast<std::uint64_t>(r.pipe.run.seed), "analysis:" + m_layout.name)
                      .next_u64()) {}
     const input_spec& spec() const override { return m_run.spec; }
@@ -72,11 +72,47 @@ class context_impl : public analysis_context {
     std::int64_t step() const override { return m_step; }
     int threads() const override { return static_cast<int>(m_run.pipe.run.threads); }
     std::uint64_t seed() const override { return m_seed; }
+    std::uint64_t run_seed() const override {
+        return static_cast<std::uint64_t>(m_run.pipe.run.seed);
+    }
     output_value input(const std::string& reference) const override {
         const auto slash = reference.find('/');
         return m_store.read_analysis(reference.substr(0, slash),
                                      slash == std::string::npos ? "" : reference.substr(slash + 1),
                                      m_step);
+    }
+    const train_config& training() const override { return m_run.pipe.train; }
+    std::unique_ptr<model> new_model(std::uint64_t seed) const override {
+        const pipeline& p = m_run.pipe;
+        std::unique_ptr<model> m(
+            static_cast<model*>(m_run.reg->create(p.model_plugin, plugin_kind::model).release()));
+        // The same parameter values as the run's model, key by key, then a build of its own.
+        param_set from, to;
+        p.net->declare(from);
+        m->declare(to);
+        for (const auto& prm : from.params())
+            if (auto problem = to.find(prm.key())->assign(prm.value()))
+                throw error(p.model_plugin + ".copy", prm.key() + ": " + *problem);
+        m->build(m_run.spec, seed);
+        return m;
+    }
+    std::unique_ptr<model> copy_model() const override {
+        auto m = new_model(run_seed());
+        set_flat_parameters(*m, flat_parameters(*m_run.pipe.net));
+        return m;
+    }
+    std::vector<checkpoint_info> checkpoints() const override {
+        const auto steps = m_store.checkpoint_steps();
+        const auto updates = m_store.checkpoint_updates();
+        // Up to this checkpoint: `analyze` has them all, a live run those so far, and both
+        // must give an analysis the same.
+        std::vector<checkpoint_info> out;
+        for (std::size_t i = 0; i < steps.size() && steps[i] <= m_step; ++i)
+            out.push_back({steps[i], updates[i], m_run.pipe.train.learning_rate(steps[i])});
+        return out;
+    }
+    std::vector<float> checkpoint_parameters(std::size_t index) const override {
+        return m_store.read_checkpoint(index);
     }
     void write(const std::string& output, const output_value& value) override {
         const std::string where = m_layout.plugin + ".run";
@@ -158,6 +194,7 @@ template <class Work> void blame(const pipeline& p, const std::string& section, 
 std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
                                       const std::vector<std::string>& overrides) {
     auto r = std::make_unique<prepared_run>();
+    r->reg = &reg;
     if (reg.plugins().empty())
         reg.load_default();
     r->pipe = load_pipeline(file, overrides, reg);
@@ -262,7 +299,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
     auto r = prepare(reg, options.pipeline_file, options.overrides);
     pipeline& p = r->pipe;
     const auto seed = static_cast<std::uint64_t>(p.run.seed);
-    trainer tr(*p.net, r->split, p.train, seed);
+    trainer tr(*p.net, r->split.train, p.train, seed);
 
     run_layout layout;
     layout.metric_names = trainer::metric_names();
@@ -271,7 +308,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
     layout.analyses = r->analyses;
     run_header header{p.text,           p.resolved_text(), p.overrides,
                       p.file.string(),  p.run.seed,        p.run.threads,
-                      p.dataset_plugin, p.model_plugin,    p.train.optimizer};
+                      p.dataset_plugin, p.model_plugin,    p.train.optimizer.kind};
 
     const fs::path out =
         options.out.empty() ? fs::path("runs") / (p.run.name + ".h5") : options.out;
@@ -322,7 +359,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
         const bool resumed_here = result.resumed_from == s;
         const bool is_final = s == steps;
         if ((s % p.train.eval_every == 0 || is_final) && !resumed_here) {
-            last_metrics = tr.evaluate(s);
+            last_metrics = tr.evaluate(s, r->split.test);
             store->append_metrics(s, last_metrics);
             if (report) {
                 const double secs =
@@ -352,7 +389,7 @@ run_result run_pipeline(registry& reg, const run_options& options,
         tr.update(s);
     }
     if (last_metrics.empty())
-        last_metrics = tr.evaluate(store->last_checkpoint_step());
+        last_metrics = tr.evaluate(store->last_checkpoint_step(), r->split.test);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     store->finish(status, result.seconds);
     result.file = out;

@@ -8,7 +8,7 @@
 3. A live SWMR reader follows the variable-length outputs (flat values plus offsets) while the
    run writes; the run is SIGKILLed on an event (committed rows), resumed, and the finished
    file's rows are all correct with `values` cut back to the last offset.
-usage: chaining.py GROKKIT_BINARY PIPELINE CHAIN_PLUGIN_DIR"""
+usage: chaining.py GROKKIT_BINARY PIPELINE FIXTURE_PLUGIN_DIR"""
 import os
 import signal
 import subprocess

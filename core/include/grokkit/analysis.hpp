@@ -9,8 +9,10 @@
 #include <grokkit/model.hpp>
 #include <grokkit/output.hpp>
 #include <grokkit/plugin.hpp>
+#include <grokkit/train.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,13 @@ struct analysis_setup {
     const dataset_split& data;
     model& net;
     const dataset& source;
+};
+
+/// A checkpoint committed to the run file.
+struct checkpoint_info {
+    std::int64_t step = 0;    ///< training step
+    std::int64_t updates = 0; ///< optimizer updates taken before it
+    double learning_rate = 0; ///< the rate of the update taken at `step` (train_config)
 };
 
 /// What an analysis sees while it runs at one checkpoint.
@@ -42,10 +51,25 @@ class GROKKIT_VISIBLE analysis_context {
     virtual std::int64_t step() const = 0;
     /// The run's BLAS thread count ([run] threads), for work the analysis splits itself.
     virtual int threads() const = 0;
+    /// The run's seed ([run] seed): new_model(run_seed()) is the run's own initialisation.
+    virtual std::uint64_t run_seed() const = 0;
     /// The seed of this analysis' own random draws: derived from the run seed and the
     /// analysis name, the same under `grokkit run` and `grokkit analyze`. Key draws by step
     /// (grokkit::rng(seed(), purpose, step())) so each checkpoint's are reproducible alone.
     virtual std::uint64_t seed() const = 0;
+    /// The run's [train] configuration: retrain with the run's settings, or change a copy.
+    virtual const train_config& training() const = 0;
+    /// A new model of the run's plugin and parameters, built for this dataset and initialised
+    /// from `seed` (the run's own initialisation with the run seed). Independent of the
+    /// trained model: train or perturb it freely. Must not outlive the analysis' run().
+    virtual std::unique_ptr<model> new_model(std::uint64_t seed) const = 0;
+    /// An independent copy of the model with this checkpoint's parameters; changing or
+    /// retraining it leaves the run untouched. Must not outlive the analysis' run().
+    virtual std::unique_ptr<model> copy_model() const = 0;
+    /// The checkpoints committed so far, in order, this one included.
+    virtual std::vector<checkpoint_info> checkpoints() const = 0;
+    /// Flat parameters (grokkit::flat_parameters order) of checkpoints()[index].
+    virtual std::vector<float> checkpoint_parameters(std::size_t index) const = 0;
     /// The value an earlier analysis wrote for this same checkpoint, `reference` being
     /// "<analysis>/<output>" (the value of a parameter declared with param::input()), in the
     /// producer's dtype. Throws grokkit::error when the producer has not written this step.
