@@ -1,11 +1,11 @@
 // Subcommand implementations: option parsing and printing only; the work is in core.
 // SPDX-License-Identifier: Apache-2.0
 #include "commands.hpp"
-#include "h5.hpp"
-#include "pipeline.hpp"
-#include "registry.hpp"
-#include "run_store.hpp"
-#include "runner.hpp"
+#include "host/pipeline.hpp"
+#include "host/registry.hpp"
+#include "host/runner.hpp"
+#include "store/h5.hpp"
+#include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/run_file.hpp>

@@ -1,6 +1,6 @@
 // Tests of pipeline validation in-process: overrides, resolved text, collected diagnostics.
 // SPDX-License-Identifier: Apache-2.0
-#include "pipeline.hpp"
+#include "host/pipeline.hpp"
 
 #include <grokkit/error.hpp>
 

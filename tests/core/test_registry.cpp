@@ -1,6 +1,6 @@
 // Tests of plugin loading: the good fixture loads, each broken one is refused with its reason.
 // SPDX-License-Identifier: Apache-2.0
-#include "registry.hpp"
+#include "host/registry.hpp"
 
 #include <grokkit/error.hpp>
 

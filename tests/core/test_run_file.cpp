@@ -1,6 +1,6 @@
 // Tests of the run-file reader: the pipeline tree, and a real run read back through run_file.
 // SPDX-License-Identifier: Apache-2.0
-#include "runner.hpp"
+#include "host/runner.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/run_file.hpp>

@@ -1,8 +1,8 @@
 // Tests of the training API: the schedule, flat parameters, subsets, and train() against the
 // checkpoints `grokkit run` writes (straight, on a seeded subset, and resumed after SIGINT).
 // SPDX-License-Identifier: Apache-2.0
-#include "pipeline.hpp"
-#include "runner.hpp"
+#include "host/pipeline.hpp"
+#include "host/runner.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>

@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "h5.hpp"
-#include "output_store.hpp"
+#include "store/h5.hpp"
+#include "store/output_store.hpp"
 
 #include <grokkit/analysis.hpp>
 #include <grokkit/data.hpp>

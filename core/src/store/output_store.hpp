@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "h5.hpp"
+#include "store/h5.hpp"
 
 #include <grokkit/output.hpp>
 

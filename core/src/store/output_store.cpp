@@ -1,6 +1,6 @@
 // Storing typed analysis outputs: fixed-shape rows, or flat values plus offsets.
 // SPDX-License-Identifier: Apache-2.0
-#include "output_store.hpp"
+#include "store/output_store.hpp"
 
 #include <grokkit/error.hpp>
 

@@ -1,6 +1,6 @@
 // Typed analysis outputs: declarations, binding to sizes, values and their conversions.
 // SPDX-License-Identifier: Apache-2.0
-#include "markdown.hpp"
+#include "sdk/markdown.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/output.hpp>

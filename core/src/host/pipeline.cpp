@@ -1,7 +1,7 @@
 // Pipeline validation: every problem becomes a diagnostic with file:line:column and the key.
 // SPDX-License-Identifier: Apache-2.0
-#include "markdown.hpp"
-#include "pipeline.hpp"
+#include "host/pipeline.hpp"
+#include "sdk/markdown.hpp"
 
 #include <grokkit/error.hpp>
 

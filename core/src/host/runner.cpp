@@ -1,10 +1,10 @@
 // The run orchestration: everything is validated and declared before the file is created.
 // SPDX-License-Identifier: Apache-2.0
-#include "h5.hpp"
-#include "pipeline.hpp"
-#include "registry.hpp"
-#include "run_store.hpp"
-#include "runner.hpp"
+#include "host/pipeline.hpp"
+#include "host/registry.hpp"
+#include "host/runner.hpp"
+#include "store/h5.hpp"
+#include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>

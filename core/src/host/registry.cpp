@@ -1,6 +1,6 @@
 // Plugin loading: every failure becomes a refusal with the library path and the reason.
 // SPDX-License-Identifier: Apache-2.0
-#include "registry.hpp"
+#include "host/registry.hpp"
 
 #include <grokkit/error.hpp>
 

@@ -1,8 +1,8 @@
 // The run-file reader: committed rows of a live, finished or killed run, and its pipeline tree.
 // SPDX-License-Identifier: Apache-2.0
-#include "h5.hpp"
-#include "output_store.hpp"
-#include "run_store.hpp"
+#include "store/h5.hpp"
+#include "store/output_store.hpp"
+#include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/run_file.hpp>

@@ -1,6 +1,6 @@
 // Run file writer: layout in docs/run-file.md; SWMR rules in DESIGN §4.
 // SPDX-License-Identifier: Apache-2.0
-#include "run_store.hpp"
+#include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>

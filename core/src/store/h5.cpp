@@ -1,6 +1,6 @@
 // HDF5 helpers; every failure becomes a grokkit::error naming the object.
 // SPDX-License-Identifier: Apache-2.0
-#include "h5.hpp"
+#include "store/h5.hpp"
 
 #include <grokkit/error.hpp>
 
