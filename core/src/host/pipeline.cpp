@@ -251,6 +251,57 @@ std::unique_ptr<T> create_plugin(validator& v, const registry& reg, const toml::
     return nullptr;
 }
 
+// The [[analysis]] table `which` names (its name, plugin or index) and its index, or null.
+std::pair<toml::table*, std::size_t> find_analysis(toml::table& root, const std::string& which) {
+    toml::array* arr = root.get_as<toml::array>("analysis");
+    for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+        auto* t = arr->get_as<toml::table>(i);
+        if (!t)
+            continue;
+        const toml::node* named = t->get("name") ? t->get("name") : t->get("plugin");
+        const std::string name = named ? named->value_or(std::string{}) : "";
+        if (name == which || std::to_string(i) == which)
+            return {t, i};
+    }
+    return {nullptr, 0};
+}
+
+// The table a `--set` path's key goes into, creating a missing [section]; null after adding
+// the problem. `dotted` receives the key as messages name it.
+toml::table* override_target(validator& v, toml::table& root, const std::string& arg,
+                             const std::vector<std::string>& parts, std::string& dotted) {
+    auto problem = [&](std::string key, std::string what, std::string expected) {
+        v.diags.push_back({"--set " + arg, std::move(key), std::move(what), std::move(expected),
+                           after_every_line, 0});
+        return nullptr;
+    };
+    const std::string path = arg.substr(0, arg.find('='));
+    if (parts.size() == 3 && parts[0] == "analysis") {
+        const auto [found, index] = find_analysis(root, parts[1]);
+        if (!found)
+            return problem(path, "no [[analysis]] named or numbered \"" + parts[1] + "\"",
+                           "analysis.<name or index>.<key>");
+        dotted = "analysis." + parts[1] + "." + parts[2];
+        // Problems are reported under the entry's index, whichever way --set named it.
+        v.override_of["analysis." + std::to_string(index) + "." + parts[2]] = arg;
+        return found;
+    }
+    if (parts.size() != 2)
+        return problem(path, "not of the form section.key=value",
+                       "section.key=value or analysis.<name>.key=value");
+    if (std::find(top_level_keys.begin(), top_level_keys.end(), parts[0]) == top_level_keys.end() ||
+        parts[0] == "analysis")
+        return problem(path, "unknown section \"" + parts[0] + "\"",
+                       "run, dataset, model, train or analysis.<name>");
+    if (!root.get(parts[0]))
+        root.insert_or_assign(parts[0], toml::table{});
+    toml::table* target = root.get_as<toml::table>(parts[0]);
+    if (!target)
+        return problem(parts[0], "is not a table", "a table");
+    dotted = path;
+    return target;
+}
+
 // Applies one `--set key.path=value` to the parsed table.
 void apply_override(validator& v, toml::table& root, const std::string& arg) {
     const auto eq = arg.find('=');
@@ -266,69 +317,17 @@ void apply_override(validator& v, toml::table& root, const std::string& arg) {
         e = std::min(path.find('.', s), path.size());
         parts.push_back(path.substr(s, e - s));
     }
-    toml::table* target = &root;
     std::string dotted;
-    if (parts.size() == 3 && parts[0] == "analysis") {
-        // analysis.<name or index>.key
-        toml::array* arr = root.get_as<toml::array>("analysis");
-        toml::table* found = nullptr;
-        std::size_t found_index = 0;
-        if (arr) {
-            for (std::size_t i = 0; i < arr->size(); ++i) {
-                auto* t = arr->get_as<toml::table>(i);
-                if (!t)
-                    continue;
-                const std::string name =
-                    t->get("name")
-                        ? t->get("name")->value_or(std::string{})
-                        : (t->get("plugin") ? t->get("plugin")->value_or(std::string{}) : "");
-                if (name == parts[1] || std::to_string(i) == parts[1]) {
-                    found = t;
-                    found_index = i;
-                }
-            }
-        }
-        if (!found) {
-            v.diags.push_back({"--set " + arg, path,
-                               "no [[analysis]] named or numbered \"" + parts[1] + "\"",
-                               "analysis.<name or index>.<key>", after_every_line, 0});
-            return;
-        }
-        target = found;
-        dotted = "analysis." + parts[1] + "." + parts[2];
-        // Problems are reported under the entry's index, whichever way --set named it.
-        v.override_of["analysis." + std::to_string(found_index) + "." + parts[2]] = arg;
-    } else if (parts.size() == 2) {
-        if (std::find(top_level_keys.begin(), top_level_keys.end(), parts[0]) ==
-                top_level_keys.end() ||
-            parts[0] == "analysis") {
-            v.diags.push_back({"--set " + arg, path, "unknown section \"" + parts[0] + "\"",
-                               "run, dataset, model, train or analysis.<name>", after_every_line,
-                               0});
-            return;
-        }
-        if (!root.get(parts[0]))
-            root.insert_or_assign(parts[0], toml::table{});
-        target = root.get_as<toml::table>(parts[0]);
-        if (!target) {
-            v.diags.push_back(
-                {"--set " + arg, parts[0], "is not a table", "a table", after_every_line, 0});
-            return;
-        }
-        dotted = path;
-    } else {
-        v.diags.push_back({"--set " + arg, path, "not of the form section.key=value",
-                           "section.key=value or analysis.<name>.key=value", after_every_line, 0});
+    toml::table* target = override_target(v, root, arg, parts, dotted);
+    if (!target)
         return;
-    }
     v.override_of[dotted] = arg;
-    const std::string& key = parts.back();
     // The value is read as TOML; anything that is not TOML is taken as a plain string.
     try {
         toml::table parsed = toml::parse("v = " + value_text, "--set " + arg);
-        target->insert_or_assign(key, *parsed.get("v"));
+        target->insert_or_assign(parts.back(), *parsed.get("v"));
     } catch (const toml::parse_error&) {
-        target->insert_or_assign(key, value_text);
+        target->insert_or_assign(parts.back(), value_text);
     }
 }
 
@@ -428,14 +427,12 @@ void check_chaining(validator& v, const pipeline& p) {
 
 } // namespace
 
-pipeline parse_pipeline(const std::string& text, const std::string& source_name,
-                        const fs::path& base_dir, const std::vector<std::string>& overrides,
-                        registry& reg) {
-    validator v;
-    v.source = source_name;
-    toml::table root;
+namespace {
+
+// The TOML document, or the one syntax error toml++ stops at, as invalid input.
+toml::table parse_toml(const std::string& text, const std::string& source_name) {
     try {
-        root = toml::parse(text, source_name);
+        return toml::parse(text, source_name);
     } catch (const toml::parse_error& e) {
         const auto& pos = e.source().begin;
         std::string what(e.description());
@@ -448,71 +445,66 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
                 what = "error while parsing " + what.substr(20);
             what = "TOML syntax error: " + what;
         }
-        diagnostic d{source_name + ":" + std::to_string(pos.line) + ":" +
-                         std::to_string(pos.column),
-                     key_at_line(text, pos.line),
-                     what,
-                     expected,
-                     pos.line,
-                     pos.column};
-        throw invalid_input(std::move(d));
+        throw invalid_input(diagnostic{
+            source_name + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column),
+            key_at_line(text, pos.line), what, expected, pos.line, pos.column});
     }
-    for (const auto& arg : overrides)
-        apply_override(v, root, arg);
+}
 
-    pipeline p;
-    p.text = text;
-    p.overrides = overrides;
+// One pass of validation over a parsed document: every section assigned to its declared
+// parameters, every problem collected in `v`.
+struct pipeline_parser {
+    validator& v;
+    const toml::table& root;
+    registry& reg;
+    pipeline& p;
 
-    for (auto&& [k, node] : root) {
-        const std::string key(k.str());
-        if (std::find(top_level_keys.begin(), top_level_keys.end(), key) == top_level_keys.end()) {
-            const std::string near = nearest(key, top_level_keys);
-            v.add(k.source(), key,
-                  "unknown section" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)"),
-                  "[run], [dataset], [model], [train] or [[analysis]]");
-        } else if (key == "analysis" ? !node.is_array_of_tables() : !node.is_table()) {
-            v.add(node.source(), key, std::string("is ") + node_type_name(node),
-                  key == "analysis" ? "[[analysis]] tables" : "a [" + key + "] table");
+    const toml::table* section(const char* name) const { return root.get_as<toml::table>(name); }
+
+    void check_top_level() {
+        for (auto&& [k, node] : root) {
+            const std::string key(k.str());
+            if (std::find(top_level_keys.begin(), top_level_keys.end(), key) ==
+                top_level_keys.end()) {
+                const std::string near = nearest(key, top_level_keys);
+                v.add(k.source(), key,
+                      "unknown section" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)"),
+                      "[run], [dataset], [model], [train] or [[analysis]]");
+            } else if (key == "analysis" ? !node.is_array_of_tables() : !node.is_table()) {
+                v.add(node.source(), key, std::string("is ") + node_type_name(node),
+                      key == "analysis" ? "[[analysis]] tables" : "a [" + key + "] table");
+            }
         }
     }
 
-    auto section = [&](const char* name) -> const toml::table* {
-        return root.get_as<toml::table>(name);
-    };
-    static const toml::table empty_table;
-
-    for (const char* name : {"run", "train"})
-        if (const toml::table* t = section(name))
-            v.note(t->source(), name, name);
-    {
-        param_set ps;
-        p.run.declare(ps);
-        assign_table(v, section("run") ? *section("run") : empty_table, ps, "run", {});
-    }
-    // Plugin directories named by the pipeline are loaded before any plugin is looked up.
-    for (const auto& dir : p.run.plugin_path)
-        reg.load_directory(fs::path(dir).is_absolute() ? fs::path(dir) : base_dir / dir);
-    {
-        param_set ps;
-        p.train.declare(ps);
-        assign_table(v, section("train") ? *section("train") : empty_table, ps, "train", {});
+    // [run] then [train]; the plugin directories [run] names are loaded in between, before
+    // any plugin is looked up.
+    void assign_core_sections(const fs::path& base_dir) {
+        static const toml::table empty_table;
+        for (const char* name : {"run", "train"})
+            if (const toml::table* t = section(name))
+                v.note(t->source(), name, name);
+        param_set run_keys;
+        p.run.declare(run_keys);
+        assign_table(v, section("run") ? *section("run") : empty_table, run_keys, "run", {});
+        for (const auto& dir : p.run.plugin_path)
+            reg.load_directory(fs::path(dir).is_absolute() ? fs::path(dir) : base_dir / dir);
+        param_set train_keys;
+        p.train.declare(train_keys);
+        assign_table(v, section("train") ? *section("train") : empty_table, train_keys, "train",
+                     {});
     }
 
-    auto plugin_section = [&](const char* name, plugin_kind kind, std::string& plugin_out,
-                              auto& object_out) {
-        using T = typename std::decay_t<decltype(object_out)>::element_type;
+    // [dataset] or [model]: the plugin created from its `plugin` key, the rest its parameters.
+    template <class T>
+    void plugin_section(const char* name, plugin_kind kind, std::string& plugin_out,
+                        std::unique_ptr<T>& object_out) {
         const toml::table* t = section(name);
         if (!t) {
             if (!root.get(name))
                 v.diags.push_back({v.source, name, "missing section",
-                                   "a [" + std::string(name) + "] table with plugin = one of: " +
-                                       [&] {
-                                           std::string s;
-                                           for (const auto& n : reg.names(kind))
-                                               s += (s.empty() ? "" : ", ") + n;
-                                           return s;
-                                       }(),
+                                   "a [" + std::string(name) +
+                                       "] table with plugin = one of: " + join(reg.names(kind)),
                                    0, 0});
             return;
         }
@@ -522,12 +514,34 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
         param_set ps;
         object_out->declare(ps);
         assign_table(v, *t, ps, name, {"plugin"});
-    };
-    plugin_section("dataset", plugin_kind::dataset, p.dataset_plugin, p.data);
-    plugin_section("model", plugin_kind::model, p.model_plugin, p.net);
+    }
 
-    if (const toml::array* arr = root.get_as<toml::array>("analysis");
-        arr && arr->is_array_of_tables()) {
+    // The keys every [[analysis]] has besides its plugin's: name and at.
+    void assign_entry_keys(const toml::table& t, const std::string& section_name,
+                           analysis_entry& entry) {
+        entry.name = entry.plugin;
+        entry.at = "end";
+        param_set core_keys;
+        core_keys.add("name", entry.name, "unique name of this analysis' outputs").non_empty();
+        core_keys.add("at", entry.at, "when it runs").one_of({"checkpoints", "end"});
+        for (const char* k : {"name", "at"}) {
+            const toml::node* n = t.get(k);
+            if (!n)
+                continue;
+            std::string problem;
+            auto value = to_param_value(*n, problem);
+            auto* prm = core_keys.find(k);
+            if (!value)
+                v.add(n->source(), section_name + "." + k, problem, prm->rule_text());
+            else if (auto e = prm->assign(*value))
+                v.add(n->source(), section_name + "." + k, *e, prm->rule_text());
+        }
+    }
+
+    void analyses() {
+        const toml::array* arr = root.get_as<toml::array>("analysis");
+        if (!arr || !arr->is_array_of_tables())
+            return;
         std::set<std::string> names;
         for (std::size_t i = 0; i < arr->size(); ++i) {
             const toml::table& t = *arr->get_as<toml::table>(i);
@@ -535,22 +549,7 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
             const std::string section_name = "analysis." + std::to_string(i);
             entry.object = create_plugin<analysis>(v, reg, t, section_name, plugin_kind::analysis,
                                                    entry.plugin);
-            entry.name = entry.plugin;
-            entry.at = "end";
-            param_set core_keys;
-            core_keys.add("name", entry.name, "unique name of this analysis' outputs").non_empty();
-            core_keys.add("at", entry.at, "when it runs").one_of({"checkpoints", "end"});
-            for (const char* k : {"name", "at"}) {
-                if (const toml::node* n = t.get(k)) {
-                    std::string problem;
-                    auto value = to_param_value(*n, problem);
-                    auto* prm = core_keys.find(k);
-                    if (!value)
-                        v.add(n->source(), section_name + "." + k, problem, prm->rule_text());
-                    else if (auto e = prm->assign(*value))
-                        v.add(n->source(), section_name + "." + k, *e, prm->rule_text());
-                }
-            }
+            assign_entry_keys(t, section_name, entry);
             if (!entry.object)
                 continue;
             if (!names.insert(entry.name).second)
@@ -563,7 +562,28 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
             p.analyses.push_back(std::move(entry));
         }
     }
+};
 
+} // namespace
+
+pipeline parse_pipeline(const std::string& text, const std::string& source_name,
+                        const fs::path& base_dir, const std::vector<std::string>& overrides,
+                        registry& reg) {
+    validator v;
+    v.source = source_name;
+    toml::table root = parse_toml(text, source_name);
+    for (const auto& arg : overrides)
+        apply_override(v, root, arg);
+
+    pipeline p;
+    p.text = text;
+    p.overrides = overrides;
+    pipeline_parser parser{v, root, reg, p};
+    parser.check_top_level();
+    parser.assign_core_sections(base_dir);
+    parser.plugin_section("dataset", plugin_kind::dataset, p.dataset_plugin, p.data);
+    parser.plugin_section("model", plugin_kind::model, p.model_plugin, p.net);
+    parser.analyses();
     if (v.diags.empty())
         check_chaining(v, p);
     p.locations = std::move(v.locations);

@@ -293,13 +293,113 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     return result;
 }
 
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t0) {
+    return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+// The run file: `out` resumed from its last checkpoint with --resume (which sets `start`, the
+// optimizer's update count and result.resumed_from), else created; an existing file is
+// replaced only with --force.
+run_store open_store(const run_options& options, const fs::path& out, const run_header& header,
+                     const run_layout& layout, const prepared_run& r, trainer& tr,
+                     run_result& result) {
+    if (fs::exists(out) && options.resume) {
+        try {
+            run_store store = run_store::resume(out, header, layout);
+            tr.optimizer().set_steps_taken(store.last_checkpoint_updates());
+            result.resumed_from = store.last_checkpoint_step();
+            return store;
+        } catch (const no_checkpoint&) {
+            fs::remove(out); // killed before step 0 was committed: start over
+        }
+    }
+    if (fs::exists(out)) {
+        if (!options.force)
+            throw invalid_input(
+                out.string(),
+                "run file exists; expected --resume to continue it or --force to overwrite it");
+        fs::remove(out);
+    }
+    return run_store::create(out, header, layout, r.split, r.spec);
+}
+
+// The training loop of one run: metrics every eval_every steps, checkpoints every
+// checkpoint_every steps, each checkpoint's analyses right after it, and a checkpoint on
+// SIGINT/SIGTERM.
+struct training_loop {
+    prepared_run& r;
+    trainer& tr;
+    run_store& store;
+    std::vector<context_impl> contexts;
+    const std::function<void(const progress&)>& report;
+    steady::time_point t0;
+    std::vector<double> last_metrics;
+
+    void run_analyses(std::int64_t step, bool final) {
+        for (std::size_t i = 0; i < r.pipe.analyses.size(); ++i) {
+            auto& a = r.pipe.analyses[i];
+            if ((a.at == "end") != final || store.last_analysis_step(a.name) >= step)
+                continue;
+            contexts[i].begin(step);
+            a.object->run(contexts[i]);
+            contexts[i].commit();
+            tr.invalidate_gradients();
+        }
+    }
+
+    void evaluate(std::int64_t s) {
+        last_metrics = tr.evaluate(s, r.split.test);
+        store.append_metrics(s, last_metrics);
+        if (report)
+            report(progress{s, r.pipe.train.steps, trainer::metric_names(), last_metrics,
+                            seconds_since(t0)});
+    }
+
+    /// Runs from `start` (a committed checkpoint when resumed) to the end or a stop signal;
+    /// returns the status.
+    std::string run(std::int64_t start, bool resumed) {
+        const train_config& cfg = r.pipe.train;
+        stop_signals signals;
+        for (std::int64_t s = start;; ++s) {
+            const bool resumed_here = resumed && s == start;
+            const bool is_final = s == cfg.steps;
+            if ((s % cfg.eval_every == 0 || is_final) && !resumed_here)
+                evaluate(s);
+            bool checkpointed = resumed_here;
+            if ((s % cfg.checkpoint_every == 0 || is_final) && !resumed_here) {
+                store.append_checkpoint(s, tr.optimizer().steps_taken());
+                checkpointed = true;
+            }
+            if (checkpointed)
+                run_analyses(s, false);
+            if (is_final) {
+                run_analyses(s, true);
+                return "complete";
+            }
+            if (signals.requested()) {
+                if (!checkpointed) {
+                    store.append_checkpoint(s, tr.optimizer().steps_taken());
+                    run_analyses(s, false);
+                }
+                return "interrupted";
+            }
+            tr.update(s);
+        }
+    }
+};
+
+} // namespace
+
 run_result run_pipeline(registry& reg, const run_options& options,
                         const std::function<void(const progress&)>& report) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = steady::now();
     auto r = prepare(reg, options.pipeline_file, options.overrides);
     pipeline& p = r->pipe;
-    const auto seed = static_cast<std::uint64_t>(p.run.seed);
-    trainer tr(*p.net, r->split.train, p.train, seed);
+    trainer tr(*p.net, r->split.train, p.train, static_cast<std::uint64_t>(p.run.seed));
 
     run_layout layout;
     layout.metric_names = trainer::metric_names();
@@ -309,93 +409,21 @@ run_result run_pipeline(registry& reg, const run_options& options,
     run_header header{p.text,           p.resolved_text(), p.overrides,
                       p.file.string(),  p.run.seed,        p.run.threads,
                       p.dataset_plugin, p.model_plugin,    p.train.optimizer.kind};
-
     const fs::path out =
         options.out.empty() ? fs::path("runs") / (p.run.name + ".h5") : options.out;
-    std::int64_t start = 0;
     run_result result;
-    std::optional<run_store> store;
-    bool fresh = true;
-    if (fs::exists(out) && options.resume) {
-        try {
-            store.emplace(run_store::resume(out, header, layout));
-            start = store->last_checkpoint_step();
-            tr.optimizer().set_steps_taken(store->last_checkpoint_updates());
-            result.resumed_from = start;
-            fresh = false;
-        } catch (const no_checkpoint&) {
-            fs::remove(out); // killed before step 0 was committed: start over
-        }
-    }
-    if (fresh) {
-        if (fs::exists(out)) {
-            if (!options.force)
-                throw invalid_input(
-                    out.string(),
-                    "run file exists; expected --resume to continue it or --force to overwrite it");
-            fs::remove(out);
-        }
-        store.emplace(run_store::create(out, header, layout, r->split, r->spec));
-    }
+    run_store store = open_store(options, out, header, layout, *r, tr, result);
 
-    std::vector<context_impl> contexts = make_contexts(*r, *store);
-    auto run_analyses = [&](std::int64_t step, bool final) {
-        for (std::size_t i = 0; i < p.analyses.size(); ++i) {
-            auto& a = p.analyses[i];
-            if ((a.at == "end") != final || store->last_analysis_step(a.name) >= step)
-                continue;
-            contexts[i].begin(step);
-            a.object->run(contexts[i]);
-            contexts[i].commit();
-            tr.invalidate_gradients();
-        }
-    };
-
-    stop_signals signals;
-    const std::int64_t steps = p.train.steps;
-    std::vector<double> last_metrics;
-    std::string status = "complete";
-    for (std::int64_t s = start;; ++s) {
-        const bool resumed_here = result.resumed_from == s;
-        const bool is_final = s == steps;
-        if ((s % p.train.eval_every == 0 || is_final) && !resumed_here) {
-            last_metrics = tr.evaluate(s, r->split.test);
-            store->append_metrics(s, last_metrics);
-            if (report) {
-                const double secs =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                report(progress{s, steps, layout.metric_names, last_metrics, secs});
-            }
-        }
-        bool checkpointed = resumed_here;
-        if ((s % p.train.checkpoint_every == 0 || is_final) && !resumed_here) {
-            store->append_checkpoint(s, tr.optimizer().steps_taken());
-            checkpointed = true;
-        }
-        if (checkpointed)
-            run_analyses(s, false);
-        if (is_final) {
-            run_analyses(s, true);
-            break;
-        }
-        if (signals.requested()) {
-            if (!checkpointed) {
-                store->append_checkpoint(s, tr.optimizer().steps_taken());
-                run_analyses(s, false);
-            }
-            status = "interrupted";
-            break;
-        }
-        tr.update(s);
-    }
-    if (last_metrics.empty())
-        last_metrics = tr.evaluate(store->last_checkpoint_step(), r->split.test);
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    store->finish(status, result.seconds);
+    training_loop loop{*r, tr, store, make_contexts(*r, store), report, t0, {}};
+    const bool resumed = result.resumed_from >= 0;
+    result.status = loop.run(resumed ? result.resumed_from : 0, resumed);
+    if (loop.last_metrics.empty())
+        loop.last_metrics = tr.evaluate(store.last_checkpoint_step(), r->split.test);
+    result.seconds = seconds_since(t0);
+    store.finish(result.status, result.seconds);
     result.file = out;
-    result.status = status;
     result.metric_names = layout.metric_names;
-    result.final_metrics = last_metrics;
+    result.final_metrics = loop.last_metrics;
     return result;
 }
 
