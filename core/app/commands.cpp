@@ -116,13 +116,53 @@ std::string fmt(double v) {
 
 } // namespace
 
+namespace {
+
+void print_progress(const progress& p) {
+    std::cout << "step " << std::setw(7) << p.step << "/" << p.steps;
+    for (std::size_t i = 0; i < p.names.size(); ++i)
+        if (p.names[i] != "lr")
+            std::cout << "  " << p.names[i] << " " << std::setw(9) << fmt(p.values[i]);
+    std::cout << "  (" << std::fixed << std::setprecision(1) << p.seconds << " s)\n"
+              << std::defaultfloat;
+    std::cout.flush();
+}
+
+void print_summary(const run_result& r) {
+    if (r.resumed_from >= 0)
+        std::cout << "resumed from checkpoint at step " << r.resumed_from << "\n";
+    std::cout << "run file: " << r.file.string() << "\n";
+    std::cout << "status: " << r.status << " in " << std::fixed << std::setprecision(1) << r.seconds
+              << " s\n"
+              << std::defaultfloat;
+    for (std::size_t i = 0; i < r.metric_names.size(); ++i)
+        std::cout << "final " << r.metric_names[i] << ": " << fmt(r.final_metrics[i]) << "\n";
+}
+
+// Probes a file to resume in a child first: a corrupt file may crash or hang HDF5. It opens
+// the file as the resume itself does: a killed writer's file may refuse a read-only open that
+// the repairing open accepts.
+bool resumable(const std::filesystem::path& file) {
+    return run_isolated(
+               [&] {
+                   auto f = open_run_file_for_resume(file);
+                   if (!h5::exists(f, "/checkpoints/step"))
+                       throw error(file.string(), "not a grokkit run file (no /checkpoints/step)");
+                   return 0;
+               },
+               30, file.string()) == 0;
+}
+
+} // namespace
+
 int cmd_run(const std::vector<std::string>& args) {
     po::options_description desc("grokkit run options");
-    std::vector<std::string> sets;
+    run_options o;
     std::string pipeline_file, out;
     desc.add_options()("pipeline", po::value(&pipeline_file)->required(), "pipeline TOML file")(
-        "set", po::value(&sets)->composing(), "override a key: section.key=value (TOML value)")(
-        "out", po::value(&out), "run file (default runs/<run.name>.h5)")(
+        "set", po::value(&o.overrides)->composing(),
+        "override a key: section.key=value (TOML value)")("out", po::value(&out),
+                                                          "run file (default runs/<run.name>.h5)")(
         "resume", "continue the run file from its last checkpoint")(
         "force", "overwrite an existing run file")("quiet,q", "print only the summary");
     po::positional_options_description pos;
@@ -133,9 +173,7 @@ int cmd_run(const std::vector<std::string>& args) {
                "grokkit run PIPELINE [--set key=value]... [--out FILE] [--resume | --force]", vm,
                code))
         return code;
-    run_options o;
     o.pipeline_file = pipeline_file;
-    o.overrides = sets;
     o.out = out;
     o.resume = vm.count("resume") > 0;
     o.force = vm.count("force") > 0;
@@ -143,44 +181,13 @@ int cmd_run(const std::vector<std::string>& args) {
         std::cerr << "error: --resume and --force exclude each other\n";
         return 2;
     }
+    if (o.resume && !o.out.empty() && std::filesystem::exists(o.out) && !resumable(o.out))
+        return 1;
     const bool quiet = vm.count("quiet") > 0;
-    if (o.resume && !o.out.empty() && std::filesystem::exists(o.out)) {
-        // Probe the file in a child first: a corrupt file may crash or hang HDF5.
-        const int probe = run_isolated(
-            [&] {
-                // The same open as the resume itself: a killed writer's file may refuse a
-                // read-only open that the repairing open accepts.
-                auto f = open_run_file_for_resume(o.out);
-                if (!h5::exists(f, "/checkpoints/step"))
-                    throw error(o.out.string(), "not a grokkit run file (no /checkpoints/step)");
-                return 0;
-            },
-            30, o.out.string());
-        if (probe != 0)
-            return 1;
-    }
     registry reg; // outlives the catch below: errors thrown by plugins point into their code
     try {
-        auto report = [&](const progress& p) {
-            if (quiet)
-                return;
-            std::cout << "step " << std::setw(7) << p.step << "/" << p.steps;
-            for (std::size_t i = 0; i < p.names.size(); ++i)
-                if (p.names[i] != "lr")
-                    std::cout << "  " << p.names[i] << " " << std::setw(9) << fmt(p.values[i]);
-            std::cout << "  (" << std::fixed << std::setprecision(1) << p.seconds << " s)\n"
-                      << std::defaultfloat;
-            std::cout.flush();
-        };
-        const run_result r = run_pipeline(reg, o, report);
-        if (r.resumed_from >= 0)
-            std::cout << "resumed from checkpoint at step " << r.resumed_from << "\n";
-        std::cout << "run file: " << r.file.string() << "\n";
-        std::cout << "status: " << r.status << " in " << std::fixed << std::setprecision(1)
-                  << r.seconds << " s\n"
-                  << std::defaultfloat;
-        for (std::size_t i = 0; i < r.metric_names.size(); ++i)
-            std::cout << "final " << r.metric_names[i] << ": " << fmt(r.final_metrics[i]) << "\n";
+        const run_result r = run_pipeline(reg, o, quiet ? nullptr : print_progress);
+        print_summary(r);
         return r.status == "complete" ? 0 : 130;
     } catch (const invalid_input& e) {
         return validation_failed(e);

@@ -69,6 +69,7 @@ class GROKKIT_VISIBLE param {
 
   private:
     std::optional<std::string> check_rules(const param_value& v) const;
+    std::string range_text() const; ///< " in [1, 64]", " > 0" or ""
 
     std::string m_key;
     param_type m_type;

@@ -94,7 +94,44 @@ std::string check_object(const plugin_info& info, plugin_object& obj) {
         if (p.doc().empty())
             return "parameter '" + p.key() +
                    "' has no doc string; expected every parameter documented";
+    if (const auto* a = dynamic_cast<const analysis*>(&obj)) {
+        output_set os;
+        try {
+            a->declare_outputs(os); // refuses an undocumented or twice-declared output
+        } catch (const std::exception& e) {
+            return std::string("declare_outputs failed: ") + e.what();
+        }
+    }
     return {};
+}
+
+} // namespace
+
+namespace {
+
+// Why this host cannot use the plugin `info` describes, or "": versions, fingerprint, name,
+// and an object its factory creates and whose declarations check out.
+std::string info_problem(const plugin_info* info) {
+    if (!info)
+        return "entry point returned no plugin info";
+    if (info->api_version != GROKKIT_API_VERSION)
+        return "plugin api version " + std::to_string(info->api_version) + "; expected " +
+               std::to_string(GROKKIT_API_VERSION);
+    if (!info->fingerprint || std::strcmp(info->fingerprint, core_fingerprint()) != 0)
+        return std::string("build fingerprint '") + (info->fingerprint ? info->fingerprint : "") +
+               "'; expected '" + core_fingerprint() + "'";
+    if (!info->name || !*info->name || !info->create)
+        return "plugin info has no name or no factory";
+    try {
+        std::unique_ptr<plugin_object> obj(info->create());
+        if (!obj)
+            return "factory returned null";
+        return check_object(*info, *obj);
+    } catch (const std::exception& e) {
+        return std::string("factory threw: ") + e.what();
+    } catch (...) {
+        return "factory threw a non-standard exception";
+    }
 }
 
 } // namespace
@@ -124,28 +161,8 @@ void registry::load_file(const fs::path& file_in) {
     } catch (const std::exception& e) {
         return refuse(std::string("entry point failed: ") + e.what());
     }
-    if (!info)
-        return refuse("entry point returned no plugin info");
-    if (info->api_version != GROKKIT_API_VERSION)
-        return refuse("plugin api version " + std::to_string(info->api_version) + "; expected " +
-                      std::to_string(GROKKIT_API_VERSION));
-    if (!info->fingerprint || std::strcmp(info->fingerprint, core_fingerprint()) != 0)
-        return refuse(std::string("build fingerprint '") +
-                      (info->fingerprint ? info->fingerprint : "") + "'; expected '" +
-                      core_fingerprint() + "'");
-    if (!info->name || !*info->name || !info->create)
-        return refuse("plugin info has no name or no factory");
-    try {
-        std::unique_ptr<plugin_object> obj(info->create());
-        if (!obj)
-            return refuse("factory returned null");
-        if (auto problem = check_object(*info, *obj); !problem.empty())
-            return refuse(problem);
-    } catch (const std::exception& e) {
-        return refuse(std::string("factory threw: ") + e.what());
-    } catch (...) {
-        return refuse("factory threw a non-standard exception");
-    }
+    if (auto problem = info_problem(info); !problem.empty())
+        return refuse(problem);
     if (const auto* first = find(info->name)) {
         m_warnings.push_back("plugin '" + std::string(info->name) + "' in " + file.string() +
                              " ignored: already loaded from " + first->path.string());

@@ -1,5 +1,6 @@
 // Self-describing parameters: binding, type conversion and rule checks.
 // SPDX-License-Identifier: Apache-2.0
+#include <grokkit/error.hpp>
 #include <grokkit/params.hpp>
 
 #include <algorithm>
@@ -150,59 +151,61 @@ std::string param::value_text() const {
     return m_getter ? value_to_text(m_getter()) : "";
 }
 
+namespace {
+
+const char* type_phrase(param_type t) {
+    switch (t) {
+    case param_type::boolean:
+        return "true or false";
+    case param_type::integer:
+        return "an integer";
+    case param_type::real:
+        return "a number";
+    case param_type::string:
+        return "a string";
+    case param_type::integer_list:
+        return "a list of integers";
+    case param_type::string_list:
+        return "a list of strings";
+    }
+    return "a value";
+}
+
+// A bound as users read it: integers without a fraction, reals as they read back.
+std::string bound_text(double x, bool integral) {
+    if (integral && std::abs(x) < 9.0e15)
+        return std::to_string(static_cast<std::int64_t>(std::ceil(x)));
+    std::string s = format_real(x);
+    if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0)
+        s.resize(s.size() - 2);
+    return s;
+}
+
+} // namespace
+
+std::string param::range_text() const {
+    const bool integral = m_type == param_type::integer || m_type == param_type::integer_list;
+    if (m_min && m_max)
+        return " in " + std::string(m_min_open ? "(" : "[") + bound_text(*m_min, integral) + ", " +
+               bound_text(*m_max, integral) + (m_max_open ? ")" : "]");
+    if (m_min)
+        return std::string(m_min_open ? " > " : " >= ") + bound_text(*m_min, integral);
+    if (m_max)
+        return std::string(m_max_open ? " < " : " <= ") + bound_text(*m_max, integral);
+    return {};
+}
+
 std::string param::rule_text() const {
     const bool is_list = m_type == param_type::integer_list || m_type == param_type::string_list;
-    std::string what;
-    switch (m_type) {
-    case param_type::boolean:
-        what = "true or false";
-        break;
-    case param_type::integer:
-        what = "an integer";
-        break;
-    case param_type::real:
-        what = "a number";
-        break;
-    case param_type::string:
-        what = "a string";
-        break;
-    case param_type::integer_list:
-        what = "a list of integers";
-        break;
-    case param_type::string_list:
-        what = "a list of strings";
-        break;
-    }
+    if (!m_choices.empty())
+        return (is_list ? "a list of: " : "one of ") + join(m_choices);
+    std::string what = type_phrase(m_type);
     if (m_non_empty)
-        what = (is_list ? "a non-empty " : "a non-empty ") + what.substr(what.find(' ') + 1);
+        what = "a non-empty " + what.substr(what.find(' ') + 1);
     if (m_input_type)
         what = std::string("\"<analysis>/<output>\" of an earlier analysis, dtype ") +
                to_string(*m_input_type);
-    const bool integral = m_type == param_type::integer || m_type == param_type::integer_list;
-    auto fmt = [integral](double x) {
-        if (integral && std::abs(x) < 9.0e15)
-            return std::to_string(static_cast<std::int64_t>(std::ceil(x)));
-        std::string s = format_real(x);
-        if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0)
-            s.resize(s.size() - 2);
-        return s;
-    };
-    std::string range;
-    if (m_min && m_max) {
-        range = std::string(m_min_open ? "(" : "[") + fmt(*m_min) + ", " + fmt(*m_max) +
-                (m_max_open ? ")" : "]");
-        range = " in " + range;
-    } else if (m_min) {
-        range = std::string(m_min_open ? " > " : " >= ") + fmt(*m_min);
-    } else if (m_max) {
-        range = std::string(m_max_open ? " < " : " <= ") + fmt(*m_max);
-    }
-    if (!m_choices.empty()) {
-        std::string list;
-        for (std::size_t i = 0; i < m_choices.size(); ++i)
-            list += (i ? ", " : "") + m_choices[i];
-        return (is_list ? "a list of: " : "one of ") + list;
-    }
+    const std::string range = range_text();
     if (!range.empty() && is_list)
         return what + ", each" + range;
     return what + range;

@@ -85,6 +85,77 @@ void write_header(hid_t file, const run_header& h, const input_spec& spec) {
 
 run_store::~run_store() = default;
 
+namespace {
+
+// /dataset: the input spec, the dataset's attributes and records, and both example sets.
+void write_dataset(hid_t file, const run_header& header, const dataset_split& split,
+                   const input_spec& spec) {
+    h5::handle g = h5::create_group(file, "dataset");
+    h5::write_attr(g, "plugin", header.dataset_plugin);
+    for (const auto& [name, value] :
+         {std::pair{"n_train", split.train.size()}, std::pair{"n_test", split.test.size()},
+          std::pair{"n_tokens", spec.n_tokens}, std::pair{"vocab_size", spec.vocab_size},
+          std::pair{"n_features", spec.n_features}, std::pair{"n_classes", spec.n_classes}})
+        h5::write_attr(g, name, static_cast<std::int64_t>(value));
+    // Core attributes come first; a dataset may repeat one only with the same value.
+    for (const auto& a : split.attributes) {
+        if (h5::has_attr(g, a.name)) {
+            if (h5::read_int_attr(g, a.name) != a.value)
+                throw error(header.dataset_plugin + ".generate",
+                            "attribute '" + a.name +
+                                "' clashes with the core's; expected another name");
+            continue;
+        }
+        h5::write_attr(g, a.name, a.value);
+    }
+    write_examples(g, "train", split.train);
+    write_examples(g, "test", split.test);
+    for (const auto& r : split.records) {
+        if (r.name == "train" || r.name == "test")
+            throw error(header.dataset_plugin + ".generate",
+                        "record '" + r.name + "' clashes with the core's /dataset/" + r.name +
+                            "; expected another name");
+        h5::write_array(g, r.name, r.shape, r.values.data());
+        h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
+        h5::write_attr(d, "doc", r.doc);
+    }
+}
+
+// /metrics: the step series (the commit marker) and one series per metric.
+void create_metrics(hid_t file, const run_layout& layout) {
+    h5::handle g = h5::create_group(file, "metrics");
+    h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
+    h5::write_attr(step, "doc",
+                   std::string("training step of each row; appended last, it commits the row"));
+    for (const auto& m : layout.metric_names)
+        h5::create_series(g, m, H5T_NATIVE_DOUBLE, {}, {});
+    h5::write_attr(g, "order", join(layout.metric_names, "\n")); // as the trainer reports
+}
+
+// /checkpoints: parameters and optimizer state with a leading checkpoint axis, checksummed.
+void create_checkpoints(hid_t file, const run_header& header, const run_layout& layout) {
+    h5::handle g = h5::create_group(file, "checkpoints");
+    h5::handle params = h5::create_group(g, "params");
+    h5::handle opt = h5::create_group(g, "optimizer");
+    h5::write_attr(opt, "type", header.optimizer);
+    std::vector<std::string> order;
+    for (const auto* p : layout.params) {
+        h5::create_series(params, p->name, H5T_NATIVE_FLOAT, shape_of(p->value), {true, true});
+        order.push_back(p->name);
+    }
+    // HDF5 lists members by name; readers need the model's parameters() order.
+    h5::write_attr(params, "order", join(order, "\n"));
+    for (const auto& st : layout.optimizer_state)
+        h5::create_series(opt, st.name, H5T_NATIVE_FLOAT, shape_of(*st.value), {true, true});
+    h5::create_series(g, "updates", H5T_NATIVE_INT64, {}, {});
+    h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
+    h5::write_attr(
+        step, "doc",
+        std::string("training step of each checkpoint; appended last, it commits the checkpoint"));
+}
+
+} // namespace
+
 run_store run_store::create(const fs::path& file, const run_header& header,
                             const run_layout& layout, const dataset_split& split,
                             const input_spec& spec) {
@@ -113,73 +184,10 @@ run_store run_store::create(const fs::path& file, const run_header& header,
         throw error(file.string(),
                     "cannot create run file (does it exist, or is the directory writable?)");
     write_header(s.m_file, header, spec);
-
-    {
-        h5::handle g = h5::create_group(s.m_file, "dataset");
-        h5::write_attr(g, "plugin", header.dataset_plugin);
-        h5::write_attr(g, "n_train", static_cast<std::int64_t>(split.train.size()));
-        h5::write_attr(g, "n_test", static_cast<std::int64_t>(split.test.size()));
-        h5::write_attr(g, "n_tokens", static_cast<std::int64_t>(spec.n_tokens));
-        h5::write_attr(g, "vocab_size", static_cast<std::int64_t>(spec.vocab_size));
-        h5::write_attr(g, "n_features", static_cast<std::int64_t>(spec.n_features));
-        h5::write_attr(g, "n_classes", static_cast<std::int64_t>(spec.n_classes));
-        // Core attributes come first; a dataset may repeat one only with the same value.
-        for (const auto& a : split.attributes) {
-            if (h5::has_attr(g, a.name)) {
-                if (h5::read_int_attr(g, a.name) != a.value)
-                    throw error(header.dataset_plugin + ".generate",
-                                "attribute '" + a.name +
-                                    "' clashes with the core's; expected another name");
-                continue;
-            }
-            h5::write_attr(g, a.name, a.value);
-        }
-        write_examples(g, "train", split.train);
-        write_examples(g, "test", split.test);
-        for (const auto& r : split.records) {
-            if (r.name == "train" || r.name == "test")
-                throw error(header.dataset_plugin + ".generate",
-                            "record '" + r.name + "' clashes with the core's /dataset/" + r.name +
-                                "; expected another name");
-            h5::write_array(g, r.name, r.shape, r.values.data());
-            h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
-            h5::write_attr(d, "doc", r.doc);
-        }
-    }
-    {
-        h5::handle g = h5::create_group(s.m_file, "metrics");
-        h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
-        h5::write_attr(step, "doc",
-                       std::string("training step of each row; appended last, it commits the row"));
-        for (const auto& m : layout.metric_names)
-            h5::create_series(g, m, H5T_NATIVE_DOUBLE, {}, {});
-        h5::write_attr(g, "order", join(layout.metric_names, "\n")); // as the trainer reports
-    }
-    {
-        h5::handle g = h5::create_group(s.m_file, "checkpoints");
-        h5::handle params = h5::create_group(g, "params");
-        h5::handle opt = h5::create_group(g, "optimizer");
-        h5::write_attr(opt, "type", header.optimizer);
-        std::vector<std::string> order;
-        for (const auto* p : layout.params) {
-            h5::create_series(params, p->name, H5T_NATIVE_FLOAT, shape_of(p->value), {true, true});
-            order.push_back(p->name);
-        }
-        // HDF5 lists members by name; readers need the model's parameters() order.
-        h5::write_attr(params, "order", join(order, "\n"));
-        for (const auto& st : layout.optimizer_state)
-            h5::create_series(opt, st.name, H5T_NATIVE_FLOAT, shape_of(*st.value), {true, true});
-        h5::create_series(g, "updates", H5T_NATIVE_INT64, {}, {});
-        h5::handle step = h5::create_series(g, "step", H5T_NATIVE_INT64, {}, {});
-        h5::write_attr(
-            step, "doc",
-            std::string(
-                "training step of each checkpoint; appended last, it commits the checkpoint"));
-    }
-    {
-        h5::handle g = h5::create_group(s.m_file, "analyses");
-        create_analysis_groups(g, layout.analyses);
-    }
+    write_dataset(s.m_file, header, split, spec);
+    create_metrics(s.m_file, layout);
+    create_checkpoints(s.m_file, header, layout);
+    create_analysis_groups(h5::create_group(s.m_file, "analyses"), layout.analyses);
     s.open_handles();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
     fs::rename(creating, file);
@@ -330,6 +338,72 @@ void run_store::finish(const std::string& status, double wall_seconds) {
     m_file = {};
 }
 
+namespace {
+
+// Refuses to resume a file whose pipeline, thread count or BLAS kernel differs from this run's.
+void check_same_run(hid_t f, const fs::path& file, const run_header& header) {
+    if (!h5::exists(f, "/pipeline_resolved") || !h5::exists(f, "/checkpoints/step"))
+        throw error(file.string(),
+                    "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
+    if (h5::read_text(f, "pipeline_resolved") != header.resolved_text)
+        throw invalid_input(file.string(),
+                            "the pipeline differs from the one recorded in the run file; "
+                            "expected the same resolved pipeline (see `grokkit inspect`)");
+    if (h5::read_int_attr(f, "threads") != header.threads)
+        throw invalid_input(file.string(), "thread count " + std::to_string(header.threads) +
+                                               " differs from the recorded " +
+                                               std::to_string(h5::read_int_attr(f, "threads")));
+    if (h5::read_string_attr(f, "blas_kernel") != blas_kernel())
+        throw invalid_input(file.string(), std::string("BLAS kernel ") + blas_kernel() +
+                                               " differs from the recorded " +
+                                               h5::read_string_attr(f, "blas_kernel"));
+}
+
+} // namespace
+
+void run_store::restore_last_checkpoint() {
+    // The last committed checkpoint: every row below the length of /checkpoints/step.
+    const auto steps = h5::read_int_series(m_checkpoint_step);
+    if (steps.empty())
+        throw no_checkpoint(m_path.string(),
+                            "the run file holds no complete checkpoint to resume from");
+    const std::size_t n = steps.size();
+    for (auto& d : m_params)
+        h5::set_series_length(d, n);
+    for (auto& d : m_state)
+        h5::set_series_length(d, n);
+    h5::set_series_length(m_checkpoint_updates, n);
+    for (std::size_t i = 0; i < m_params.size(); ++i)
+        h5::read_row(m_params[i], n - 1, H5T_NATIVE_FLOAT, m_layout.params[i]->value.data());
+    for (std::size_t i = 0; i < m_state.size(); ++i)
+        h5::read_row(m_state[i], n - 1, H5T_NATIVE_FLOAT,
+                     m_layout.optimizer_state[i].value->data());
+    h5::read_row(m_checkpoint_updates, n - 1, H5T_NATIVE_INT64, &m_last_updates);
+    m_last_checkpoint = steps.back();
+}
+
+void run_store::drop_rows_after_checkpoint() {
+    // Rows after the checkpoint, and rows whose commit marker was never written, are dropped.
+    const std::int64_t last = m_last_checkpoint;
+    auto keep_rows = [last](hid_t step_dset) {
+        const auto st = h5::read_int_series(step_dset);
+        std::size_t k = 0;
+        while (k < st.size() && st[k] <= last)
+            ++k;
+        return k;
+    };
+    const std::size_t n_metrics = keep_rows(m_metric_step);
+    h5::set_series_length(m_metric_step, n_metrics);
+    for (auto& d : m_metrics)
+        h5::set_series_length(d, n_metrics);
+    for (auto& [name, h] : m_analyses) {
+        const std::size_t k = keep_rows(h.step);
+        h5::set_series_length(h.step, k);
+        for (auto& [o, series] : h.outputs)
+            series.truncate(k);
+    }
+}
+
 run_store run_store::resume(const fs::path& file, const run_header& header,
                             const run_layout& layout) {
     h5::quiet_errors();
@@ -353,70 +427,15 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
         }
     } guard{work};
     s.m_file = open_run_file_for_resume(work);
-    if (!h5::exists(s.m_file, "/pipeline_resolved") || !h5::exists(s.m_file, "/checkpoints/step"))
-        throw error(file.string(),
-                    "not a grokkit run file (no /pipeline_resolved or /checkpoints/step)");
-    const std::string recorded = h5::read_text(s.m_file, "pipeline_resolved");
-    if (recorded != header.resolved_text)
-        throw invalid_input(file.string(),
-                            "the pipeline differs from the one recorded in the run file; "
-                            "expected the same resolved pipeline (see `grokkit inspect`)");
-    if (h5::read_int_attr(s.m_file, "threads") != header.threads)
-        throw invalid_input(file.string(),
-                            "thread count " + std::to_string(header.threads) +
-                                " differs from the recorded " +
-                                std::to_string(h5::read_int_attr(s.m_file, "threads")));
-    if (h5::read_string_attr(s.m_file, "blas_kernel") != blas_kernel())
-        throw invalid_input(file.string(), std::string("BLAS kernel ") + blas_kernel() +
-                                               " differs from the recorded " +
-                                               h5::read_string_attr(s.m_file, "blas_kernel"));
+    check_same_run(s.m_file, file, header);
     s.open_handles();
-
-    // The last committed checkpoint: every row below the length of /checkpoints/step.
-    const auto steps = h5::read_int_series(s.m_checkpoint_step);
-    if (steps.empty())
-        throw no_checkpoint(file.string(),
-                            "the run file holds no complete checkpoint to resume from");
-    const std::size_t n_ckpt = steps.size();
-    const std::int64_t last = steps.back();
-    for (auto& d : s.m_params)
-        h5::set_series_length(d, n_ckpt);
-    for (auto& d : s.m_state)
-        h5::set_series_length(d, n_ckpt);
-    h5::set_series_length(s.m_checkpoint_updates, n_ckpt);
-    for (std::size_t i = 0; i < s.m_params.size(); ++i)
-        h5::read_row(s.m_params[i], n_ckpt - 1, H5T_NATIVE_FLOAT, layout.params[i]->value.data());
-    for (std::size_t i = 0; i < s.m_state.size(); ++i)
-        h5::read_row(s.m_state[i], n_ckpt - 1, H5T_NATIVE_FLOAT,
-                     layout.optimizer_state[i].value->data());
-    h5::read_row(s.m_checkpoint_updates, n_ckpt - 1, H5T_NATIVE_INT64, &s.m_last_updates);
-    s.m_last_checkpoint = last;
-
-    // Rows after the checkpoint, and rows whose commit marker was never written, are dropped.
-    auto keep_rows = [last](hid_t step_dset) {
-        const auto st = h5::read_int_series(step_dset);
-        std::size_t k = 0;
-        while (k < st.size() && st[k] <= last)
-            ++k;
-        return k;
-    };
-    const std::size_t n_metrics = keep_rows(s.m_metric_step);
-    h5::set_series_length(s.m_metric_step, n_metrics);
-    for (auto& d : s.m_metrics)
-        h5::set_series_length(d, n_metrics);
-    for (auto& [name, h] : s.m_analyses) {
-        const std::size_t k = keep_rows(h.step);
-        h5::set_series_length(h.step, k);
-        for (auto& [o, series] : h.outputs)
-            series.truncate(k);
-    }
-    {
-        h5::handle g = h5::open_group(s.m_file, "run");
-        h5::write_fixed_text(g, "status", "running", 16);
-        // Sessions killed without finish() left no time behind; this counts finished ones.
-        h5::handle w(H5Dopen2(g, "wall_seconds", H5P_DEFAULT));
-        H5Dread(w, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s.m_previous_seconds);
-    }
+    s.restore_last_checkpoint();
+    s.drop_rows_after_checkpoint();
+    h5::handle g = h5::open_group(s.m_file, "run");
+    h5::write_fixed_text(g, "status", "running", 16);
+    // Sessions killed without finish() left no time behind; this counts finished ones.
+    s.m_previous_seconds = h5::read_scalar(g, "wall_seconds");
+    g = {};
     h5::write_attr(s.m_file, "resume_count", h5::read_int_attr(s.m_file, "resume_count") + 1);
     s.flush();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());

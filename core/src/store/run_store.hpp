@@ -124,6 +124,10 @@ class run_store {
                                        const std::vector<analysis_layout>& analyses);
     void open_handles();
     void flush();
+    /// resume(): loads the last committed checkpoint (throws no_checkpoint when there is none).
+    void restore_last_checkpoint();
+    /// resume(): truncates metrics and analyses to the rows of that checkpoint and before.
+    void drop_rows_after_checkpoint();
 
     std::filesystem::path m_path;
     run_layout m_layout;
