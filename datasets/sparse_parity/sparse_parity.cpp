@@ -94,23 +94,6 @@ constexpr cross_key_rule cross_key_rules[] = {
      &train_fraction_problem},
 };
 
-// The host checks the declared rules before a run; generate() repeats them for direct callers,
-// because a shift by n_bits >= 64 or a huge allocation would follow from bad values.
-void throw_if_invalid(const params& p) {
-    const std::string where = "sparse_parity.generate";
-    const bool in_range = p.n_bits >= 1 && p.n_bits <= 62 && p.k >= 1 && p.n_examples >= 2 &&
-                          p.n_examples <= max_examples && p.train_fraction > 0 &&
-                          p.train_fraction < 1 && p.label_noise >= 0 && p.label_noise < 1 &&
-                          (p.encoding == "pm1" || p.encoding == "01") && p.split_seed >= -1;
-    if (!in_range)
-        throw grokkit::error(
-            grokkit::diagnostic{where, "", "parameters break their declared rules",
-                                "the rules printed by grokkit plugins --describe sparse_parity"});
-    std::vector<grokkit::diagnostic> found = cross_key_problems(p, where);
-    if (!found.empty())
-        throw grokkit::error(std::move(found));
-}
-
 struct drawn_data {
     std::vector<std::int64_t> relevant_bits; // sorted
     std::vector<std::uint64_t> inputs;       // bit j of inputs[i] is bit j of example i
@@ -255,7 +238,9 @@ grokkit::input_spec dataset_impl::spec() const {
 }
 
 grokkit::dataset_split dataset_impl::generate(std::uint64_t seed) const {
-    throw_if_invalid(m_params);
+    // For direct callers (the host checked them): a shift by n_bits >= 64 or a huge
+    // allocation would follow from values that break the rules.
+    grokkit::check_declared(*this, "sparse_parity.generate");
     const drawn_data d = draw_data(m_params, seed);
 
     const std::size_t n = d.inputs.size();

@@ -37,18 +37,13 @@ void model_impl::declare(grokkit::param_set& ps) {
 }
 
 void model_impl::check_spec(const grokkit::input_spec& spec) const {
+    grokkit::check_declared(*this, "linear.build"); // for direct callers; the host checked them
     const bool tokens_ok = spec.has_tokens() && spec.vocab_size > 0;
     const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
     if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
         throw grokkit::error("linear.build", "input is " + spec.describe() +
                                                  "; expected dense features or tokens (any "
                                                  "positions, any vocabulary), at least 1 class");
-    }
-    // The host checks the declared rules first; this guards direct callers (tests, tools).
-    if (!(m_params.init_scale > 0.0) || (m_params.init != "zeros" && m_params.init != "normal")) {
-        throw grokkit::error("linear.build", "init \"" + m_params.init + "\", init_scale " +
-                                                 std::to_string(m_params.init_scale) +
-                                                 "; expected init zeros or normal, init_scale > 0");
     }
 }
 

@@ -55,6 +55,7 @@ void model_impl::declare(grokkit::param_set& ps) {
 }
 
 void model_impl::check_spec(const grokkit::input_spec& spec) const {
+    grokkit::check_declared(*this, "mlp.build"); // for direct callers; the host checked them
     const bool tokens_ok = spec.has_tokens() && spec.n_tokens == n_tokens && spec.vocab_size > 0;
     const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
     if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
@@ -75,17 +76,6 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
         throw grokkit::error("mlp.build",
                              "tie_unembedding: input is " + spec.describe() +
                                  "; expected as many classes as tokens (logits score E's rows)");
-    }
-    // The host checks the declared rules first; these guard direct callers (tests, tools).
-    const bool bad_hidden =
-        m_params.hidden.empty() ||
-        std::any_of(m_params.hidden.begin(), m_params.hidden.end(), [](auto w) { return w < 1; });
-    if (m_params.d_embed < 1 || bad_hidden || !(m_params.init_scale > 0.0) ||
-        (m_params.combine != "concat" && m_params.combine != "sum") ||
-        (m_params.init != "torch" && m_params.init != "haiku")) {
-        throw grokkit::error("mlp.build", "parameters break their declared rules; expected "
-                                          "d_embed >= 1, hidden widths >= 1, init_scale > 0, "
-                                          "combine concat or sum, init torch or haiku");
     }
 }
 

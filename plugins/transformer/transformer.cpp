@@ -65,20 +65,12 @@ void model_impl::declare(grokkit::param_set& ps) {
 }
 
 void model_impl::check_spec(const grokkit::input_spec& spec) const {
+    grokkit::check_declared(*this, "transformer.build"); // for direct callers; the host did
     if (!spec.has_tokens() || spec.vocab_size == 0 || spec.n_classes == 0) {
         throw grokkit::error("transformer.build",
                              "input is " + spec.describe() +
                                  "; expected tokens (at least 1 position, any vocabulary), at "
                                  "least 1 class");
-    }
-    // The host checks the declared rules first; this guards direct callers (tests, tools).
-    const params& p = m_params;
-    if (p.n_layers < 1 || p.d_model < 1 || p.n_heads < 1 || p.d_head < 1 || p.d_mlp < 1 ||
-        !(p.init_scale > 0.0) || (p.activation != "relu" && p.activation != "gelu")) {
-        throw grokkit::error("transformer.build",
-                             "parameters break their declared rules; expected n_layers, d_model, "
-                             "n_heads, d_head, d_mlp >= 1, init_scale > 0, activation relu or "
-                             "gelu");
     }
 }
 

@@ -61,6 +61,8 @@ class GROKKIT_VISIBLE param {
 
     /// Converts and checks `v`, then stores it; returns the problem (`what`) or nothing.
     std::optional<std::string> assign(const param_value& v);
+    /// The bound field's current value checked against the rules: the problem or nothing.
+    std::optional<std::string> problem() const { return check_rules(m_getter()); }
 
     // Binding, used by param_set::add; not for plugin code.
     std::function<std::optional<std::string>(const param_value&)> m_setter;

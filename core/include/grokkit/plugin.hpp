@@ -26,6 +26,13 @@ class GROKKIT_VISIBLE plugin_object {
     virtual void declare(param_set& ps) = 0;
 };
 
+/// Checks `obj`'s current parameter values against every rule its declare() states, the
+/// cross-key ones included, as the pipeline validator does. For code that sets parameters
+/// directly (tests, tools): a plugin calls it first in build() or generate() instead of
+/// restating its rules. Throws grokkit::error with one diagnostic per problem, at `where`
+/// ("<plugin>.<function>"). declare() only binds fields, so `obj` is not changed.
+void check_declared(const plugin_object& obj, const std::string& where);
+
 /// What a plugin library exports. `api_version` is first and never moves, so any future host can
 /// read it before trusting the rest. All strings are literals: no dynamic initialisation.
 struct plugin_info {
