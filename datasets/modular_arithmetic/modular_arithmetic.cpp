@@ -181,7 +181,8 @@ bool is_prime(std::int64_t n) {
     return true;
 }
 
-void declare(grokkit::param_set& ps, params& p) {
+void dataset_impl::declare(grokkit::param_set& ps) {
+    params& p = m_params;
     ps.add("modulus", p.modulus, "p; inputs are all pairs (a, b) with 0 <= a, b < p")
         .at_least(2)
         .at_most(4096); // p^2 pairs are held in memory
@@ -209,10 +210,6 @@ void declare(grokkit::param_set& ps, params& p) {
                  return "\"" + p.operation + "\" with modulus " + std::to_string(p.modulus) +
                         ", which is not prime";
              });
-}
-
-void dataset_impl::declare(grokkit::param_set& ps) {
-    modular_arithmetic::declare(ps, m_params);
 }
 
 grokkit::input_spec dataset_impl::spec() const {

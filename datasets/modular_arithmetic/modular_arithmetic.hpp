@@ -19,9 +19,6 @@ struct params {
     bool equals_token = false;
 };
 
-/// Binds, documents and constrains every field of `p`, including the a/b-needs-a-prime rule.
-void declare(grokkit::param_set& ps, params& p);
-
 /// True when `n` is a prime number (trial division; n fits the modulus range).
 bool is_prime(std::int64_t n);
 

@@ -194,7 +194,8 @@ std::vector<grokkit::diagnostic> cross_key_problems(const params& p, const std::
     return found;
 }
 
-void declare(grokkit::param_set& ps, params& p) {
+void dataset_impl::declare(grokkit::param_set& ps) {
+    params& p = m_params;
     ps.add("n_bits", p.n_bits, "n; every input is n bits, each a fair coin")
         .at_least(1)
         .at_most(62); // inputs are held as 64-bit masks, and 2^n_bits must fit
@@ -224,10 +225,6 @@ void declare(grokkit::param_set& ps, params& p) {
         .at_most(61);
     for (const cross_key_rule& r : cross_key_rules)
         ps.check(r.key, r.expected, [&p, problem = r.problem] { return problem(p); });
-}
-
-void dataset_impl::declare(grokkit::param_set& ps) {
-    sparse_parity::declare(ps, m_params);
 }
 
 grokkit::input_spec dataset_impl::spec() const {

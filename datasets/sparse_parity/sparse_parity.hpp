@@ -23,9 +23,6 @@ struct params {
     std::vector<std::int64_t> relevant_bits; // empty: drawn from the run seed
 };
 
-/// Binds, documents and constrains every field of `p`, including the rules across keys.
-void declare(grokkit::param_set& ps, params& p);
-
 /// The rules across keys that `p` breaks, as diagnostics located at `where`; empty when none.
 std::vector<grokkit::diagnostic> cross_key_problems(const params& p, const std::string& where);
 
