@@ -59,8 +59,10 @@ found="$(sed -n 's/^grokkit_DIR:PATH=//p' "$plugin_build/CMakeCache.txt")"
 [[ "$found" == "$prefix/lib/cmake/grokkit" ]] ||
     fail "find_package(grokkit) found '$found', not the installed package in $prefix/lib/cmake/grokkit"
 step "building the plugin template" cmake --build "$plugin_build"
-[[ -f "$plugin_build/libgrokkit_my_modsum.so" ]] ||
-    fail "the template build produced no $plugin_build/libgrokkit_my_modsum.so"
+for name in my_modsum my_bag my_margin; do
+    [[ -f "$plugin_build/libgrokkit_$name.so" ]] ||
+        fail "the template build produced no $plugin_build/libgrokkit_$name.so"
+done
 
 echo "== grokkit plugins"
 GROKKIT_PLUGIN_PATH="$plugin_build" "$grokkit" plugins >"$tmp/plugins.out" 2>"$tmp/plugins.err" ||
@@ -70,17 +72,20 @@ if [[ -s "$tmp/plugins.err" ]]; then
     cat "$tmp/plugins.err" >&2
     fail "grokkit plugins printed warnings or refusals (above)"
 fi
-grep -Eq '^  my_modsum ' "$tmp/plugins.out" ||
-    fail "my_modsum is not listed by the installed grokkit with GROKKIT_PLUGIN_PATH=$plugin_build"
+for name in my_modsum my_bag my_margin; do
+    grep -Eq "^  $name " "$tmp/plugins.out" ||
+        fail "$name is not listed by the installed grokkit with GROKKIT_PLUGIN_PATH=$plugin_build"
+done
 grep -Eq '^  mlp ' "$tmp/plugins.out" ||
     fail "the built-in mlp plugin is not listed: the installed grokkit does not find $prefix/lib/grokkit/plugins"
 
-echo "== grokkit run example.toml"
-(cd "$plugin_src" && GROKKIT_PLUGIN_PATH="$plugin_build" "$grokkit" run example.toml \
-    --set train.steps=50 --out "$tmp/run.h5" --force --quiet) ||
-    fail "grokkit run of the template's example.toml exited non-zero"
+for pipeline in example.toml example-bag.toml; do
+    echo "== grokkit run $pipeline"
+    (cd "$plugin_src" && GROKKIT_PLUGIN_PATH="$plugin_build" "$grokkit" run "$pipeline" \
+        --set train.steps=50 --out "$tmp/$pipeline.h5" --force --quiet) ||
+        fail "grokkit run of the template's $pipeline exited non-zero"
 
-/usr/bin/python3 - "$tmp/run.h5" <<'EOF' || fail "the run file is incomplete (see above)"
+    /usr/bin/python3 - "$tmp/$pipeline.h5" <<'EOF' || fail "the run file of $pipeline is incomplete (see above)"
 import sys
 import h5py
 
@@ -94,6 +99,15 @@ with h5py.File(sys.argv[1], "r") as f:
     assert ds.attrs["plugin"] in ("my_modsum", b"my_modsum"), ds.attrs["plugin"]
     n = len(ds["train_index"]) + len(ds["test_index"])
     assert n == 23 * 23, f"train_index + test_index hold {n} pairs, expected 23^2"
-    print(f"run file ok: {len(acc)} metric rows, final test_accuracy {acc[-1]:.3f}")
+    g = f["/analyses/my_margin"]
+    rows = len(g["step"])
+    assert rows == len(f["/checkpoints/step"]), rows
+    assert g["hardest"].shape == (rows, 5) and g["hardest"].dtype.kind == "i"
+    assert (g["hardest_margin"][:, :-1] <= g["hardest_margin"][:, 1:]).all()  # smallest first
+    o = g["summary/offsets"][rows - 1]
+    summary = bytes(g["summary/values"][o[0]:o[1]]).decode()
+    assert summary.startswith("step 50: mean margin"), summary
+    print(f"run file ok: {len(acc)} metric rows, final test_accuracy {acc[-1]:.3f}; {summary}")
 EOF
-echo "PASS: out-of-tree plugin built against the installed grokkit and ran"
+done
+echo "PASS: out-of-tree dataset, model and analysis built against the installed grokkit and ran"
