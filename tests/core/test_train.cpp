@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -176,4 +177,66 @@ TEST_CASE("train: the API ends where grokkit run ends, straight, on a subset and
     CHECK(final_parameters(dir / "r.h5") == straight);
     fs::remove_all(dir);
     fs::remove_all(scratch("straight"));
+}
+
+namespace {
+// A model that records the examples (their first token) each forward pass sees.
+struct recording_model : grokkit::model {
+    grokkit::parameter p;
+    std::vector<std::vector<std::int32_t>> seen;
+    void declare(grokkit::param_set&) override {}
+    void build(const grokkit::input_spec&, std::uint64_t) override {
+        p.name = "p";
+        p.value = xt::zeros<float>({1});
+        p.grad = xt::zeros<float>({1});
+    }
+    std::vector<grokkit::parameter*> parameters() override { return {&p}; }
+    void forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) override {
+        seen.emplace_back();
+        for (std::size_t i = 0; i < x.n; ++i)
+            seen.back().push_back(x.tokens[i * 2]);
+        logits = xt::zeros<float>({x.n, std::size_t{2}});
+    }
+    void backward(const xt::xtensor<float, 2>&) override {}
+    std::vector<std::string> representations() const override { return {}; }
+    xt::xarray<float> representation(const std::string&, const grokkit::batch&) override {
+        return {};
+    }
+};
+} // namespace
+
+TEST_CASE("train: minibatches walk one permutation per epoch, keyed by the step alone", "[train]") {
+    grokkit::example_set train;
+    const std::size_t n = 12;
+    train.tokens = xt::zeros<std::int32_t>({n, std::size_t{2}});
+    train.labels = xt::zeros<std::int32_t>({n});
+    for (std::size_t i = 0; i < n; ++i)
+        train.tokens(i, 0) = static_cast<std::int32_t>(i);
+    grokkit::train_config cfg;
+    cfg.batch_size = 5; // batches straddle epochs: 12 examples, 5 per step
+    cfg.steps = 10;
+    recording_model m;
+    m.build({}, 0);
+    grokkit::trainer t(m, train, cfg, 7);
+    for (std::int64_t s = 0; s < 6; ++s)
+        t.compute_gradients(s);
+    std::vector<std::int32_t> stream;
+    for (const auto& b : m.seen)
+        stream.insert(stream.end(), b.begin(), b.end());
+    REQUIRE(stream.size() == 30);
+    for (std::size_t epoch = 0; epoch < 2; ++epoch) { // each epoch is a permutation of all 12
+        std::vector<std::int32_t> e(stream.begin() + long(epoch * n),
+                                    stream.begin() + long((epoch + 1) * n));
+        std::sort(e.begin(), e.end());
+        for (std::size_t i = 0; i < n; ++i)
+            CHECK(e[i] == static_cast<std::int32_t>(i));
+    }
+    CHECK(std::vector<std::int32_t>(stream.begin(), stream.begin() + 12) !=
+          std::vector<std::int32_t>(stream.begin() + 12, stream.begin() + 24)); // reshuffled
+    // A trainer created afresh (as after a resume) gives step 4 the same batch.
+    recording_model again;
+    again.build({}, 0);
+    grokkit::trainer t2(again, train, cfg, 7);
+    t2.compute_gradients(4);
+    CHECK(again.seen.front() == m.seen[4]);
 }
