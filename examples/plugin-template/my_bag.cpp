@@ -38,9 +38,9 @@ class model_impl : public grokkit::model {
     void build(const grokkit::input_spec& spec, std::uint64_t seed) override {
         grokkit::check_declared(*this, "my_bag.build"); // for direct callers (tests, tools)
         if (!spec.has_tokens() || spec.vocab_size == 0 || spec.n_classes == 0)
-            throw grokkit::error("my_bag.build", "input is " + spec.describe() +
-                                                     "; expected tokens (any positions, any "
-                                                     "vocabulary), at least 1 class");
+            throw grokkit::error("my_bag.build", "input is " + spec.describe(),
+                                 "tokens (any positions, any "
+                                 "vocabulary), at least 1 class");
         m_n_tokens = spec.n_tokens;
         const auto d = static_cast<std::size_t>(m_d);
         m_params = {tensor("embed", {spec.vocab_size, d}),
@@ -104,7 +104,7 @@ class model_impl : public grokkit::model {
     // bag (n, d) = sum over positions t of E[token t].
     void bag_of(const grokkit::batch& x, matrix& bag) {
         if (!x.tokens)
-            throw grokkit::error("my_bag.forward", "batch has no tokens; expected token inputs");
+            throw grokkit::error("my_bag.forward", "batch has no tokens", "token inputs");
         const std::size_t d = m_params[0].value.shape()[1];
         grokkit::nn::ensure_shape(bag, x.n, d);
         bag.fill(0.0f);

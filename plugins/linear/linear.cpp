@@ -41,9 +41,9 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
     const bool tokens_ok = spec.has_tokens() && spec.vocab_size > 0;
     const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
     if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
-        throw grokkit::error("linear.build", "input is " + spec.describe() +
-                                                 "; expected dense features or tokens (any "
-                                                 "positions, any vocabulary), at least 1 class");
+        throw grokkit::error("linear.build", "input is " + spec.describe(),
+                             "dense features or tokens (any "
+                             "positions, any vocabulary), at least 1 class");
     }
 }
 
@@ -82,24 +82,24 @@ const float* model_impl::bias_value() const {
 
 void model_impl::check_batch(const grokkit::batch& x, const char* where) const {
     if (!m_is_built) {
-        throw grokkit::error(where, "the model is not built; expected build() first");
+        throw grokkit::error(where, "the model is not built", "build() first");
     }
     if (!m_is_tokens) {
         if (x.features == nullptr) {
-            throw grokkit::error(where, "batch has no features; expected dense feature inputs");
+            throw grokkit::error(where, "batch has no features", "dense feature inputs");
         }
         return;
     }
     if (x.tokens == nullptr) {
-        throw grokkit::error(where, "batch has no tokens; expected token inputs");
+        throw grokkit::error(where, "batch has no tokens", "token inputs");
     }
     for (std::size_t k = 0; k < x.n * m_n_tokens; ++k) {
         const std::int32_t id = x.tokens[k];
         if (id < 0 || static_cast<std::size_t>(id) >= m_vocab) {
-            throw grokkit::error(where, "token " + std::to_string(id) + " of example " +
-                                            std::to_string(k / m_n_tokens) +
-                                            " is outside the vocabulary; expected 0 <= token < " +
-                                            std::to_string(m_vocab));
+            throw grokkit::error(where,
+                                 "token " + std::to_string(id) + " of example " +
+                                     std::to_string(k / m_n_tokens) + " is outside the vocabulary",
+                                 "0 <= token < " + std::to_string(m_vocab));
         }
     }
 }
@@ -154,13 +154,12 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
 
 void model_impl::check_dlogits(const xt::xtensor<float, 2>& dlogits, const char* where) const {
     if (!m_is_built) {
-        throw grokkit::error(where, "the model is not built; expected build() first");
+        throw grokkit::error(where, "the model is not built", "build() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error(where, "dlogits shape " +
-                                        grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                                        "; expected " + grokkit::shape_text(m_n, m_n_classes) +
-                                        " from the last forward()");
+        throw grokkit::error(
+            where, "dlogits shape " + grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)),
+            grokkit::shape_text(m_n, m_n_classes) + " from the last forward()");
     }
 }
 
@@ -252,9 +251,8 @@ xt::xarray<float> model_impl::input_rows(const grokkit::batch& x) const {
 xt::xarray<float> model_impl::representation(const std::string& name, const grokkit::batch& x) {
     const std::vector<std::string> names = representations();
     if (std::find(names.begin(), names.end(), name) == names.end()) {
-        throw grokkit::error("linear.representation",
-                             "\"" + name + "\" is not a representation; expected one of " +
-                                 grokkit::join(names));
+        throw grokkit::error("linear.representation", "\"" + name + "\" is not a representation",
+                             "one of " + grokkit::join(names));
     }
     check_batch(x, "linear.representation");
     if (name == "input") {

@@ -59,23 +59,22 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
     const bool tokens_ok = spec.has_tokens() && spec.n_tokens == n_tokens && spec.vocab_size > 0;
     const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
     if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
-        throw grokkit::error("mlp.build", "input is " + spec.describe() +
-                                              "; expected tokens (2 positions, any vocabulary) "
-                                              "or dense features, at least 1 class");
+        throw grokkit::error("mlp.build", "input is " + spec.describe(),
+                             "tokens (2 positions, any vocabulary) "
+                             "or dense features, at least 1 class");
     }
     if (features_ok && m_params.tie_unembedding) {
-        throw grokkit::error("mlp.build", "tie_unembedding: input is " + spec.describe() +
-                                              "; expected token inputs (there is no embedding "
-                                              "to tie to)");
+        throw grokkit::error("mlp.build", "tie_unembedding: input is " + spec.describe(),
+                             "token inputs (there is no embedding "
+                             "to tie to)");
     }
     if (m_params.tie_unembedding && !m_params.shared_embedding) {
         throw grokkit::error("mlp.build", "tie_unembedding: true with shared_embedding = false; "
                                           "expected shared_embedding = true");
     }
     if (m_params.tie_unembedding && spec.n_classes != spec.vocab_size) {
-        throw grokkit::error("mlp.build",
-                             "tie_unembedding: input is " + spec.describe() +
-                                 "; expected as many classes as tokens (logits score E's rows)");
+        throw grokkit::error("mlp.build", "tie_unembedding: input is " + spec.describe(),
+                             "as many classes as tokens (logits score E's rows)");
     }
 }
 
@@ -210,18 +209,19 @@ bool model_impl::is_table_cheaper(std::size_t n) const {
 
 void model_impl::copy_tokens(const grokkit::batch& x) {
     if (x.tokens == nullptr) {
-        throw grokkit::error("mlp.forward", "batch has no tokens; expected token inputs");
+        throw grokkit::error("mlp.forward", "batch has no tokens", "token inputs");
     }
     m_n = x.n;
     m_tokens.assign(x.tokens, x.tokens + n_tokens * x.n); // keeps capacity: no allocation
     for (std::size_t k = 0; k < m_tokens.size(); ++k) {
         const std::int32_t id = m_tokens[k];
         if (id < 0 || static_cast<std::size_t>(id) >= m_vocab) {
-            throw grokkit::error("mlp.forward", "token " + std::to_string(id) + " of example " +
-                                                    std::to_string(k / n_tokens) +
-                                                    " is outside the vocabulary; expected 0 <= "
-                                                    "token < " +
-                                                    std::to_string(m_vocab));
+            throw grokkit::error("mlp.forward",
+                                 "token " + std::to_string(id) + " of example " +
+                                     std::to_string(k / n_tokens) + " is outside the vocabulary",
+                                 "0 <= "
+                                 "token < " +
+                                     std::to_string(m_vocab));
         }
     }
 }
@@ -307,13 +307,12 @@ void model_impl::output_forward(const matrix& h, matrix& logits) {
 
 void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) {
     if (!m_is_built) {
-        throw grokkit::error("mlp.forward", "the model is not built; expected build() first");
+        throw grokkit::error("mlp.forward", "the model is not built", "build() first");
     }
     if (m_is_dense) {
         m_used_table = false;
         if (x.features == nullptr)
-            throw grokkit::error("mlp.forward",
-                                 "batch has no features; expected dense feature inputs");
+            throw grokkit::error("mlp.forward", "batch has no features", "dense feature inputs");
         m_n = x.n;
         const std::size_t width =
             m_tensors[m_hidden.empty() ? m_out.weight : m_hidden[0].weight].value.shape(0);
@@ -433,13 +432,13 @@ void model_impl::embed_backward() {
 
 void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
     if (!m_is_built) {
-        throw grokkit::error("mlp.backward", "the model is not built; expected build() first");
+        throw grokkit::error("mlp.backward", "the model is not built", "build() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error(
-            "mlp.backward",
-            "dlogits shape " + grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                "; expected " + grokkit::shape_text(m_n, m_n_classes) + " from the last forward()");
+        throw grokkit::error("mlp.backward",
+                             "dlogits shape " +
+                                 grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)),
+                             grokkit::shape_text(m_n, m_n_classes) + " from the last forward()");
     }
     // Embedding gradients are sums over positions (and the tied unembedding): zero, then add.
     if (!m_is_dense) {
@@ -570,9 +569,8 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     const std::vector<std::string> names = representations();
     const auto found = std::find(names.begin(), names.end(), name);
     if (found == names.end()) {
-        throw grokkit::error("mlp.representation",
-                             "\"" + name + "\" is not a representation; expected one of " +
-                                 grokkit::join(names));
+        throw grokkit::error("mlp.representation", "\"" + name + "\" is not a representation",
+                             "one of " + grokkit::join(names));
     }
     forward(x, m_repr_logits);
     const auto index = static_cast<std::size_t>(found - names.begin());

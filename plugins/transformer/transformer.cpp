@@ -67,10 +67,9 @@ void model_impl::declare(grokkit::param_set& ps) {
 void model_impl::check_spec(const grokkit::input_spec& spec) const {
     grokkit::check_declared(*this, "transformer.build"); // for direct callers; the host did
     if (!spec.has_tokens() || spec.vocab_size == 0 || spec.n_classes == 0) {
-        throw grokkit::error("transformer.build",
-                             "input is " + spec.describe() +
-                                 "; expected tokens (at least 1 position, any vocabulary), at "
-                                 "least 1 class");
+        throw grokkit::error("transformer.build", "input is " + spec.describe(),
+                             "tokens (at least 1 position, any vocabulary), at "
+                             "least 1 class");
     }
 }
 
@@ -192,12 +191,12 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     const auto found = std::find(names.begin(), names.end(), name);
     if (found == names.end()) {
         throw grokkit::error("transformer.representation",
-                             "\"" + name + "\" is not a representation; expected one of " +
-                                 grokkit::join(names));
+                             "\"" + name + "\" is not a representation",
+                             "one of " + grokkit::join(names));
     }
     if (!m_is_built) {
-        throw grokkit::error("transformer.representation",
-                             "the model is not built; expected build() first");
+        throw grokkit::error("transformer.representation", "the model is not built",
+                             "build() first");
     }
     copy_tokens(x, "transformer.representation");
     run_forward(false, m_repr_logits);

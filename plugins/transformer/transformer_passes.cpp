@@ -86,7 +86,7 @@ nn::attention_dims model_impl::attention_dims(bool last_only) const {
 
 void model_impl::copy_tokens(const grokkit::batch& x, const char* where) {
     if (x.tokens == nullptr && x.n > 0) {
-        throw grokkit::error(where, "batch has no tokens; expected token inputs");
+        throw grokkit::error(where, "batch has no tokens", "token inputs");
     }
     m_n = x.n;
     select_pass(m_n);
@@ -94,10 +94,10 @@ void model_impl::copy_tokens(const grokkit::batch& x, const char* where) {
     for (std::size_t k = 0; k < m_tokens.size(); ++k) {
         const std::int32_t id = m_tokens[k];
         if (id < 0 || static_cast<std::size_t>(id) >= m_vocab) {
-            throw grokkit::error(where, "token " + std::to_string(id) + " of example " +
-                                            std::to_string(k / m_n_ctx) +
-                                            " is outside the vocabulary; expected 0 <= token < " +
-                                            std::to_string(m_vocab));
+            throw grokkit::error(where,
+                                 "token " + std::to_string(id) + " of example " +
+                                     std::to_string(k / m_n_ctx) + " is outside the vocabulary",
+                                 "0 <= token < " + std::to_string(m_vocab));
         }
     }
 }
@@ -113,8 +113,7 @@ void model_impl::select_pass(std::size_t n) {
 
 void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits) {
     if (!m_is_built) {
-        throw grokkit::error("transformer.forward",
-                             "the model is not built; expected build() first");
+        throw grokkit::error("transformer.forward", "the model is not built", "build() first");
     }
     m_has_training_pass = false;
     copy_tokens(x, "transformer.forward");
@@ -245,14 +244,15 @@ void model_impl::unembed_forward(matrix& logits) {
 
 void model_impl::check_dlogits(const matrix& dlogits, const char* where) const {
     if (!m_is_built || !m_has_training_pass) {
-        throw grokkit::error(where, "no forward() pass to differentiate (none yet, or "
-                                    "representation() ran since); expected forward() first");
+        throw grokkit::error(where,
+                             "no forward() pass to differentiate (none yet, or "
+                             "representation() ran since)",
+                             "forward() first");
     }
     if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes) {
-        throw grokkit::error(where, "dlogits shape " +
-                                        grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)) +
-                                        "; expected " + grokkit::shape_text(m_n, m_n_classes) +
-                                        " from the last forward()");
+        throw grokkit::error(
+            where, "dlogits shape " + grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)),
+            grokkit::shape_text(m_n, m_n_classes) + " from the last forward()");
     }
 }
 

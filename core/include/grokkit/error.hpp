@@ -32,7 +32,9 @@ class GROKKIT_VISIBLE error : public std::runtime_error {
     explicit error(diagnostic d);
     /// Several diagnostics, reported together; must not be empty.
     explicit error(std::vector<diagnostic> diagnostics);
-    /// A plain message (`where: what`) for run-time failures.
+    /// One problem without a key: `where: what; expected <expected>` (`expected` may be empty).
+    error(std::string where, std::string what, std::string expected);
+    /// A plain message (`where: what`) for failures with nothing to expect instead.
     error(std::string where, std::string what);
     /// Out of line: anchors the vtable and type info in core, so an error thrown inside a
     /// plugin does not point into the plugin's code after it is caught.

@@ -27,8 +27,8 @@ nn::loss_sum weighted_loss(const loss_config& loss, const xt::xtensor<float, 2>&
 model::~model() = default;
 
 void model::example_gradients(const xt::xtensor<float, 2>&, xt::xtensor<float, 2>&) {
-    throw error("model.example_gradients",
-                "this model does not compute per-example gradients; expected a model that "
+    throw error("model.example_gradients", "this model does not compute per-example gradients",
+                "a model that "
                 "overrides grokkit::model::example_gradients (mlp, linear and transformer do)");
 }
 
@@ -56,10 +56,10 @@ nn::loss_sum example_gradients(model& m, const batch& x, const loss_config& loss
     m.example_gradients(dlogits, out);
     const std::size_t p = parameter_count(m);
     if (out.shape(0) != x.n || out.shape(1) != p)
-        throw error("model.example_gradients", "the model wrote " + std::to_string(out.shape(0)) +
-                                                   " x " + std::to_string(out.shape(1)) +
-                                                   " gradients; expected " + std::to_string(x.n) +
-                                                   " x " + std::to_string(p));
+        throw error("model.example_gradients",
+                    "the model wrote " + std::to_string(out.shape(0)) + " x " +
+                        std::to_string(out.shape(1)) + " gradients",
+                    std::to_string(x.n) + " x " + std::to_string(p));
     return sum;
 }
 

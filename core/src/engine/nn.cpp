@@ -248,7 +248,8 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
         if (label < 0 || static_cast<std::size_t>(label) >= c) {
             throw error("nn.softmax_cross_entropy",
                         "label " + std::to_string(label) + " of example " + std::to_string(i) +
-                            " is out of range; expected 0 <= label < " + std::to_string(c));
+                            " is out of range",
+                        "0 <= label < " + std::to_string(c));
         }
         const T* row = logits.data() + i * c;
         std::size_t arg_max = 0; // strict '>' keeps the first maximum on ties

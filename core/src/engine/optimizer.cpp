@@ -10,8 +10,7 @@ namespace grokkit {
 optimizer::optimizer(std::vector<parameter*> params, optimizer_config config)
     : m_params(std::move(params)), m_config(std::move(config)) {
     if (m_config.kind != "sgd" && m_config.kind != "adam" && m_config.kind != "adamw")
-        throw error("optimizer",
-                    "unknown kind \"" + m_config.kind + "\"; expected sgd, adam or adamw");
+        throw error("optimizer", "unknown kind \"" + m_config.kind + "\"", "sgd, adam or adamw");
     for (auto* p : m_params) {
         m_m.push_back(xt::zeros<float>(p->value.shape()));
         if (m_config.kind != "sgd")

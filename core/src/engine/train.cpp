@@ -161,9 +161,10 @@ example_set subset(const example_set& set, const std::vector<std::size_t>& indic
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t e = indices[i];
         if (e >= set.size())
-            throw error("subset", "index " + std::to_string(e) + " of a set of " +
-                                      std::to_string(set.size()) +
-                                      " examples; expected indices below its size");
+            throw error("subset",
+                        "index " + std::to_string(e) + " of a set of " +
+                            std::to_string(set.size()) + " examples",
+                        "indices below its size");
         std::copy_n(set.tokens.data() + e * n_tok, n_tok, out.tokens.data() + i * n_tok);
         std::copy_n(set.features.data() + e * n_feat, n_feat, out.features.data() + i * n_feat);
         out.labels(i) = set.labels(e);
@@ -182,9 +183,8 @@ std::vector<float> flat_parameters(model& m) {
 void set_flat_parameters(model& m, const std::vector<float>& values) {
     const std::size_t n = parameter_count(m);
     if (values.size() != n)
-        throw error("set_flat_parameters", std::to_string(values.size()) +
-                                               " values; expected the model's " +
-                                               std::to_string(n) + " parameter values");
+        throw error("set_flat_parameters", std::to_string(values.size()) + " values",
+                    "the model's " + std::to_string(n) + " parameter values");
     const float* v = values.data();
     for (parameter* p : m.parameters()) {
         std::copy_n(v, p->value.size(), p->value.begin());

@@ -121,9 +121,10 @@ class context_impl : public analysis_context {
             std::vector<std::string> names;
             for (const auto& x : m_layout.outputs)
                 names.push_back(x.name);
-            throw error(where, "analysis \"" + m_layout.name + "\" writes \"" + output +
-                                   "\", which it did not declare (or skipped); expected one of: " +
-                                   join(names));
+            throw error(where,
+                        "analysis \"" + m_layout.name + "\" writes \"" + output +
+                            "\", which it did not declare (or skipped)",
+                        "one of: " + join(names));
         }
         m_values[output] = value.conformed(*o, where);
     }
@@ -265,8 +266,8 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     auto r = prepare(reg, options.pipeline_file, options.overrides);
     pipeline& p = r->pipe;
     if (p.analyses.empty())
-        throw invalid_input(options.pipeline_file.string(),
-                            "the pipeline has no [[analysis]]; expected at least one");
+        throw invalid_input(options.pipeline_file.string(), "the pipeline has no [[analysis]]",
+                            "at least one");
     check_matches_run(p, run_file(options.run_file));
 
     run_layout layout;
@@ -319,9 +320,8 @@ run_store open_store(const run_options& options, const fs::path& out, const run_
     }
     if (fs::exists(out)) {
         if (!options.force)
-            throw invalid_input(
-                out.string(),
-                "run file exists; expected --resume to continue it or --force to overwrite it");
+            throw invalid_input(out.string(), "run file exists",
+                                "--resume to continue it or --force to overwrite it");
         fs::remove(out);
     }
     return run_store::create(out, header, layout, r.split, r.spec);

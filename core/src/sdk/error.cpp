@@ -46,8 +46,11 @@ error::error(diagnostic d) : error(std::vector<diagnostic>{std::move(d)}) {}
 error::error(std::vector<diagnostic> diagnostics)
     : std::runtime_error(lines_of(diagnostics)), m_diagnostics(std::move(diagnostics)) {}
 
+error::error(std::string where, std::string what, std::string expected)
+    : error(diagnostic{std::move(where), "", std::move(what), std::move(expected), 0, 0}) {}
+
 error::error(std::string where, std::string what)
-    : error(diagnostic{std::move(where), "", std::move(what), "", 0, 0}) {}
+    : error(std::move(where), std::move(what), std::string()) {}
 
 error::~error() = default;
 

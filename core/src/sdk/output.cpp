@@ -46,9 +46,10 @@ output_decl::output_decl(std::string name, dtype type, std::vector<std::string> 
 
 output_decl& output_decl::axes(std::vector<std::string> names) {
     if (names.size() != m_dims.size())
-        throw error("output " + m_name, std::to_string(names.size()) + " axis names for " +
-                                            std::to_string(m_dims.size()) +
-                                            " dims; expected one name per dim");
+        throw error("output " + m_name,
+                    std::to_string(names.size()) + " axis names for " +
+                        std::to_string(m_dims.size()) + " dims",
+                    "one name per dim");
     m_axes = std::move(names);
     return *this;
 }
@@ -112,9 +113,9 @@ std::vector<output_layout> bind_outputs(const std::string& analysis, const outpu
     for (const auto& s : b.skipped()) {
         const output_decl* d = os.find(s);
         if (!d || !d->is_optional())
-            throw error(where, "skips \"" + s + "\", " +
-                                   (d ? "a required output" : "an undeclared output") +
-                                   "; expected the name of an optional output");
+            throw error(
+                where, "skips \"" + s + "\", " + (d ? "a required output" : "an undeclared output"),
+                "the name of an optional output");
     }
     std::vector<output_layout> out;
     for (const auto& d : os.outputs()) {
@@ -126,9 +127,8 @@ std::vector<output_layout> bind_outputs(const std::string& analysis, const outpu
         for (const auto& dim : d.dims()) {
             auto it = b.sizes().find(dim);
             if (it == b.sizes().end())
-                throw error(where, "output \"" + d.name() + "\": size \"" + dim +
-                                       "\" is not bound; expected output_binding::size(\"" + dim +
-                                       "\", n)");
+                throw error(where, "output \"" + d.name() + "\": size \"" + dim + "\" is not bound",
+                            "output_binding::size(\"" + dim + "\", n)");
             l.shape.push_back(it->second);
         }
         out.push_back(std::move(l));
@@ -242,17 +242,18 @@ std::size_t output_value::n_values() const {
 
 double output_value::scalar() const {
     if (is_variable() || !m_shape.empty() || m_type == dtype::string || n_values() != 1)
-        throw error("output_value.scalar", std::string("a value of dtype ") + to_string(m_type) +
-                                               " and shape " + dims_text(m_shape) +
-                                               "; expected a number");
+        throw error("output_value.scalar",
+                    std::string("a value of dtype ") + to_string(m_type) + " and shape " +
+                        dims_text(m_shape),
+                    "a number");
     return array()();
 }
 
 xt::xarray<double> output_value::array() const {
     if (is_variable() || m_type == dtype::string)
-        throw error("output_value.array", std::string("a variable-length value of dtype ") +
-                                              to_string(m_type) +
-                                              "; expected a fixed-shape number array");
+        throw error("output_value.array",
+                    std::string("a variable-length value of dtype ") + to_string(m_type),
+                    "a fixed-shape number array");
     xt::xarray<double> a = xt::zeros<double>(m_shape);
     std::visit([&](const auto& v) { std::copy(v.begin(), v.end(), a.begin()); }, m_values);
     return a;
@@ -260,8 +261,8 @@ xt::xarray<double> output_value::array() const {
 
 std::vector<std::int64_t> output_value::int64s() const {
     if (m_type != dtype::int64 && m_type != dtype::boolean)
-        throw error("output_value.int64s", std::string("a value of dtype ") + to_string(m_type) +
-                                               "; expected int64 or bool");
+        throw error("output_value.int64s", std::string("a value of dtype ") + to_string(m_type),
+                    "int64 or bool");
     if (const auto* b = std::get_if<std::vector<std::uint8_t>>(&m_values))
         return std::vector<std::int64_t>(b->begin(), b->end());
     return std::get<std::vector<std::int64_t>>(m_values);
@@ -269,9 +270,10 @@ std::vector<std::int64_t> output_value::int64s() const {
 
 std::vector<std::vector<std::int64_t>> output_value::int64_rows() const {
     if (m_type != dtype::int64 || !is_variable())
-        throw error("output_value.int64_rows", std::string(is_variable() ? "a" : "a fixed-shape") +
-                                                   " value of dtype " + to_string(m_type) +
-                                                   "; expected variable-length int64 rows");
+        throw error("output_value.int64_rows",
+                    std::string(is_variable() ? "a" : "a fixed-shape") + " value of dtype " +
+                        to_string(m_type),
+                    "variable-length int64 rows");
     const auto& v = std::get<std::vector<std::int64_t>>(m_values);
     std::vector<std::vector<std::int64_t>> rows;
     for (std::size_t r = 0; r + 1 < m_offsets.size(); ++r)
@@ -281,9 +283,8 @@ std::vector<std::vector<std::int64_t>> output_value::int64_rows() const {
 
 std::vector<std::vector<double>> output_value::real_rows() const {
     if (!is_real(m_type) || !is_variable())
-        throw error("output_value.real_rows",
-                    std::string("a value of dtype ") + to_string(m_type) +
-                        "; expected variable-length float64 or float32 rows");
+        throw error("output_value.real_rows", std::string("a value of dtype ") + to_string(m_type),
+                    "variable-length float64 or float32 rows");
     std::vector<std::vector<double>> rows;
     std::visit(
         [&](const auto& v) {
@@ -296,8 +297,8 @@ std::vector<std::vector<double>> output_value::real_rows() const {
 
 std::vector<std::string> output_value::texts() const {
     if (m_type != dtype::string)
-        throw error("output_value.texts",
-                    std::string("a value of dtype ") + to_string(m_type) + "; expected strings");
+        throw error("output_value.texts", std::string("a value of dtype ") + to_string(m_type),
+                    "strings");
     const auto& b = std::get<std::vector<std::uint8_t>>(m_values);
     std::vector<std::string> out;
     for (std::size_t r = 0; r + 1 < m_offsets.size(); ++r)
@@ -308,8 +309,8 @@ std::vector<std::string> output_value::texts() const {
 std::string output_value::text() const {
     const auto all = texts();
     if (all.size() != 1)
-        throw error("output_value.text",
-                    std::to_string(all.size()) + " strings; expected one (a scalar string)");
+        throw error("output_value.text", std::to_string(all.size()) + " strings",
+                    "one (a scalar string)");
     return all.front();
 }
 
@@ -317,8 +318,8 @@ output_value output_value::conformed(const output_layout& target, const std::str
     const std::string what = "output \"" + target.name + "\": ";
     const bool same_kind = m_type == target.type || (is_real(m_type) && is_real(target.type));
     if (!same_kind)
-        throw error(where, what + "a value of dtype " + to_string(m_type) + "; expected " +
-                               to_string(target.type) + " as declared");
+        throw error(where, what + "a value of dtype " + to_string(m_type),
+                    std::string(to_string(target.type)) + " as declared");
     // Variable-length values are rows: one per element of the declared fixed dims (a scalar
     // string is one row).
     const std::size_t rows = is_variable() ? m_offsets.size() - 1 : 0;
@@ -331,7 +332,7 @@ output_value output_value::conformed(const output_layout& target, const std::str
                                      ? std::to_string(target.n_elements()) +
                                            " variable-length rows " + dims_text(target.shape)
                                      : "shape " + dims_text(target.shape);
-        throw error(where, what + found + "; expected " + want + " as declared");
+        throw error(where, what + found, want + " as declared");
     }
     if (m_type == target.type)
         return *this;

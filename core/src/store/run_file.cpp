@@ -287,9 +287,9 @@ std::vector<std::string> run_file::parameter_names() const {
 
 xt::xarray<float> run_file::parameter(const std::string& name, std::size_t index) const {
     if (index >= checkpoint_steps().size())
-        throw error(m_impl->path.string(), "checkpoint " + std::to_string(index) +
-                                               " is not committed; expected one below " +
-                                               std::to_string(checkpoint_steps().size()));
+        throw error(m_impl->path.string(),
+                    "checkpoint " + std::to_string(index) + " is not committed",
+                    "one below " + std::to_string(checkpoint_steps().size()));
     h5::handle d = m_impl->dataset("/checkpoints/params/" + name);
     const auto dims = h5::dims(d);
     xt::xarray<float> a = xt::zeros<float>(std::vector<std::size_t>(dims.begin() + 1, dims.end()));

@@ -102,8 +102,7 @@ void write_dataset(hid_t file, const run_header& header, const dataset_split& sp
         if (h5::has_attr(g, a.name)) {
             if (h5::read_int_attr(g, a.name) != a.value)
                 throw error(header.dataset_plugin + ".generate",
-                            "attribute '" + a.name +
-                                "' clashes with the core's; expected another name");
+                            "attribute '" + a.name + "' clashes with the core's", "another name");
             continue;
         }
         h5::write_attr(g, a.name, a.value);
@@ -113,8 +112,8 @@ void write_dataset(hid_t file, const run_header& header, const dataset_split& sp
     for (const auto& r : split.records) {
         if (r.name == "train" || r.name == "test")
             throw error(header.dataset_plugin + ".generate",
-                        "record '" + r.name + "' clashes with the core's /dataset/" + r.name +
-                            "; expected another name");
+                        "record '" + r.name + "' clashes with the core's /dataset/" + r.name,
+                        "another name");
         h5::write_array(g, r.name, r.shape, r.values.data());
         h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
         h5::write_attr(d, "doc", r.doc);
@@ -176,7 +175,7 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     std::error_code ec;
     fs::remove(creating, ec); // a leftover of a run killed while creating its file
     if (fs::exists(file))
-        throw error(file.string(), "run file exists; expected a new file name");
+        throw error(file.string(), "run file exists", "a new file name");
     h5::handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), "file creation property list"));
     h5::handle fapl = file_access(false);
     s.m_file = h5::handle(H5Fcreate(creating.c_str(), H5F_ACC_EXCL, fcpl, fapl));
@@ -293,9 +292,9 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
     for (auto& [out, series] : h.outputs) {
         auto it = values.find(out);
         if (it == values.end())
-            throw error(name + ".run", "output \"" + out +
-                                           "\" was declared but not written; expected a "
-                                           "value for every output outputs() did not skip");
+            throw error(name + ".run", "output \"" + out + "\" was declared but not written",
+                        "a "
+                        "value for every output outputs() did not skip");
         series.append(n, it->second);
     }
     flush();
@@ -313,9 +312,9 @@ output_value run_store::read_analysis(const std::string& name, const std::string
     const auto steps = h5::read_int_series(it->second.step);
     const auto row = std::find(steps.begin(), steps.end(), step);
     if (row == steps.end())
-        throw error("analysis input", "\"" + reference + "\" has no value for step " +
-                                          std::to_string(step) +
-                                          "; expected its producer to run there first");
+        throw error("analysis input",
+                    "\"" + reference + "\" has no value for step " + std::to_string(step),
+                    "its producer to run there first");
     return it->second.outputs.at(output).read(static_cast<std::size_t>(row - steps.begin()));
 }
 
@@ -463,9 +462,9 @@ run_store run_store::open_for_analysis(const fs::path& file, const run_layout& l
         if (!h5::exists(g, a.name))
             continue;
         if (!replace)
-            throw invalid_input(file.string(), "analysis '" + a.name +
-                                                   "' is already in the run file; expected "
-                                                   "another name, or --force to replace it");
+            throw invalid_input(file.string(),
+                                "analysis '" + a.name + "' is already in the run file",
+                                "another name, or --force to replace it");
         H5Ldelete(g, a.name.c_str(), H5P_DEFAULT);
     }
     create_analysis_groups(g, layout.analyses);
