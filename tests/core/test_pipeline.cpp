@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <grokkit_test/host.hpp>
+
 using Catch::Matchers::Contains;
 
 namespace {
@@ -28,12 +30,7 @@ lr = 1e-2
 )";
 
 grokkit::registry& plugins() {
-    static grokkit::registry reg = [] {
-        grokkit::registry r;
-        r.load_directory(GROKKIT_PLUGIN_DIR);
-        return r;
-    }();
-    return reg;
+    return grokkit_test::builtin_plugins();
 }
 
 std::vector<grokkit::diagnostic> diagnostics_of(const std::string& text,

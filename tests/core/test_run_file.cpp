@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <grokkit_test/host.hpp>
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -44,9 +45,8 @@ name = "fp"
 }
 
 TEST_CASE("run_file: a finished run reads back as it was written", "[run_file]") {
-    const fs::path dir = fs::temp_directory_path() / "grokkit_test_run_file";
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    const grokkit_test::scratch_dir scratch("run_file");
+    const fs::path& dir = scratch.path;
     {
         std::ofstream(dir / "p.toml") << R"([run]
 name = "r"
@@ -73,8 +73,7 @@ at = "checkpoints"
 per_example = true
 )";
     }
-    grokkit::registry reg;
-    reg.load_directory(GROKKIT_PLUGIN_DIR);
+    grokkit::registry& reg = grokkit_test::builtin_plugins();
     grokkit::run_options o;
     o.pipeline_file = dir / "p.toml";
     o.out = dir / "r.h5";
@@ -107,5 +106,4 @@ per_example = true
     CHECK(predicted.shape() ==
           std::vector<std::size_t>{static_cast<std::size_t>(f.dataset_attribute("n_train"))});
     CHECK(f.analysis_output("memorisation", "clean_accuracy", 0).scalar() >= 0.0);
-    fs::remove_all(dir);
 }

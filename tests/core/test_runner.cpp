@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <grokkit_test/host.hpp>
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -17,22 +18,12 @@ namespace fs = std::filesystem;
 namespace {
 
 grokkit::registry& plugins() {
-    static grokkit::registry reg = [] {
-        grokkit::registry r;
-        r.load_directory(GROKKIT_PLUGIN_DIR);
-        return r;
-    }();
-    return reg;
+    return grokkit_test::builtin_plugins();
 }
 
-struct scratch {
+struct scratch : grokkit_test::scratch_dir {
     fs::path dir;
-    explicit scratch(const std::string& name)
-        : dir(fs::temp_directory_path() / ("grokkit_test_runner_" + name)) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~scratch() { fs::remove_all(dir); }
+    explicit scratch(const std::string& name) : scratch_dir("runner_" + name), dir(path) {}
     grokkit::run_options options(const std::string& text) const {
         std::ofstream(dir / "p.toml") << text;
         grokkit::run_options o;

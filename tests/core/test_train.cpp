@@ -15,6 +15,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <grokkit_test/host.hpp>
 #include <numeric>
 
 using Catch::Matchers::WithinRel;
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 grokkit::registry& plugins() {
-    static grokkit::registry reg = [] {
-        grokkit::registry r;
-        r.load_directory(GROKKIT_PLUGIN_DIR);
-        return r;
-    }();
-    return reg;
+    return grokkit_test::builtin_plugins();
 }
 
 // Minibatches of 8 over more than one epoch, so batch order and epochs matter.
@@ -56,13 +52,6 @@ lr = 3e-3
 eval_every = 10
 checkpoint_every = 10
 )";
-}
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("grokkit_test_train_" + name);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
 }
 
 // `grokkit run` of `text` into dir/r.h5; `interrupt_at` raises SIGINT at that evaluation.
@@ -155,7 +144,8 @@ TEST_CASE("train: subset keeps the examples at the indices given, in order", "[t
 TEST_CASE("train: the API ends where grokkit run ends, straight, on a subset and resumed",
           "[train]") {
     const std::string text = pipeline_text(0.3);
-    const auto straight = final_parameters(run(scratch("straight"), text));
+    const grokkit_test::scratch_dir straight_dir("train_straight"), resumed_dir("train_resumed");
+    const auto straight = final_parameters(run(straight_dir.path, text));
     CHECK(api_parameters(text, 4) == straight);
     CHECK(api_parameters(text, 5) != straight); // the batches' seed matters
 
@@ -166,7 +156,7 @@ TEST_CASE("train: the API ends where grokkit run ends, straight, on a subset and
     CHECK(api_parameters(pipeline_text(0.6), 4, n30) == straight);
 
     // Interrupted at step 10 (a checkpoint there), then resumed to the end.
-    const fs::path dir = scratch("resumed");
+    const fs::path& dir = resumed_dir.path;
     run(dir, text, 10);
     CHECK(grokkit::run_file(dir / "r.h5").status() == "interrupted");
     grokkit::run_options o;
@@ -175,8 +165,6 @@ TEST_CASE("train: the API ends where grokkit run ends, straight, on a subset and
     o.resume = true;
     CHECK(grokkit::run_pipeline(plugins(), o, {}).resumed_from == 10);
     CHECK(final_parameters(dir / "r.h5") == straight);
-    fs::remove_all(dir);
-    fs::remove_all(scratch("straight"));
 }
 
 namespace {
