@@ -139,18 +139,29 @@ void print_summary(const run_result& r) {
         std::cout << "final " << r.metric_names[i] << ": " << fmt(r.final_metrics[i]) << "\n";
 }
 
-// Probes a file to resume in a child first: a corrupt file may crash or hang HDF5. It opens
-// the file as the resume itself does: a killed writer's file may refuse a read-only open that
-// the repairing open accepts.
+// Probes a file to resume in a child first: a corrupt file may crash or hang HDF5. It opens a
+// copy the way the resume itself does (a killed writer's file may refuse a read-only open that
+// the repairing open accepts), so the probe changes nothing a refused resume must keep.
 bool resumable(const std::filesystem::path& file) {
-    return run_isolated(
-               [&] {
-                   auto f = open_run_file_for_resume(file);
-                   if (!h5::exists(f, "/checkpoints/step"))
-                       throw error(file.string(), "not a grokkit run file (no /checkpoints/step)");
-                   return 0;
-               },
-               30, file.string()) == 0;
+    const std::filesystem::path probe = file.string() + ".probe";
+    std::error_code ec;
+    std::filesystem::copy_file(file, probe, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) {
+        std::cerr << "error: " << file.string() << ": cannot copy it to probe it: " << ec.message()
+                  << "\n";
+        return false;
+    }
+    const bool ok =
+        run_isolated(
+            [&] {
+                auto f = open_run_file_for_resume(probe);
+                if (!h5::exists(f, "/checkpoints/step"))
+                    throw error(file.string(), "not a grokkit run file (no /checkpoints/step)");
+                return 0;
+            },
+            30, file.string()) == 0;
+    std::filesystem::remove(probe, ec);
+    return ok;
 }
 
 } // namespace
@@ -279,7 +290,8 @@ void print_row(const std::string& key, const std::string& value) {
 
 // "min 0.0123 at step 400" over the committed rows (max for accuracies).
 void print_metric(const run_file& f, const std::string& m, const std::vector<std::int64_t>& steps) {
-    const auto v = f.metric(m);
+    auto v = f.metric(m);
+    v.resize(std::min(v.size(), steps.size())); // a live file may have grown since `steps`
     if (v.empty())
         return;
     const bool is_acc = m.find("accuracy") != std::string::npos;
@@ -302,6 +314,8 @@ int inspect_file(const std::string& path) {
     const run_file f(path);
     std::cout << "run file: " << path << "\n";
     print_row("status", f.status());
+    if (const std::string done = f.finished(); !done.empty())
+        print_row("finished", done);
     if (const double secs = f.wall_seconds(); secs > 0)
         print_row("wall_seconds", fmt(secs));
     for (const char* a : {"grokkit_version", "git_revision", "created", "blas_kernel",

@@ -101,6 +101,8 @@ grokkit::dataset_record index_record(const char* name, const char* doc,
 } // namespace
 
 grokkit::dataset_split dataset_impl::generate(std::uint64_t seed) const {
+    // The host checked the declared rules; this gives direct callers (tests, tools) the same.
+    grokkit::check_declared(*this, "my_modsum.generate");
     const std::int64_t p = m_params.modulus;
     const auto n = static_cast<std::size_t>(p * p);
     const auto n_train = static_cast<std::size_t>(std::floor(m_params.train_fraction * double(n)));

@@ -118,3 +118,26 @@ TEST_CASE("output: conforming checks dtype and shape, converting only between re
           "hull.run: output \"top\": 3 variable-length rows; expected 2 variable-length rows "
           "(2) as declared");
 }
+
+TEST_CASE("output: values whose parts disagree are refused before they reach the file",
+          "[output]") {
+    const output_layout three{"x", dtype::float64, {3}, {"i"}, false, "1", "d"};
+    const output_layout scalar{"s", dtype::float64, {}, {}, false, "1", "d"};
+    const output_layout ints{"n", dtype::int64, {1}, {"i"}, false, "1", "d"};
+    const output_layout rows{"r", dtype::int64, {}, {}, true, "", "d"};
+    const std::string expected =
+        "; expected elements that match the value's dtype, shape and row offsets";
+    CHECK(message_of([&] {
+              (void)output_value(dtype::float64, {3}, std::vector<double>{1}).conformed(three, "w");
+          }) == "w: output \"x\": a value with 1 elements for shape (3)" + expected);
+    CHECK(message_of([&] { (void)output_value().conformed(scalar, "w"); }) ==
+          "w: output \"s\": a value with 0 elements for shape ()" + expected);
+    CHECK(message_of([&] {
+              (void)output_value(dtype::int64, {1}, std::vector<double>{1}).conformed(ints, "w");
+          }) ==
+          "w: output \"n\": a value with elements of another type than its dtype int64" + expected);
+    CHECK(message_of([&] {
+              (void)output_value(dtype::int64, {}, std::vector<std::int64_t>{1, 2}, {0, 3})
+                  .conformed(rows, "w");
+          }).find("row offsets that do not run from 0 up to its 2 elements") != std::string::npos);
+}

@@ -1,6 +1,7 @@
 // Tests of the run-file writer: typed analysis rows round-trip, and resume drops every row after
 // the last checkpoint, variable-length values included.
 // SPDX-License-Identifier: Apache-2.0
+#include "store/h5.hpp"
 #include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
@@ -119,7 +120,21 @@ TEST_CASE("run_store: resume keeps rows up to the last checkpoint and cuts value
         auto s = grokkit::run_store::resume(f.file(), f.header, f.layout);
         CHECK(s.last_checkpoint_step() == 10);
         CHECK(f.w.value(0, 0) == 10.0f); // the checkpoint is loaded into the layout's tensors
-        s.finish("complete", 1.0);
+        s.finish("complete", 1.0);       // nothing appended since the resume
+    }
+    {
+        // The flat values end where the last kept row's do: picked {} and {10, 10}; notes
+        // "at 0" and "at 10". The dropped row's {7, 7, 7} and "dropped" are gone.
+        grokkit::h5::handle h(H5Fopen(f.file().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+        REQUIRE(h.valid());
+        auto extent = [&](const char* path) {
+            grokkit::h5::handle d(H5Dopen2(h, path, H5P_DEFAULT));
+            return grokkit::h5::dims(d).at(0);
+        };
+        CHECK(extent("/analyses/probe/picked/values") == 2);
+        CHECK(extent("/analyses/probe/note/values") == 9);
+        CHECK(extent("/analyses/probe/note/offsets") == 2);
+        CHECK(extent("/metrics/loss") == 2);
     }
     const grokkit::run_file r(f.file());
     CHECK(r.metric_steps() == std::vector<std::int64_t>{0, 10});

@@ -169,6 +169,10 @@ class GROKKIT_VISIBLE output_value {
     output_value conformed(const output_layout& target, const std::string& where) const;
 
   private:
+    /// What makes the parts disagree (elements of another type than the dtype, a count that is
+    /// not the shape's, offsets that do not run from 0 to the count), or "".
+    std::string inconsistency() const;
+
     dtype m_type = dtype::float64;
     std::vector<std::size_t> m_shape;
     elements m_values = std::vector<double>{};

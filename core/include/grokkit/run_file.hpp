@@ -74,6 +74,8 @@ class GROKKIT_VISIBLE run_file {
     std::string status() const;
     /// Seconds of the sessions that finished; 0 while the first one runs.
     double wall_seconds() const;
+    /// When the last session finished (ISO 8601, UTC); "" while the first one runs.
+    std::string finished() const;
     bool has_attribute(const std::string& name) const;
     /// A root attribute: string ones ("blas_kernel", "git_revision", "created") and integer
     /// ones ("seed", "threads", "schema_version", "resume_count").

@@ -90,10 +90,14 @@ std::string check_object(const plugin_info& info, plugin_object& obj) {
         return std::string("factory returned an object that is not a ") + to_string(info.kind);
     param_set ps;
     obj.declare(ps);
-    for (const auto& p : ps.params())
+    for (const auto& p : ps.params()) {
         if (p.doc().empty())
             return "parameter '" + p.key() +
                    "' has no doc string; expected every parameter documented";
+        if (p.is_input() && p.type() != param_type::string)
+            return "parameter '" + p.key() + "' is an input() of type " + to_string(p.type()) +
+                   "; expected a string naming \"<analysis>/<output>\"";
+    }
     if (const auto* a = dynamic_cast<const analysis*>(&obj)) {
         output_set os;
         try {

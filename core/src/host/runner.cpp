@@ -115,7 +115,7 @@ class context_impl : public analysis_context {
         return m_store.read_checkpoint(index);
     }
     void write(const std::string& output, const output_value& value) override {
-        const std::string where = m_layout.plugin + ".run";
+        const std::string where = m_layout.name + ".run"; // the analysis, not only its plugin
         const output_layout* o = m_layout.find(output);
         if (!o) {
             std::vector<std::string> names;
@@ -205,6 +205,7 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
     blame(p, "dataset", [&] {
         r->spec = p.data->spec();
         r->split = p.data->generate(seed);
+        check_dataset_names(r->split, r->spec, p.dataset_plugin);
     });
     blame(p, "model", [&] { p.net->build(r->spec, seed); });
     for (std::size_t i = 0; i < p.analyses.size(); ++i) {
@@ -223,13 +224,14 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
 }
 
 // The keys `analyze` requires to match the run file's: the data and model the checkpoints
-// belong to, the seed that regenerates the split, the loss analyses get as ctx.loss().
+// belong to, the seed that regenerates the split, and [train], which analyses get as
+// ctx.loss(), ctx.training() and the checkpoints' learning rates.
 std::vector<std::string> keys_that_must_match(const pipeline_tree& mine) {
     std::vector<std::string> keys;
-    for (const char* section : {"dataset", "model"})
+    for (const char* section : {"dataset", "model", "train"})
         for (const auto& k : mine.keys(section))
             keys.push_back(std::string(section) + "." + k);
-    keys.insert(keys.end(), {"run.seed", "train.loss", "train.class_mean"});
+    keys.push_back("run.seed");
     return keys;
 }
 
@@ -286,6 +288,7 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
             contexts[i].commit();
         }
     }
+    store.commit_analyses();
     analyze_result result;
     for (const auto& a : p.analyses)
         result.analyses.push_back(a.name);
@@ -318,13 +321,10 @@ run_store open_store(const run_options& options, const fs::path& out, const run_
             fs::remove(out); // killed before step 0 was committed: start over
         }
     }
-    if (fs::exists(out)) {
-        if (!options.force)
-            throw invalid_input(out.string(), "run file exists",
-                                "--resume to continue it or --force to overwrite it");
-        fs::remove(out);
-    }
-    return run_store::create(out, header, layout, r.split, r.spec);
+    if (fs::exists(out) && !options.force)
+        throw invalid_input(out.string(), "run file exists",
+                            "--resume to continue it or --force to overwrite it");
+    return run_store::create(out, header, layout, r.split, r.spec, options.force);
 }
 
 // The training loop of one run: metrics every eval_every steps, checkpoints every

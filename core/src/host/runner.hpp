@@ -59,8 +59,9 @@ struct analyze_result {
 };
 
 /// Runs the pipeline's [[analysis]] entries on every checkpoint of a finished run file
-/// (`at = "end"` ones on the last checkpoint only) and adds their outputs to the file. The
-/// pipeline's [dataset] and [model] sections and seed must resolve to the recorded ones.
+/// (`at = "end"` ones on the last checkpoint only) and adds their outputs to the file, through a
+/// copy that replaces it only when every analysis has run. The pipeline's [dataset], [model]
+/// and [train] sections and seed must resolve to the recorded ones.
 analyze_result analyze_run(registry& reg, const analyze_options& options);
 
 /// Validates the pipeline and everything that can be checked without training (plugins,

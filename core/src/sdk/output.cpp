@@ -314,8 +314,31 @@ std::string output_value::text() const {
     return all.front();
 }
 
+std::string output_value::inconsistency() const {
+    // The element vector the dtype is stored in: double, float, int64, bytes (bool, string).
+    const std::size_t alternative[] = {0, 1, 2, 3, 3};
+    if (m_values.index() != alternative[static_cast<int>(m_type)])
+        return std::string("elements of another type than its dtype ") + to_string(m_type);
+    if (!is_variable()) {
+        const std::size_t n =
+            std::accumulate(m_shape.begin(), m_shape.end(), std::size_t{1}, std::multiplies<>());
+        if (n_values() != n)
+            return std::to_string(n_values()) + " elements for shape " + dims_text(m_shape);
+        return {};
+    }
+    const bool ordered = std::is_sorted(m_offsets.begin(), m_offsets.end());
+    if (m_offsets.front() != 0 || !ordered ||
+        m_offsets.back() != static_cast<std::int64_t>(n_values()))
+        return "row offsets that do not run from 0 up to its " + std::to_string(n_values()) +
+               " elements";
+    return {};
+}
+
 output_value output_value::conformed(const output_layout& target, const std::string& where) const {
     const std::string what = "output \"" + target.name + "\": ";
+    if (const std::string problem = inconsistency(); !problem.empty())
+        throw error(where, what + "a value with " + problem,
+                    "elements that match the value's dtype, shape and row offsets");
     const bool same_kind = m_type == target.type || (is_real(m_type) && is_real(target.type));
     if (!same_kind)
         throw error(where, what + "a value of dtype " + to_string(m_type),

@@ -203,6 +203,10 @@ std::string run_file::status() const {
     return h5::read_fixed_text(h5::open_group(m_impl->file, "run"), "status");
 }
 
+std::string run_file::finished() const {
+    return h5::read_fixed_text(h5::open_group(m_impl->file, "run"), "finished");
+}
+
 double run_file::wall_seconds() const {
     return h5::read_scalar(h5::open_group(m_impl->file, "run"), "wall_seconds");
 }

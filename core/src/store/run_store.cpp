@@ -85,11 +85,37 @@ void write_header(hid_t file, const run_header& h, const input_spec& spec) {
 
 run_store::~run_store() = default;
 
+namespace {} // namespace
+
+void check_dataset_names(const dataset_split& split, const input_spec& spec,
+                         const std::string& plugin) {
+    // A dataset may repeat a core attribute only with the core's value.
+    const std::pair<const char*, std::size_t> core[] = {
+        {"n_train", split.train.size()}, {"n_test", split.test.size()},
+        {"n_tokens", spec.n_tokens},     {"vocab_size", spec.vocab_size},
+        {"n_features", spec.n_features}, {"n_classes", spec.n_classes}};
+    for (const auto& a : split.attributes) {
+        bool clash = a.name == "plugin";
+        for (const auto& [name, value] : core)
+            clash = clash || (a.name == name && a.value != static_cast<std::int64_t>(value));
+        if (clash)
+            throw error(plugin + ".generate",
+                        "attribute '" + a.name + "' clashes with the core's /dataset attribute",
+                        "another name");
+    }
+    for (const auto& r : split.records)
+        if (r.name == "train" || r.name == "test")
+            throw error(plugin + ".generate",
+                        "record '" + r.name + "' clashes with the core's /dataset/" + r.name,
+                        "another name");
+}
+
 namespace {
 
 // /dataset: the input spec, the dataset's attributes and records, and both example sets.
 void write_dataset(hid_t file, const run_header& header, const dataset_split& split,
                    const input_spec& spec) {
+    check_dataset_names(split, spec, header.dataset_plugin);
     h5::handle g = h5::create_group(file, "dataset");
     h5::write_attr(g, "plugin", header.dataset_plugin);
     for (const auto& [name, value] :
@@ -97,23 +123,12 @@ void write_dataset(hid_t file, const run_header& header, const dataset_split& sp
           std::pair{"n_tokens", spec.n_tokens}, std::pair{"vocab_size", spec.vocab_size},
           std::pair{"n_features", spec.n_features}, std::pair{"n_classes", spec.n_classes}})
         h5::write_attr(g, name, static_cast<std::int64_t>(value));
-    // Core attributes come first; a dataset may repeat one only with the same value.
-    for (const auto& a : split.attributes) {
-        if (h5::has_attr(g, a.name)) {
-            if (h5::read_int_attr(g, a.name) != a.value)
-                throw error(header.dataset_plugin + ".generate",
-                            "attribute '" + a.name + "' clashes with the core's", "another name");
-            continue;
-        }
-        h5::write_attr(g, a.name, a.value);
-    }
+    for (const auto& a : split.attributes)
+        if (!h5::has_attr(g, a.name)) // a core one repeated with its value (checked above)
+            h5::write_attr(g, a.name, a.value);
     write_examples(g, "train", split.train);
     write_examples(g, "test", split.test);
     for (const auto& r : split.records) {
-        if (r.name == "train" || r.name == "test")
-            throw error(header.dataset_plugin + ".generate",
-                        "record '" + r.name + "' clashes with the core's /dataset/" + r.name,
-                        "another name");
         h5::write_array(g, r.name, r.shape, r.values.data());
         h5::handle d(H5Dopen2(g, r.name.c_str(), H5P_DEFAULT));
         h5::write_attr(d, "doc", r.doc);
@@ -157,7 +172,7 @@ void create_checkpoints(hid_t file, const run_header& header, const run_layout& 
 
 run_store run_store::create(const fs::path& file, const run_header& header,
                             const run_layout& layout, const dataset_split& split,
-                            const input_spec& spec) {
+                            const input_spec& spec, bool replace) {
     h5::quiet_errors();
     if (std::error_code dir_error; file.has_parent_path()) {
         fs::create_directories(file.parent_path(), dir_error);
@@ -174,8 +189,9 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     const fs::path creating = fs::path(file.string() + ".creating");
     std::error_code ec;
     fs::remove(creating, ec); // a leftover of a run killed while creating its file
-    if (fs::exists(file))
+    if (fs::exists(file) && !replace)
         throw error(file.string(), "run file exists", "a new file name");
+    s.m_work = work_copy(creating); // removed unless the rename below makes it the run file
     h5::handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), "file creation property list"));
     h5::handle fapl = file_access(false);
     s.m_file = h5::handle(H5Fcreate(creating.c_str(), H5F_ACC_EXCL, fcpl, fapl));
@@ -189,7 +205,8 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     create_analysis_groups(h5::create_group(s.m_file, "analyses"), layout.analyses);
     s.open_handles();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
-    fs::rename(creating, file);
+    fs::rename(creating, file); // replaces an old run only now that the new one is whole
+    s.m_work.keep();
     return s;
 }
 
@@ -289,14 +306,12 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
                                 const std::map<std::string, output_value>& values) {
     auto& h = m_analyses.at(name);
     const std::size_t n = h5::series_length(h.step);
-    for (auto& [out, series] : h.outputs) {
-        auto it = values.find(out);
-        if (it == values.end())
+    for (auto& [out, series] : h.outputs) // all checked before any row grows
+        if (!values.count(out))
             throw error(name + ".run", "output \"" + out + "\" was declared but not written",
-                        "a "
-                        "value for every output outputs() did not skip");
-        series.append(n, it->second);
-    }
+                        "a value for every output outputs() did not skip");
+    for (auto& [out, series] : h.outputs)
+        series.append(n, values.at(out));
     flush();
     h5::set_series_length(h.step, n + 1);
     h5::write_row(h.step, n, H5T_NATIVE_INT64, &step);
@@ -316,6 +331,20 @@ output_value run_store::read_analysis(const std::string& name, const std::string
                     "\"" + reference + "\" has no value for step " + std::to_string(step),
                     "its producer to run there first");
     return it->second.outputs.at(output).read(static_cast<std::size_t>(row - steps.begin()));
+}
+
+void run_store::commit_analyses() {
+    flush();
+    m_analyses.clear();
+    m_metrics.clear();
+    m_params.clear();
+    m_state.clear();
+    m_metric_step = {};
+    m_checkpoint_step = {};
+    m_checkpoint_updates = {};
+    m_file = {};
+    fs::rename(m_work.path(), m_path);
+    m_work.keep();
 }
 
 void run_store::finish(const std::string& status, double wall_seconds) {
@@ -416,15 +445,7 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     std::error_code ec;
     fs::remove(work, ec);
     fs::copy_file(file, work);
-    struct remove_on_failure {
-        const fs::path& path;
-        bool armed = true;
-        ~remove_on_failure() {
-            std::error_code e;
-            if (armed)
-                fs::remove(path, e);
-        }
-    } guard{work};
+    s.m_work = work_copy(work);
     s.m_file = open_run_file_for_resume(work);
     check_same_run(s.m_file, file, header);
     s.open_handles();
@@ -439,7 +460,7 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     s.flush();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
     fs::rename(work, file);
-    guard.armed = false;
+    s.m_work.keep();
     return s;
 }
 
@@ -449,8 +470,15 @@ run_store run_store::open_for_analysis(const fs::path& file, const run_layout& l
     run_store s;
     s.m_path = file;
     s.m_layout = layout;
+    // Analyses are added to a copy that replaces the file in commit_analyses(): a failure or
+    // a kill midway leaves the run file as it was.
+    const fs::path work = fs::path(file.string() + ".analyzing");
+    std::error_code ec;
+    fs::remove(work, ec);
+    fs::copy_file(file, work);
+    s.m_work = work_copy(work);
     h5::handle fapl = file_access(false);
-    s.m_file = h5::handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
+    s.m_file = h5::handle(H5Fopen(work.c_str(), H5F_ACC_RDWR, fapl));
     if (!s.m_file.valid())
         throw error(file.string(),
                     "cannot open run file for writing; is it being written, or was its run "

@@ -60,23 +60,60 @@ class no_checkpoint : public error {
     using error::error;
 };
 
+/// Throws grokkit::error("<plugin>.generate", ...) when a dataset's attribute or record
+/// would overwrite one the core writes under /dataset (checked before the file is created).
+void check_dataset_names(const dataset_split& split, const input_spec& spec,
+                         const std::string& plugin);
+
+/// A temporary file (a run file being created, resumed or analysed) removed when its owner
+/// is destroyed unless keep() was called; move-only.
+class work_copy {
+  public:
+    work_copy() = default;
+    explicit work_copy(std::filesystem::path path) : m_path(std::move(path)) {}
+    work_copy(work_copy&& o) noexcept : m_path(std::move(o.m_path)) { o.m_path.clear(); }
+    work_copy& operator=(work_copy&& o) noexcept {
+        if (this != &o) {
+            remove();
+            m_path = std::move(o.m_path);
+            o.m_path.clear();
+        }
+        return *this;
+    }
+    ~work_copy() { remove(); }
+    const std::filesystem::path& path() const { return m_path; }
+    /// The file became (was renamed to) the real one: nothing to remove.
+    void keep() { m_path.clear(); }
+
+  private:
+    void remove() {
+        std::error_code ec;
+        if (!m_path.empty())
+            std::filesystem::remove(m_path, ec);
+    }
+    std::filesystem::path m_path;
+};
+
 /// Writer of one run file. Every object is created before SWMR writing starts; afterwards rows
 /// are only appended, data first and the `step` row last, so a reader (or a resume after
 /// SIGKILL) never sees a half-written row as committed.
 class run_store {
   public:
-    /// Creates `file` (which must not exist) and everything in it, then starts SWMR writing.
+    /// Creates `file` and everything in it under a temporary name, starts SWMR writing and
+    /// renames it to `file`. An existing `file` is an error unless `replace`, and is replaced
+    /// only once the new file is complete.
     static run_store create(const std::filesystem::path& file, const run_header& header,
                             const run_layout& layout, const dataset_split& split,
-                            const input_spec& spec);
+                            const input_spec& spec, bool replace = false);
     /// Reopens a run file left by a finished, interrupted or killed run; refuses one whose
     /// resolved pipeline differs from `header`. Drops rows after the last complete checkpoint,
     /// loads that checkpoint into the layout's tensors and starts SWMR writing again.
     static run_store resume(const std::filesystem::path& file, const run_header& header,
                             const run_layout& layout);
 
-    /// Opens a finished (closed) run file to add analyses post hoc: creates their groups
-    /// (replacing existing ones only when `replace`); the layout's optimizer state is ignored.
+    /// Opens a copy of a finished (closed) run file to add analyses post hoc: creates their
+    /// groups (replacing existing ones only when `replace`); the layout's optimizer state is
+    /// ignored. commit_analyses() makes the copy the run file; without it the file is unchanged.
     static run_store open_for_analysis(const std::filesystem::path& file, const run_layout& layout,
                                        bool replace);
 
@@ -112,6 +149,9 @@ class run_store {
     /// Optimizer updates of each complete checkpoint, in order.
     std::vector<std::int64_t> checkpoint_updates() const;
 
+    /// Closes the copy open_for_analysis() made and renames it over the run file.
+    void commit_analyses();
+
     /// Records the final status ("complete" or "interrupted") and the wall time (this session's
     /// plus earlier finished sessions'), then closes the file.
     void finish(const std::string& status, double wall_seconds);
@@ -145,6 +185,7 @@ class run_store {
     std::int64_t m_last_checkpoint = -1;
     std::int64_t m_last_updates = 0;
     double m_previous_seconds = 0.0; // wall time of earlier sessions that finished
+    work_copy m_work;                // the temporary file until it becomes the run file
 };
 
 /// Opens a run file for writing the way --resume does: lifts the status flags a killed SWMR
