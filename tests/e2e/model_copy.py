@@ -43,6 +43,7 @@ def main(grokkit, pipeline, plugin_dir):
             assert rows == len(b["checkpoints/step"]) and rows >= 3, rows
             assert g["copy_equal"][:].all() and g["matches_checkpoint"][:].all()
             assert g["fresh_is_init"][:].all() and g["source_spec"][:].all()
+            assert (g["threads"][:] == b.attrs["threads"]).all()
             assert list(g["n_checkpoints"][:]) == list(range(1, rows + 1))
             assert np.isfinite(g["retrained_loss"][:]).all()
             lr = dict(zip(b["metrics/step"][:], b["metrics/lr"][:]))
