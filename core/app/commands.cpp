@@ -8,6 +8,7 @@
 #include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
+#include <grokkit/progress.hpp>
 #include <grokkit/run_file.hpp>
 
 #include <boost/program_options.hpp>
@@ -19,6 +20,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -118,15 +120,45 @@ std::string fmt(double v) {
 
 namespace {
 
-void print_progress(const progress& p) {
-    std::cout << "step " << std::setw(7) << p.step << "/" << p.steps;
-    for (std::size_t i = 0; i < p.names.size(); ++i)
-        if (p.names[i] != "lr")
-            std::cout << "  " << p.names[i] << " " << std::setw(9) << fmt(p.values[i]);
-    std::cout << "  (" << std::fixed << std::setprecision(1) << p.seconds << " s)\n"
-              << std::defaultfloat;
-    std::cout.flush();
-}
+// Feeds the runner's reports to a progress meter on stdout: every step ticks it, evaluations
+// bring the metrics (the learning rate left out), analyses show as the current activity.
+class training_progress {
+  public:
+    training_progress(progress_style style, double line_interval)
+        : m_style(style), m_line_interval(line_interval) {}
+    void operator()(const progress& p) {
+        if (!m_meter)
+            m_meter.emplace(std::cout, m_style, "steps", p.steps, m_line_interval);
+        if (!p.activity.empty() || m_in_activity) {
+            m_meter->activity(std::string(p.activity));
+            m_in_activity = !p.activity.empty();
+        }
+        if (p.values.empty()) {
+            m_meter->tick(p.step);
+            return;
+        }
+        m_names.clear();
+        m_values.clear();
+        for (std::size_t i = 0; i < p.names.size(); ++i)
+            if (p.names[i] != "lr") {
+                m_names.push_back(p.names[i]);
+                m_values.push_back(p.values[i]);
+            }
+        m_meter->report(p.step, m_names, m_values);
+    }
+    void finish() {
+        if (m_meter)
+            m_meter->finish();
+    }
+
+  private:
+    progress_style m_style;
+    double m_line_interval;
+    std::optional<progress_meter> m_meter;
+    bool m_in_activity = false;
+    std::vector<std::string> m_names;
+    std::vector<double> m_values;
+};
 
 void print_summary(const run_result& r) {
     if (r.resumed_from >= 0)
@@ -166,6 +198,10 @@ bool resumable(const std::filesystem::path& file) {
 
 } // namespace
 
+namespace {
+int run_and_report(const run_options& o, bool quiet, double interval);
+} // namespace
+
 int cmd_run(const std::vector<std::string>& args) {
     po::options_description desc("grokkit run options");
     run_options o;
@@ -175,7 +211,9 @@ int cmd_run(const std::vector<std::string>& args) {
         "override a key: section.key=value (TOML value)")("out", po::value(&out),
                                                           "run file (default runs/<run.name>.h5)")(
         "resume", "continue the run file from its last checkpoint")(
-        "force", "overwrite an existing run file")("quiet,q", "print only the summary");
+        "force", "overwrite an existing run file")("quiet,q", "print only the summary")(
+        "progress-interval", po::value<double>()->default_value(1.0),
+        "seconds between progress lines when stdout is not a terminal (0: every evaluation)");
     po::positional_options_description pos;
     pos.add("pipeline", 1);
     po::variables_map vm;
@@ -194,10 +232,25 @@ int cmd_run(const std::vector<std::string>& args) {
     }
     if (o.resume && !o.out.empty() && std::filesystem::exists(o.out) && !resumable(o.out))
         return 1;
-    const bool quiet = vm.count("quiet") > 0;
+    const double interval = vm["progress-interval"].as<double>();
+    if (!(interval >= 0)) {
+        std::cerr << "error: --progress-interval " << interval << ": expected seconds >= 0\n";
+        return 2;
+    }
+    return run_and_report(o, vm.count("quiet") > 0, interval);
+}
+
+namespace {
+
+int run_and_report(const run_options& o, bool quiet, double interval) {
+    training_progress shown(progress_style_for(STDOUT_FILENO, quiet), interval);
     registry reg; // outlives the catch below: errors thrown by plugins point into their code
     try {
-        const run_result r = run_pipeline(reg, o, quiet ? nullptr : print_progress);
+        std::function<void(const progress&)> report;
+        if (!quiet)
+            report = std::ref(shown);
+        const run_result r = run_pipeline(reg, o, report);
+        shown.finish();
         print_summary(r);
         return r.status == "complete" ? 0 : 130;
     } catch (const invalid_input& e) {
@@ -207,6 +260,8 @@ int cmd_run(const std::vector<std::string>& args) {
         return 1;
     }
 }
+
+} // namespace
 
 int cmd_check(const std::vector<std::string>& args) {
     po::options_description desc("grokkit check options");

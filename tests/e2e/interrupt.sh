@@ -11,7 +11,7 @@ source "$here/wait_for_line.sh"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 sets=(--set train.steps=6000 --set train.checkpoint_every=1000)
-"$grokkit" run "$here/small.toml" "${sets[@]}" --out "$tmp/r.h5" >"$tmp/out.txt" &
+"$grokkit" run "$here/small.toml" "${sets[@]}" --out "$tmp/r.h5" --progress-interval 0 >"$tmp/out.txt" &
 pid=$!
 wait_for_line "$tmp/out.txt" '^step +[1-9][0-9]*/' "$pid"
 kill -INT "$pid"

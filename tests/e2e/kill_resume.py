@@ -22,7 +22,8 @@ PROGRESS = re.compile(rb"^step +(\d+)/")
 def run_until(grokkit, pipeline, out, resume, kill_at):
     """Runs grokkit; SIGKILLs it at the first progress line with step >= kill_at. Returns
     whether it was killed, and the last step it printed."""
-    cmd = [grokkit, "run", pipeline, "--set", f"train.steps={STEPS}", "--out", out]
+    cmd = [grokkit, "run", pipeline, "--set", f"train.steps={STEPS}", "--out", out,
+           "--progress-interval", "0"]  # a line at every evaluation: the events to kill on
     if resume:
         cmd.append("--resume")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -336,27 +336,33 @@ struct training_loop {
     run_store& store;
     std::vector<context_impl> contexts;
     const std::function<void(const progress&)>& report;
-    steady::time_point t0;
     std::vector<double> last_metrics;
+    const std::vector<std::string> names; // trainer::metric_names()
+    const std::vector<double> no_values;
+
+    void tell(std::int64_t step, const std::vector<double>& values, std::string_view activity) {
+        if (report)
+            report(progress{step, r.pipe.train.steps, names, values, activity});
+    }
 
     void run_analyses(std::int64_t step, bool final) {
         for (std::size_t i = 0; i < r.pipe.analyses.size(); ++i) {
             auto& a = r.pipe.analyses[i];
             if ((a.at == "end") != final || store.last_analysis_step(a.name) >= step)
                 continue;
+            tell(step, no_values, "analysis " + a.name);
             contexts[i].begin(step);
             a.object->run(contexts[i]);
             contexts[i].commit();
             tr.invalidate_gradients();
+            tell(step, no_values, "");
         }
     }
 
     void evaluate(std::int64_t s) {
         last_metrics = tr.evaluate(s, r.split.test);
         store.append_metrics(s, last_metrics);
-        if (report)
-            report(progress{s, r.pipe.train.steps, trainer::metric_names(), last_metrics,
-                            seconds_since(t0)});
+        tell(s, last_metrics, "");
     }
 
     /// Runs from `start` (a committed checkpoint when resumed) to the end or a stop signal;
@@ -388,6 +394,7 @@ struct training_loop {
                 return "interrupted";
             }
             tr.update(s);
+            tell(s + 1, no_values, "");
         }
     }
 };
@@ -414,7 +421,8 @@ run_result run_pipeline(registry& reg, const run_options& options,
     run_result result;
     run_store store = open_store(options, out, header, layout, *r, tr, result);
 
-    training_loop loop{*r, tr, store, make_contexts(*r, store), report, t0, {}};
+    training_loop loop{*r, tr, store, make_contexts(*r, store), report, {}, trainer::metric_names(),
+                       {}};
     const bool resumed = result.resumed_from >= 0;
     result.status = loop.run(resumed ? result.resumed_from : 0, resumed);
     if (loop.last_metrics.empty())

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace grokkit {
@@ -19,13 +20,15 @@ struct run_options {
     bool force = false; ///< overwrite an existing file
 };
 
-/// One row of metrics, reported as training goes.
+/// What the runner reports as training goes: after every update (`values` empty), at each
+/// evaluation (the metrics), and before each analysis runs (`activity` names it). Reporting
+/// allocates nothing, so it may run at every step.
 struct progress {
     std::int64_t step;
     std::int64_t steps;
-    std::vector<std::string> names;
-    std::vector<double> values;
-    double seconds;
+    const std::vector<std::string>& names; ///< metric names, in the order of `values`
+    const std::vector<double>& values;     ///< the metrics at an evaluation, else empty
+    std::string_view activity;             ///< "analysis <name>" while one runs, else ""
 };
 
 struct run_result {
