@@ -288,14 +288,44 @@ int cmd_check(const std::vector<std::string>& args) {
     }
 }
 
+namespace {
+
+// `grokkit plugins --describe NAME`: the plugin's parameter table, and an analysis' outputs.
+int describe_plugin(const registry& reg, const std::string& name) {
+    const auto* p = reg.find(name);
+    if (!p) {
+        std::vector<std::string> names;
+        for (const auto& q : reg.plugins())
+            names.push_back(q.name);
+        std::cerr << "error: plugin: unknown plugin \"" << name
+                  << "\"; expected one of: " << join(names) << "\n";
+        return 2;
+    }
+    std::unique_ptr<plugin_object> obj(p->info->create());
+    param_set ps;
+    obj->declare(ps);
+    std::cout << "# " << p->name << " (" << to_string(p->kind) << " " << p->version << ")\n\n"
+              << p->summary << "\n\n## Parameters\n\n"
+              << describe_params(ps);
+    if (const auto* a = dynamic_cast<const analysis*>(obj.get())) {
+        output_set os;
+        a->declare_outputs(os);
+        std::cout << "\n## Outputs\n\n" << describe_outputs(os);
+    }
+    return 0;
+}
+
+} // namespace
+
 int cmd_plugins(const std::vector<std::string>& args) {
     po::options_description desc("grokkit plugins options");
     std::string describe;
-    desc.add_options()("describe", po::value(&describe), "print one plugin's parameter table");
+    desc.add_options()("describe", po::value(&describe), "print one plugin's parameter table")(
+        "markdown", "print the pipeline reference: every section's and plugin's tables");
     po::positional_options_description pos;
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit plugins [--describe NAME]", vm, code))
+    if (!parse(args, desc, pos, "grokkit plugins [--describe NAME | --markdown]", vm, code))
         return code;
     registry reg;
     reg.load_default();
@@ -303,29 +333,12 @@ int cmd_plugins(const std::vector<std::string>& args) {
         std::cerr << "warning: " << w << "\n";
     for (const auto& r : reg.refusals())
         std::cerr << "refused: " << r.to_string() << "\n";
-    if (!describe.empty()) {
-        const auto* p = reg.find(describe);
-        if (!p) {
-            std::string list;
-            for (const auto& q : reg.plugins())
-                list += (list.empty() ? "" : ", ") + q.name;
-            std::cerr << "error: plugin: unknown plugin \"" << describe
-                      << "\"; expected one of: " << list << "\n";
-            return 2;
-        }
-        std::unique_ptr<plugin_object> obj(p->info->create());
-        param_set ps;
-        obj->declare(ps);
-        std::cout << "# " << p->name << " (" << to_string(p->kind) << " " << p->version << ")\n\n"
-                  << p->summary << "\n\n## Parameters\n\n"
-                  << describe_params(ps);
-        if (const auto* a = dynamic_cast<const analysis*>(obj.get())) {
-            output_set os;
-            a->declare_outputs(os);
-            std::cout << "\n## Outputs\n\n" << describe_outputs(os);
-        }
+    if (vm.count("markdown")) {
+        std::cout << pipeline_reference(reg);
         return 0;
     }
+    if (!describe.empty())
+        return describe_plugin(reg, describe);
     for (plugin_kind k : {plugin_kind::dataset, plugin_kind::model, plugin_kind::analysis}) {
         std::cout << (k == plugin_kind::analysis ? "analyses" : std::string(to_string(k)) + "s")
                   << ":\n";

@@ -26,6 +26,60 @@ void run_section::declare(param_set& ps) {
     ps.add("plugin_path", plugin_path, "extra plugin directories, relative to the pipeline file");
 }
 
+void declare_entry_keys(param_set& ps, std::string& name, std::string& at) {
+    ps.add("name", name,
+           "unique name of this analysis' outputs (/analyses/<name>); default: the plugin name")
+        .non_empty();
+    ps.add("at", at, "when it runs: at every checkpoint, or once at the end")
+        .one_of({"checkpoints", "end"});
+}
+
+namespace {
+
+// One plugin's section of the reference: its parameter table, and an analysis' outputs.
+std::string plugin_reference(const loaded_plugin& p) {
+    std::unique_ptr<plugin_object> obj(p.info->create());
+    param_set ps;
+    obj->declare(ps);
+    std::string s = "### `" + p.name + "` (" + to_string(p.kind) + " " + p.version + ")\n\n" +
+                    p.summary + "\n\n" + describe_params(ps);
+    if (const auto* a = dynamic_cast<const analysis*>(obj.get())) {
+        output_set os;
+        a->declare_outputs(os);
+        s += "\nOutputs:\n\n" + describe_outputs(os);
+    }
+    return s + "\n";
+}
+
+} // namespace
+
+std::string pipeline_reference(const registry& reg) {
+    std::string s = "## [run]\n\n";
+    run_section run;
+    param_set run_keys;
+    run.declare(run_keys);
+    s += describe_params(run_keys) + "\n## [train]\n\n";
+    train_config train;
+    param_set train_keys;
+    train.declare(train_keys);
+    s += describe_params(train_keys) + "\n## [[analysis]]\n\n`plugin` names the analysis; "
+                                       "besides its own parameters every entry has:\n\n";
+    std::string name = "<plugin>", at = "end";
+    param_set entry_keys;
+    declare_entry_keys(entry_keys, name, at);
+    s += describe_params(entry_keys);
+    for (plugin_kind k : {plugin_kind::dataset, plugin_kind::model, plugin_kind::analysis}) {
+        s += std::string("\n## ") +
+             (k == plugin_kind::dataset ? "Datasets ([dataset])"
+              : k == plugin_kind::model ? "Models ([model])"
+                                        : "Analyses ([[analysis]])") +
+             "\n\n";
+        for (const auto& name_of : reg.names(k))
+            s += plugin_reference(*reg.find(name_of));
+    }
+    return s;
+}
+
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
     auto distance = [](const std::string& a, const std::string& b) {
         std::vector<std::size_t> row(b.size() + 1);
@@ -516,14 +570,12 @@ struct pipeline_parser {
         assign_table(v, *t, ps, name, {"plugin"});
     }
 
-    // The keys every [[analysis]] has besides its plugin's: name and at.
     void assign_entry_keys(const toml::table& t, const std::string& section_name,
                            analysis_entry& entry) {
         entry.name = entry.plugin;
         entry.at = "end";
         param_set core_keys;
-        core_keys.add("name", entry.name, "unique name of this analysis' outputs").non_empty();
-        core_keys.add("at", entry.at, "when it runs").one_of({"checkpoints", "end"});
+        declare_entry_keys(core_keys, entry.name, entry.at);
         for (const char* k : {"name", "at"}) {
             const toml::node* n = t.get(k);
             if (!n)

@@ -85,6 +85,13 @@ pipeline parse_pipeline(const std::string& text, const std::string& source_name,
 /// The parameter table of a plugin as Markdown (Key | Type | Default | Rule | Doc).
 std::string describe_params(const param_set& ps);
 
+/// The keys every [[analysis]] has besides its plugin's parameters: name and at.
+void declare_entry_keys(param_set& ps, std::string& name, std::string& at);
+
+/// The pipeline reference as Markdown: [run], [train], the [[analysis]] keys, and the tables
+/// of every plugin in `reg` by kind and name (`grokkit plugins --markdown`).
+std::string pipeline_reference(const registry& reg);
+
 /// The closest of `candidates` to `word` within a small edit distance, or "".
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
 
