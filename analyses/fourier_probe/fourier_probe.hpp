@@ -4,6 +4,7 @@
 #pragma once
 
 #include <grokkit/analysis.hpp>
+#include <grokkit/report.hpp>
 
 #include <cstdint>
 #include <string>
@@ -23,12 +24,15 @@ struct params {
     std::int64_t max_order = 4;
 };
 
-class analysis_impl : public grokkit::analysis {
+class analysis_impl : public grokkit::analysis, public grokkit::report_contributor {
   public:
     void declare(grokkit::param_set& ps) override;
     void declare_outputs(grokkit::output_set& os) const override;
     void outputs(const grokkit::analysis_setup& setup, grokkit::output_binding& out) const override;
     void run(grokkit::analysis_context& ctx) override;
+    /// Its section of `grokkit report` (report.cpp).
+    grokkit::report_section report(const grokkit::run_file& f,
+                                   const std::string& name) const override;
 
     params m_params;
 

@@ -94,4 +94,26 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
         ctx.write("predicted", std::vector<std::int64_t>(predicted.begin(), predicted.end()));
 }
 
+grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
+                                              const std::string& name) const {
+    grokkit::report_section s;
+    s.title = "Memorisation (" + name + ")";
+    const auto steps = f.analysis_steps(name);
+    const std::vector<double> x(steps.begin(), steps.end());
+    std::vector<grokkit::chart_series> series;
+    for (const char* o : {"noisy_fit", "noisy_true", "clean_accuracy"}) {
+        grokkit::chart_series c{o, x, {}};
+        for (std::size_t r = 0; r < steps.size(); ++r)
+            c.y.push_back(f.analysis_output(name, o, r).scalar());
+        series.push_back(std::move(c));
+    }
+    s.notes.push_back("noisy_fit: noisy training examples predicted as the wrong label they were "
+                      "given; noisy_true: as their true label; clean_accuracy: the other training "
+                      "examples. A network that memorises the exceptions while learning the rule "
+                      "has noisy_fit near 1 as test accuracy rises.");
+    s.charts.push_back(grokkit::line_chart("Noisy labels fitted against the clean ones", series,
+                                           {"step", "share", true, false, {}}));
+    return s;
+}
+
 } // namespace memorisation

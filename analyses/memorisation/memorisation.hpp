@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grokkit/analysis.hpp>
+#include <grokkit/report.hpp>
 
 #include <cstdint>
 #include <vector>
@@ -22,12 +23,14 @@ fit_counts count_fit(const std::vector<std::int32_t>& predicted, const std::int3
                      const std::vector<std::int64_t>& noisy_index,
                      const std::vector<std::int64_t>& true_label);
 
-class analysis_impl : public grokkit::analysis {
+class analysis_impl : public grokkit::analysis, public grokkit::report_contributor {
   public:
     void declare(grokkit::param_set& ps) override;
     void declare_outputs(grokkit::output_set& os) const override;
     void outputs(const grokkit::analysis_setup& setup, grokkit::output_binding& out) const override;
     void run(grokkit::analysis_context& ctx) override;
+    grokkit::report_section report(const grokkit::run_file& f,
+                                   const std::string& name) const override;
 
   private:
     bool m_per_example = false;

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "host/pipeline.hpp"
 #include "host/registry.hpp"
+#include "host/report.hpp"
 #include "host/runner.hpp"
 #include "store/h5.hpp"
 #include "store/run_store.hpp"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iomanip>
 #include <iostream>
@@ -477,6 +479,43 @@ int cmd_analyze(const std::vector<std::string>& args) {
         print_error(e);
         return 1;
     }
+}
+
+int cmd_report(const std::vector<std::string>& args) {
+    po::options_description desc("grokkit report options");
+    std::string file, out;
+    desc.add_options()("file", po::value(&file)->required(), "run file (.h5), live or finished")(
+        "out,o", po::value(&out), "HTML file to write (default: RUN.report.html beside the run)")(
+        "timeout", po::value<int>()->default_value(60),
+        "seconds before giving up on a corrupt file");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    int code = 0;
+    if (!parse(args, desc, pos, "grokkit report RUN.h5 [-o report.html]", vm, code))
+        return code;
+    if (!std::filesystem::exists(file)) {
+        std::cerr << "error: " << file << ": no such file\n";
+        return 1;
+    }
+    if (out.empty())
+        out = std::filesystem::path(file).replace_extension(".report.html").string();
+    // In a child, as inspect: a corrupt file may make HDF5 hang or crash.
+    return run_isolated(
+        [&] {
+            const run_file f(file);
+            registry reg; // the analyses' plugins contribute their sections
+            reg.load_default();
+            const auto sections = report_sections(f, reg);
+            const std::string html = render_report("grokkit report: " + file, sections);
+            std::ofstream(out, std::ios::binary) << html;
+            if (!std::filesystem::exists(out))
+                throw error(out, "cannot write the report");
+            std::cout << "report: " << out << " (" << sections.size() << " sections, "
+                      << html.size() / 1024 << " KB)\n";
+            return 0;
+        },
+        vm["timeout"].as<int>(), file);
 }
 
 } // namespace grokkit::cli

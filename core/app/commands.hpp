@@ -12,6 +12,7 @@ int cmd_check(const std::vector<std::string>& args);
 int cmd_plugins(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_analyze(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 
 /// Prints an error's diagnostics, one per line, prefixed "error: ".
 void print_error(const std::exception& e);

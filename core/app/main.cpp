@@ -21,6 +21,8 @@ commands:
   inspect RUN.h5          summarise a run file (live, finished or killed)
   analyze RUN.h5 PIPELINE [--set key=value]... [--force]
                           run the pipeline's analyses on a finished run's checkpoints
+  report RUN.h5 [-o report.html]
+                          one self-contained HTML page of a run (live ones too)
 
 options:
   --version               print versions and exit
@@ -60,11 +62,13 @@ int main(int argc, char** argv) {
             return grokkit::cli::cmd_inspect(args);
         if (cmd == "analyze")
             return grokkit::cli::cmd_analyze(args);
+        if (cmd == "report")
+            return grokkit::cli::cmd_report(args);
     } catch (const std::exception& e) {
         grokkit::cli::print_error(e);
         return 1;
     }
     std::cerr << "error: unknown command '" << cmd
-              << "'; expected one of: run, check, plugins, inspect, analyze\n";
+              << "'; expected one of: run, check, plugins, inspect, analyze, report\n";
     return 2;
 }

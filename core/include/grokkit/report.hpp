@@ -1,0 +1,81 @@
+// Report sections: what an analysis contributes to `grokkit report`, as data and chart
+// specifications (Vega-Lite JSON), never HTML or scripts of its own.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/export.hpp>
+#include <grokkit/run_file.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace grokkit {
+
+/// A chart: a Vega-Lite specification (JSON text) with its data inlined as values. The report
+/// page renders it with vega-embed; the helpers below build the common ones.
+struct report_chart {
+    std::string title;
+    std::string vega_lite;
+};
+
+/// A small table of text cells.
+struct report_table {
+    std::vector<std::string> header;
+    std::vector<std::vector<std::string>> rows;
+};
+
+/// One section of a report: a heading, short paragraphs, tables, preformatted text (such as a
+/// pipeline) and charts.
+struct report_section {
+    std::string title;
+    std::vector<std::string> notes;
+    std::vector<report_table> tables;
+    std::vector<std::string> preformatted;
+    std::vector<report_chart> charts;
+};
+
+/// The capability an analysis plugin offers to add its own section to `grokkit report`; the
+/// host finds it with dynamic_cast on the analysis object. Without it an analysis gets a
+/// generic section (its scalar outputs against step).
+class GROKKIT_VISIBLE report_contributor {
+  public:
+    virtual ~report_contributor();
+    /// The section for the analysis recorded as `name` in `file` (read its outputs with
+    /// run_file::analysis_output; the file may be live: read committed rows only).
+    virtual report_section report(const run_file& file, const std::string& name) const = 0;
+};
+
+/// One named line of (x, y) points.
+struct chart_series {
+    std::string name;
+    std::vector<double> x;
+    std::vector<double> y;
+};
+
+/// Options of a line chart.
+struct line_chart_options {
+    std::string x_title = "step";
+    std::string y_title;
+    bool log_x = false; ///< symlog: step 0 stays on the axis
+    bool log_y = false;
+    std::vector<std::pair<std::string, double>> marks; ///< labelled vertical rules at x
+};
+
+/// Lines of several series, zoomable and with tooltips; NaN and infinite y are left out (and
+/// y <= 0 on a log axis).
+report_chart line_chart(const std::string& title, const std::vector<chart_series>& series,
+                        const line_chart_options& options);
+
+/// A heat map of z (rows of y, columns of x): x[i], y[j], z[j][i].
+report_chart heat_map(const std::string& title, const std::vector<double>& x,
+                      const std::vector<double>& y, const std::vector<std::vector<double>>& z,
+                      const std::string& x_title, const std::string& y_title,
+                      const std::string& z_title);
+
+/// `text` as a JSON string literal, quotes included.
+std::string json_string(const std::string& text);
+/// `v` as a JSON number (null for NaN and infinities).
+std::string json_number(double v);
+
+} // namespace grokkit

@@ -1,0 +1,236 @@
+// `grokkit report`: the core's sections (provenance, training curves), each analysis's own or a
+// generic one, and the page that inlines Vega, Vega-Lite and vega-embed around them.
+// SPDX-License-Identifier: Apache-2.0
+#include "host/report.hpp"
+
+#include <grokkit/analysis.hpp>
+#include <grokkit/error.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace grokkit {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<double> as_doubles(const std::vector<std::int64_t>& v) {
+    return std::vector<double>(v.begin(), v.end());
+}
+
+// The first step at which `values` reach `threshold`, or NaN.
+double first_reaching(const std::vector<std::int64_t>& steps, const std::vector<double>& values,
+                      double threshold) {
+    for (std::size_t i = 0; i < steps.size() && i < values.size(); ++i)
+        if (values[i] >= threshold)
+            return static_cast<double>(steps[i]);
+    return NAN;
+}
+
+std::string text_of(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+report_section provenance(const run_file& f) {
+    report_section s;
+    s.title = "Run";
+    const auto tree = f.resolved_pipeline();
+    const auto steps = f.metric_steps();
+    const std::int64_t target = tree.integer("train.steps");
+    const std::int64_t reached = steps.empty() ? 0 : steps.back();
+    s.notes.push_back("Status: " + f.status() + ", step " + std::to_string(reached) + " of " +
+                      std::to_string(target) + (f.status() == "running" ? " so far" : "") + ".");
+    report_table t{{"attribute", "value"}, {}};
+    for (const char* a : {"created", "grokkit_version", "git_revision", "blas_kernel",
+                          "hdf5_version", "pipeline_file", "overrides"})
+        if (f.has_attribute(a))
+            t.rows.push_back({a, f.string_attribute(a)});
+    for (const char* a : {"seed", "threads", "resume_count"})
+        if (f.has_attribute(a))
+            t.rows.push_back({a, std::to_string(f.int_attribute(a))});
+    if (const std::string done = f.finished(); !done.empty())
+        t.rows.push_back({"finished", done});
+    s.tables.push_back(std::move(t));
+    s.preformatted.push_back(f.pipeline_text());
+    const auto x = as_doubles(steps);
+    s.charts.push_back(line_chart("Learning rate", {{"lr", x, f.metric("lr")}},
+                                  {"step", "learning rate", false, false, {}}));
+    return s;
+}
+
+report_section training(const run_file& f) {
+    report_section s;
+    s.title = "Training";
+    const auto steps = f.metric_steps();
+    const auto x = as_doubles(steps);
+    const auto train_acc = f.metric("train_accuracy"), test_acc = f.metric("test_accuracy");
+    line_chart_options o;
+    o.log_x = true;
+    const double memorised = first_reaching(steps, train_acc, 0.99);
+    const double generalised = first_reaching(steps, test_acc, 0.99);
+    if (std::isfinite(memorised))
+        o.marks.push_back({"memorised", memorised});
+    if (std::isfinite(generalised))
+        o.marks.push_back({"generalised", generalised});
+    s.notes.push_back("Train accuracy first reached 0.99 at step " +
+                      (std::isfinite(memorised) ? text_of(memorised) : std::string("(not yet)")) +
+                      "; test accuracy at step " +
+                      (std::isfinite(generalised) ? text_of(generalised) : "(not yet)") + ".");
+    o.y_title = "loss";
+    o.log_y = true;
+    s.charts.push_back(line_chart(
+        "Loss", {{"train", x, f.metric("train_loss")}, {"test", x, f.metric("test_loss")}}, o));
+    o.y_title = "accuracy";
+    o.log_y = false;
+    s.charts.push_back(line_chart("Accuracy", {{"train", x, train_acc}, {"test", x, test_acc}}, o));
+    return s;
+}
+
+// An analysis without a section of its own: each scalar number output against step.
+report_section generic(const run_file& f, const run_file_analysis& a) {
+    report_section s;
+    s.title = "Analysis " + a.name + " (" + a.plugin + ")";
+    const auto steps = f.analysis_steps(a.name);
+    std::vector<chart_series> series;
+    for (const auto& o : a.outputs) {
+        if (o.variable || !o.shape.empty() || o.type == dtype::string)
+            continue;
+        chart_series c{o.name, as_doubles(steps), {}};
+        for (std::size_t r = 0; r < steps.size(); ++r)
+            c.y.push_back(f.analysis_output(a.name, o.name, r).scalar());
+        series.push_back(std::move(c));
+    }
+    s.notes.push_back(std::to_string(steps.size()) +
+                      " rows; outputs: " + std::to_string(a.outputs.size()) + ".");
+    if (!series.empty())
+        s.charts.push_back(
+            line_chart("Scalar outputs", series, {"step", "value", true, false, {}}));
+    return s;
+}
+
+} // namespace
+
+std::vector<report_section> report_sections(const run_file& f, const registry& reg) {
+    std::vector<report_section> out{provenance(f), training(f)};
+    for (const auto& a : f.analyses()) {
+        const loaded_plugin* p = reg.find(a.plugin);
+        std::unique_ptr<plugin_object> obj(p && p->kind == plugin_kind::analysis ? p->info->create()
+                                                                                 : nullptr);
+        if (const auto* c = dynamic_cast<const report_contributor*>(obj.get())) {
+            out.push_back(c->report(f, a.name));
+            if (out.back().title.empty())
+                out.back().title = a.name;
+        } else {
+            out.push_back(generic(f, a));
+        }
+    }
+    return out;
+}
+
+fs::path report_js_dir() {
+    if (const char* env = std::getenv("GROKKIT_JS_DIR"); env && *env)
+        return env;
+    const fs::path beside =
+        fs::path(boost::dll::program_location()).parent_path().parent_path() / "share/grokkit/js";
+    if (fs::is_directory(beside))
+        return beside;
+    return "/usr/local/share/grokkit/js";
+}
+
+namespace {
+
+// The charting library, in load order (vega-embed needs vega and vega-lite first).
+const char* const js_files[] = {"vega-6.4.0.min.js", "vega-lite-6.5.0.min.js",
+                                "vega-embed-7.3.0.min.js"};
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        throw error(p.string(), "cannot read the charting library",
+                    "the files scripts/install-deps installs (or GROKKIT_JS_DIR naming them)");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string html_escape(const std::string& text) {
+    std::string out;
+    for (char c : text)
+        out += c == '<'   ? std::string("&lt;")
+               : c == '>' ? std::string("&gt;")
+               : c == '&' ? std::string("&amp;")
+               : c == '"' ? std::string("&quot;")
+                          : std::string(1, c);
+    return out;
+}
+
+std::string table_html(const report_table& t) {
+    std::string s = "<table><tr>";
+    for (const auto& h : t.header)
+        s += "<th>" + html_escape(h) + "</th>";
+    s += "</tr>";
+    for (const auto& row : t.rows) {
+        s += "<tr>";
+        for (const auto& c : row)
+            s += "<td>" + html_escape(c) + "</td>";
+        s += "</tr>";
+    }
+    return s + "</table>\n";
+}
+
+// A section's HTML; its charts' specifications are appended to `specs` (a JSON list) and
+// drawn into the divs chart<n>.
+std::string section_html(const report_section& s, std::size_t index, std::string& specs,
+                         std::size_t& n_charts) {
+    std::string h = "<section id=\"section" + std::to_string(index) + "\"><h2>" +
+                    html_escape(s.title) + "</h2>\n";
+    for (const auto& n : s.notes)
+        h += "<p>" + html_escape(n) + "</p>\n";
+    for (const auto& t : s.tables)
+        h += table_html(t);
+    for (const auto& p : s.preformatted)
+        h += "<pre>" + html_escape(p) + "</pre>\n";
+    for (const auto& c : s.charts) {
+        h += "<figure><figcaption>" + html_escape(c.title) + "</figcaption><div class=\"chart\" " +
+             "id=\"chart" + std::to_string(n_charts++) + "\"></div></figure>\n";
+        specs += (specs.size() > 1 ? ",\n" : "\n") + c.vega_lite;
+    }
+    return h + "</section>\n";
+}
+
+const char* const style =
+    R"(body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:900px;
+color:#222;background:#fff}h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.2em .6em;
+text-align:left;font-size:.9em}pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
+figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}.chart{min-height:260px})";
+
+} // namespace
+
+std::string render_report(const std::string& title, const std::vector<report_section>& sections) {
+    std::string scripts;
+    const fs::path dir = report_js_dir();
+    for (const char* f : js_files)
+        scripts += "<script>" + read_file(dir / f) + "</script>\n";
+    std::string body, specs = "[";
+    std::size_t n_charts = 0;
+    for (std::size_t i = 0; i < sections.size(); ++i)
+        body += section_html(sections[i], i, specs, n_charts);
+    specs += "]";
+    return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+           html_escape(title) + "</title><style>" + style + "</style>\n" + scripts +
+           "</head><body><h1>" + html_escape(title) + "</h1>\n" + body +
+           "<script>const specs = " + specs +
+           ";\nspecs.forEach((s, i) => vegaEmbed('#chart' + i, s, {actions: false, renderer: "
+           "'canvas'}).catch(e => console.error('chart ' + i + ': ' + e)));</script>\n"
+           "</body></html>\n";
+}
+
+} // namespace grokkit

@@ -1,0 +1,121 @@
+// Report chart helpers: Vega-Lite specifications with their data inlined.
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/report.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+namespace grokkit {
+
+report_contributor::~report_contributor() = default;
+
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (const unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c < 0x20 || c == '<') { // '<' escaped so "</script>" cannot end the page
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+std::string json_number(double v) {
+    if (!std::isfinite(v))
+        return "null";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.7g", v);
+    return buf;
+}
+
+namespace {
+
+// Appends one JSON object of `pieces` to a comma-separated list (piece by piece: "," +
+// std::string trips GCC 12's false -Wrestrict, bug 105329).
+void append_row(std::string& list, std::initializer_list<std::string> pieces) {
+    if (!list.empty())
+        list += ',';
+    list += '{';
+    for (const auto& p : pieces)
+        list += p;
+    list += '}';
+}
+
+constexpr const char* schema = "\"$schema\":\"https://vega.github.io/schema/vega-lite/v6.json\"";
+
+std::string axis(const char* channel, const std::string& title, const char* scale) {
+    return std::string("\"") + channel + "\":{\"field\":\"" + channel +
+           "\",\"type\":\"quantitative\",\"title\":" + json_string(title) +
+           (scale ? std::string(",\"scale\":{\"type\":\"") + scale + "\"}" : "") + "}";
+}
+
+// The rules (and their labels) at the options' marks, as two layers.
+std::string mark_layers(const line_chart_options& o, const char* x_scale) {
+    if (o.marks.empty())
+        return {};
+    std::string values;
+    for (const auto& [label, x] : o.marks)
+        append_row(values, {"\"label\":", json_string(label), ",\"x\":", json_number(x)});
+    const std::string data = "\"data\":{\"values\":[" + values + "]}";
+    const std::string x = axis("x", o.x_title, x_scale);
+    return ",{" + data + ",\"mark\":{\"type\":\"rule\",\"strokeDash\":[4,4],\"color\":\"#555\"}," +
+           "\"encoding\":{" + x + "}},{" + data +
+           ",\"mark\":{\"type\":\"text\",\"align\":\"left\",\"dx\":4,\"baseline\":\"top\"," +
+           "\"color\":\"#333\"},\"encoding\":{" + x +
+           ",\"y\":{\"value\":4},\"text\":{\"field\":\"label\"}}}";
+}
+
+} // namespace
+
+report_chart line_chart(const std::string& title, const std::vector<chart_series>& series,
+                        const line_chart_options& o) {
+    std::string values;
+    for (const auto& s : series)
+        for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+            if (!std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0))
+                continue;
+            append_row(values, {"\"series\":", json_string(s.name), ",\"x\":", json_number(s.x[i]),
+                                ",\"y\":", json_number(s.y[i])});
+        }
+    const char* x_scale = o.log_x ? "symlog" : nullptr;
+    std::string spec =
+        std::string("{") + schema + ",\"width\":640,\"height\":240," + "\"data\":{\"values\":[" +
+        values + "]},\"layer\":[{" + "\"mark\":{\"type\":\"line\",\"tooltip\":true}," +
+        "\"params\":[{\"name\":\"zoom\",\"select\":\"interval\",\"bind\":\"scales\"}]," +
+        "\"encoding\":{" + axis("x", o.x_title, x_scale) + "," +
+        axis("y", o.y_title, o.log_y ? "log" : nullptr) +
+        ",\"color\":{\"field\":\"series\",\"type\":\"nominal\",\"title\":null}}}" +
+        mark_layers(o, x_scale) + "]}";
+    return {title, std::move(spec)};
+}
+
+report_chart heat_map(const std::string& title, const std::vector<double>& x,
+                      const std::vector<double>& y, const std::vector<std::vector<double>>& z,
+                      const std::string& x_title, const std::string& y_title,
+                      const std::string& z_title) {
+    std::string values;
+    for (std::size_t j = 0; j < y.size() && j < z.size(); ++j)
+        for (std::size_t i = 0; i < x.size() && i < z[j].size(); ++i)
+            append_row(values, {"\"x\":", json_number(x[i]), ",\"y\":", json_number(y[j]),
+                                ",\"z\":", json_number(z[j][i])});
+    std::string spec =
+        std::string("{") + schema + ",\"width\":640,\"height\":240,\"data\":{\"values\":[" +
+        values + "]},\"mark\":{\"type\":\"rect\",\"tooltip\":true},\"encoding\":{" +
+        "\"x\":{\"field\":\"x\",\"type\":\"ordinal\",\"title\":" + json_string(x_title) +
+        ",\"axis\":{\"labelOverlap\":true}},\"y\":{\"field\":\"y\",\"type\":\"ordinal\","
+        "\"title\":" +
+        json_string(y_title) + ",\"sort\":\"descending\",\"axis\":{\"labelOverlap\":true}}," +
+        "\"color\":{\"field\":\"z\",\"type\":\"quantitative\",\"title\":" + json_string(z_title) +
+        ",\"scale\":{\"scheme\":\"viridis\"}}}}";
+    return {title, std::move(spec)};
+}
+
+} // namespace grokkit

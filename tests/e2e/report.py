@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""`grokkit report` of a small run, rendered in headless Chromium through the DevTools
+protocol: no console errors, every section has its chart drawn, and the screenshot is not
+blank (at least 5% of its pixels differ from the background); the screenshot is kept as a test
+artefact. A report of a live run says how far it has got.
+usage: report.py GROKKIT_BINARY PIPELINE ARTEFACT_DIR"""
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import numpy as np
+import websocket  # Debian's python3-websocket
+from matplotlib import image
+
+
+class page:
+    """One Chromium tab driven over its DevTools websocket; console errors are collected."""
+
+    def __init__(self, chromium, profile):
+        self.proc = subprocess.Popen(
+            [chromium, "--headless=new", "--no-sandbox", "--hide-scrollbars",
+             "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1000,1000",
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = os.path.join(profile, "DevToolsActivePort")
+        deadline = time.time() + 60  # bounds a hang only
+        while not os.path.exists(port_file) and time.time() < deadline:
+            time.sleep(0.05)
+        port = open(port_file).read().split()[0]
+        tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+        url = next(t["webSocketDebuggerUrl"] for t in tabs if t["type"] == "page")
+        self.ws = websocket.create_connection(url, timeout=60)
+        self.next_id, self.errors, self.events = 0, [], []
+        for domain in ("Runtime", "Log", "Page"):
+            self.call(f"{domain}.enable")
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.next_id:
+                return msg.get("result", {})
+            self.note(msg)
+
+    def note(self, msg):
+        m, p = msg.get("method"), msg.get("params", {})
+        if m == "Runtime.consoleAPICalled" and p.get("type") == "error":
+            self.errors.append(" ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
+        elif m == "Runtime.exceptionThrown":
+            d = p["exceptionDetails"]
+            self.errors.append(d.get("exception", {}).get("description") or d.get("text", "?"))
+        elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
+            self.errors.append(p["entry"]["text"])
+        elif m:
+            self.events.append(m)
+
+    def evaluate(self, expression):
+        return self.call("Runtime.evaluate", expression=expression,
+                         returnByValue=True)["result"].get("value")
+
+    def close(self):
+        self.ws.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+def check_rendered(chromium, html, artefacts):
+    with tempfile.TemporaryDirectory() as profile:
+        p = page(chromium, profile)
+        try:
+            p.call("Page.navigate", url="file://" + html)
+            # Wait for the charts to be drawn: an event, not a fixed sleep (bounded against hangs).
+            deadline, drawn = time.time() + 120, None
+            while time.time() < deadline:
+                drawn = p.evaluate("[...document.querySelectorAll('section')].map(s => "
+                                   "[s.querySelector('h2').textContent, "
+                                   "s.querySelectorAll('.chart').length, "
+                                   "s.querySelectorAll('.chart canvas').length])")
+                if p.errors or (drawn and all(n > 0 and c == n for _, n, c in drawn)):
+                    break
+                time.sleep(0.05)
+            assert not p.errors, p.errors
+            assert drawn and all(n > 0 and c == n for _, n, c in drawn), drawn
+            height = p.evaluate("document.documentElement.scrollHeight")
+            p.call("Emulation.setDeviceMetricsOverride", width=1000, height=height,
+                   deviceScaleFactor=1, mobile=False)
+            shot = base64.b64decode(p.call("Page.captureScreenshot", format="png")["data"])
+            errors = list(p.errors)
+        finally:
+            p.close()
+    os.makedirs(artefacts, exist_ok=True)
+    png = os.path.join(artefacts, "report.png")
+    with open(png, "wb") as f:
+        f.write(shot)
+    pixels = image.imread(png)[..., :3].reshape(-1, 3)
+    values, counts = np.unique((pixels * 255).round().astype(np.uint8), axis=0,
+                               return_counts=True)
+    non_background = 1 - counts.max() / len(pixels)
+    assert not errors, errors
+    assert non_background >= 0.05, non_background
+    print(f"rendered: {len(drawn)} sections, {sum(n for _, n, _ in drawn)} charts drawn, "
+          f"no console errors, {non_background:.0%} of pixels not background; screenshot {png}")
+
+
+def live_report(grokkit, pipeline, tmp):
+    out = os.path.join(tmp, "live.h5")
+    proc = subprocess.Popen([grokkit, "run", pipeline, "--out", out, "--set",
+                             "train.steps=1000000", "--progress-interval", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # events: progress lines; past the second checkpoint
+        if line.startswith("step ") and int(line.split()[1].split("/")[0]) >= 120:
+            break
+    html = os.path.join(tmp, "live.html")
+    subprocess.run([grokkit, "report", out, "-o", html], check=True, stdout=subprocess.DEVNULL)
+    proc.send_signal(signal.SIGINT)
+    proc.stdout.read()
+    assert proc.wait() == 130
+    text = open(html).read()
+    assert "Status: running, step " in text and " of 1000000 so far" in text
+    print("live run: the report says how far it has got")
+
+
+def main(grokkit, pipeline, artefacts):
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with tempfile.TemporaryDirectory() as tmp:
+        run = os.path.join(tmp, "r.h5")
+        subprocess.run([grokkit, "run", pipeline, "--out", run, "--quiet"], check=True,
+                       stdout=subprocess.DEVNULL)
+        html = os.path.join(tmp, "report.html")
+        subprocess.run([grokkit, "report", run, "-o", html], check=True)
+        check_rendered(chromium, html, artefacts)
+        live_report(grokkit, pipeline, tmp)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))
