@@ -5,6 +5,7 @@ checkpoint equals a run without it. The copy starts equal to the trained model, 
 from the run seed equals the step-0 checkpoint, and checkpoints() grows by one per checkpoint.
 usage: model_copy.py GROKKIT_BINARY PIPELINE FIXTURE_PLUGIN_DIR"""
 import os
+import pty
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,24 @@ def main(grokkit, pipeline, plugin_dir):
             assert all(lr[s] == r for s, r in zip(g["step"][:], g["learning_rate"][:]))
         print(f"{n} metric and checkpoint datasets identical with and without the copying "
               f"analysis; {rows} checkpoints of copies, fresh models and retraining checked")
+        # On a terminal the bar names the analysis running and its retraining progress.
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([grokkit, "run", copying, "--out", os.path.join(tmp, "c.h5")],
+                                env=env, stdout=slave, stderr=slave)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        assert proc.wait() == 0
+        assert b"[analysis model_copy" in shown, shown[-400:]
+        print("terminal: the bar shows the analysis and its retraining")
     print("PASS")
     return 0
 

@@ -14,6 +14,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -84,7 +85,9 @@ class GROKKIT_VISIBLE trainer {
 /// from step 0, with batches and every other draw keyed by `seed`: the parameters `grokkit run`
 /// ends with for the same model, training set, configuration, seed and thread count
 /// (evaluations and checkpoints change nothing).
-void train(model& net, const example_set& train, const train_config& cfg, std::uint64_t seed);
+/// `on_step`, when given, is called after each update with the number of updates taken.
+void train(model& net, const example_set& train, const train_config& cfg, std::uint64_t seed,
+           const std::function<void(std::int64_t)>& on_step = {});
 
 /// The examples of `set` at `indices`, in that order (leave-one-out, random subsets).
 example_set subset(const example_set& set, const std::vector<std::size_t>& indices);

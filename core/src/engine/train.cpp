@@ -144,10 +144,14 @@ void trainer::update(std::int64_t step) {
     m_gradients_step = -1;
 }
 
-void train(model& net, const example_set& train, const train_config& cfg, std::uint64_t seed) {
+void train(model& net, const example_set& train, const train_config& cfg, std::uint64_t seed,
+           const std::function<void(std::int64_t)>& on_step) {
     trainer t(net, train, cfg, seed);
-    for (std::int64_t s = 0; s < cfg.steps; ++s)
+    for (std::int64_t s = 0; s < cfg.steps; ++s) {
         t.update(s);
+        if (on_step)
+            on_step(s + 1);
+    }
 }
 
 example_set subset(const example_set& set, const std::vector<std::size_t>& indices) {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -114,6 +115,15 @@ class context_impl : public analysis_context {
     std::vector<float> checkpoint_parameters(std::size_t index) const override {
         return m_store.read_checkpoint(index);
     }
+    void progress(const std::string& what, std::int64_t done, std::int64_t total) override {
+        if (m_show)
+            m_show("analysis " + m_layout.name + ": " + what + " " + std::to_string(done) + "/" +
+                   std::to_string(total));
+    }
+    /// Where progress() goes (the run's progress display), or nowhere.
+    void show_progress_with(std::function<void(const std::string&)> show) {
+        m_show = std::move(show);
+    }
     void write(const std::string& output, const output_value& value) override {
         const std::string where = m_layout.name + ".run"; // the analysis, not only its plugin
         const output_layout* o = m_layout.find(output);
@@ -143,6 +153,7 @@ class context_impl : public analysis_context {
     std::uint64_t m_seed;
     std::int64_t m_step = 0;
     std::map<std::string, output_value> m_values;
+    std::function<void(const std::string&)> m_show;
 };
 
 std::vector<context_impl> make_contexts(const prepared_run& r, run_store& store) {
@@ -351,6 +362,8 @@ struct training_loop {
             if ((a.at == "end") != final || store.last_analysis_step(a.name) >= step)
                 continue;
             tell(step, no_values, "analysis " + a.name);
+            contexts[i].show_progress_with(
+                [this, step](const std::string& text) { tell(step, no_values, text); });
             contexts[i].begin(step);
             a.object->run(contexts[i]);
             contexts[i].commit();

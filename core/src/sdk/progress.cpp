@@ -131,9 +131,16 @@ void progress_meter::report(std::int64_t done, const std::vector<std::string>& n
 }
 
 void progress_meter::activity(const std::string& what) {
+    // Shown at once when work starts or ends; updates within it (retraining 40/200) when due.
+    const bool started_or_ended = what.empty() != m_activity.empty();
     m_activity = what;
-    if (m_style == progress_style::bar)
-        draw_bar();
+    if (m_style != progress_style::bar)
+        return;
+    const auto now = clock::now();
+    if (!started_or_ended && m_drawn && now - m_last_draw < std::chrono::milliseconds(100))
+        return;
+    m_last_draw = now;
+    draw_bar();
 }
 
 void progress_meter::finish() {
