@@ -38,3 +38,19 @@ assert abs(np.sum(g["embed_freq_norm"][-1] ** 2) - np.sum(emb.astype(float) ** 2
 assert 0.0 <= g["embed_gini"][-1] <= 1.0
 print("fourier_probe outputs ok; restricted loss by checkpoint:", g["restricted_loss"][:])
 PY
+# Walsh mode with sampled inputs (30 bits > exact_max_bits): the order fractions of orders
+# 0..max_order are unbiased estimates of shares of one whole, so they sum to at most ~1, and
+# the relevant subset's share is part of its order's.
+"$grokkit" run "$src/examples/pair-parity.toml" --set train.steps=1000 \
+    --set train.checkpoint_every=500 --out "$tmp/parity.h5" --quiet >/dev/null
+/usr/bin/python3 - "$tmp/parity.h5" <<'PY'
+import sys
+import h5py
+import numpy as np
+g = h5py.File(sys.argv[1], "r")["analyses/fourier_probe"]
+orders, relevant = g["walsh_order_fraction"][:], g["walsh_relevant_fraction"][:]
+sums = np.nansum(orders, axis=1)
+assert ((sums > 0.9) & (sums < 1.1)).all(), sums  # clipping each subset at 0 gave 2.8
+assert (orders[:, 3] >= relevant - 0.05).all(), (orders[:, 3], relevant)
+print("sampled Walsh order fractions sum to", np.round(sums, 3))
+PY
