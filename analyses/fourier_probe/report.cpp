@@ -4,6 +4,7 @@
 #include "fourier_probe.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -86,7 +87,11 @@ void parity_section(const grokkit::run_file& f, const std::string& name,
     const auto steps = f.analysis_steps(name);
     const std::vector<double> x(steps.begin(), steps.end());
     const std::size_t n = steps.size();
-    const auto z = transposed(rows_of(f, name, "walsh_order_fraction", n));
+    auto z = transposed(rows_of(f, name, "walsh_order_fraction", n));
+    // Orders above max_order are not estimated when sampling (NaN): leave them out.
+    while (!z.empty() && std::none_of(z.back().begin(), z.back().end(),
+                                      [](double v) { return std::isfinite(v); }))
+        z.pop_back();
     s.charts.push_back(grokkit::heat_map("Walsh spectrum: share of E[f^2] per order |S|", x,
                                          index_axis(z.size()), z, "step", "order", "share"));
     s.charts.push_back(grokkit::line_chart(

@@ -71,7 +71,7 @@ class page:
         self.proc.wait()
 
 
-def check_rendered(chromium, html, artefacts):
+def check_rendered(chromium, html, artefacts, shot_name):
     with tempfile.TemporaryDirectory() as profile:
         p = page(chromium, profile)
         try:
@@ -96,7 +96,7 @@ def check_rendered(chromium, html, artefacts):
         finally:
             p.close()
     os.makedirs(artefacts, exist_ok=True)
-    png = os.path.join(artefacts, "report.png")
+    png = os.path.join(artefacts, shot_name)
     with open(png, "wb") as f:
         f.write(shot)
     pixels = image.imread(png)[..., :3].reshape(-1, 3)
@@ -135,7 +135,18 @@ def main(grokkit, pipeline, artefacts):
                        stdout=subprocess.DEVNULL)
         html = os.path.join(tmp, "report.html")
         subprocess.run([grokkit, "report", run, "-o", html], check=True)
-        check_rendered(chromium, html, artefacts)
+        check_rendered(chromium, html, artefacts, "report.png")
+        # Parity: the probe's Walsh section instead of the Fourier one.
+        parity = os.path.join(tmp, "parity.h5")
+        parity_toml = os.path.join(os.path.dirname(os.path.abspath(pipeline)), "..", "..",
+                                   "examples", "pair-parity.toml")
+        subprocess.run([grokkit, "run", parity_toml, "--out", parity, "--quiet", "--set",
+                        "train.steps=300", "--set", "train.checkpoint_every=100"], check=True,
+                       stdout=subprocess.DEVNULL)
+        parity_html = os.path.join(tmp, "parity.html")
+        subprocess.run([grokkit, "report", parity, "-o", parity_html], check=True)
+        assert "Walsh spectrum" in open(parity_html).read()
+        check_rendered(chromium, parity_html, artefacts, "report-parity.png")
         live_report(grokkit, pipeline, tmp)
     print("PASS")
     return 0
