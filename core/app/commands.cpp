@@ -256,8 +256,10 @@ int run_and_report(const run_options& o, bool quiet, double interval) {
         print_summary(r);
         return r.status == "complete" ? 0 : 130;
     } catch (const invalid_input& e) {
+        shown.finish();
         return validation_failed(e);
     } catch (const error& e) {
+        shown.finish(); // the message starts on a line of its own, not after the bar
         print_error(e);
         return 1;
     }
@@ -500,17 +502,31 @@ int cmd_report(const std::vector<std::string>& args) {
     }
     if (out.empty())
         out = std::filesystem::path(file).replace_extension(".report.html").string();
+    if (std::error_code ec; std::filesystem::equivalent(file, out, ec)) {
+        std::cerr << "error: " << out << ": is the run file itself; expected another -o file\n";
+        return 2;
+    }
     // In a child, as inspect: a corrupt file may make HDF5 hang or crash.
     return run_isolated(
         [&] {
             const run_file f(file);
-            registry reg; // the analyses' plugins contribute their sections
-            reg.load_default();
+            // The analyses' plugins contribute their sections: the run's own plugin_path
+            // (relative to its pipeline file) is searched too.
+            std::vector<std::filesystem::path> dirs;
+            const std::filesystem::path base =
+                std::filesystem::path(f.string_attribute("pipeline_file")).parent_path();
+            for (const auto& d : f.resolved_pipeline().strings("run.plugin_path"))
+                dirs.push_back(std::filesystem::path(d).is_absolute() ? std::filesystem::path(d)
+                                                                      : base / d);
+            registry reg;
+            reg.load_default(dirs);
             const auto sections = report_sections(f, reg);
             const std::string html = render_report("grokkit report: " + file, sections);
-            std::ofstream(out, std::ios::binary) << html;
-            if (!std::filesystem::exists(out))
-                throw error(out, "cannot write the report");
+            std::ofstream stream(out, std::ios::binary | std::ios::trunc);
+            stream << html;
+            stream.close();
+            if (!stream)
+                throw error(out, "cannot write the report", "a writable file");
             std::cout << "report: " << out << " (" << sections.size() << " sections, "
                       << html.size() / 1024 << " KB)\n";
             return 0;

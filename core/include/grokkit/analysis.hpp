@@ -74,13 +74,13 @@ class GROKKIT_VISIBLE analysis_context {
     /// "<analysis>/<output>" (the value of a parameter declared with param::input()), in the
     /// producer's dtype. Throws grokkit::error when the producer has not written this step.
     virtual output_value input(const std::string& reference) const = 0;
+    /// Stores this checkpoint's value of a declared output. Throws grokkit::error naming the
+    /// analysis and the output for an undeclared name, a wrong dtype or a wrong shape.
+    virtual void write(const std::string& output, const output_value& value) = 0;
     /// How far this run() has got with long work of its own (retraining, queries, games):
     /// shown beside the training progress as "analysis <name>: <what> <done>/<total>". Call it
     /// per unit of work; the display draws only when due.
     virtual void progress(const std::string& what, std::int64_t done, std::int64_t total) = 0;
-    /// Stores this checkpoint's value of a declared output. Throws grokkit::error naming the
-    /// analysis and the output for an undeclared name, a wrong dtype or a wrong shape.
-    virtual void write(const std::string& output, const output_value& value) = 0;
 };
 
 /// An analysis plugin.

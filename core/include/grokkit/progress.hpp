@@ -21,8 +21,9 @@ progress_style progress_style_for(int fd, bool quiet);
 
 /// Shows how far `total` units of work (steps, queries, games) have got: done/total, rate,
 /// ETA and the latest values. tick() may be called for every unit: it reads the clock and
-/// draws only when due (a bar at most 10 times a second; lines at each report() once
-/// `line_interval` seconds have passed since the last line, the first and last always).
+/// draws only when due (a bar at most 10 times a second, and at once when an activity starts
+/// or ends; lines at each report() once `line_interval` seconds have passed since the last
+/// line, the first and last always, and a line as an activity starts when one is due).
 class GROKKIT_VISIBLE progress_meter {
   public:
     progress_meter(std::ostream& out, progress_style style, std::string unit, std::int64_t total,

@@ -32,6 +32,8 @@ class GROKKIT_VISIBLE pipeline_tree {
     std::int64_t integer(const std::string& key) const;
     double real(const std::string& key) const;
     bool boolean(const std::string& key) const;
+    /// A list of strings (an empty list when the key is missing).
+    std::vector<std::string> strings(const std::string& key) const;
     /// The keys of table `section` ("train", "analysis.1"), in file order.
     std::vector<std::string> keys(const std::string& section) const;
     /// The value at `key` as TOML text ("113", "\"a+b\"", "[512]"); "" when missing. Two trees

@@ -587,6 +587,10 @@ struct pipeline_parser {
                 v.add(n->source(), section_name + "." + k, problem, prm->rule_text());
             else if (auto e = prm->assign(*value))
                 v.add(n->source(), section_name + "." + k, *e, prm->rule_text());
+            else if (std::string(k) == "name" && entry.name.find('/') != std::string::npos)
+                v.add(n->source(), section_name + ".name",
+                      "\"" + entry.name + "\" holds a '/', which separates analysis and output",
+                      "a name without '/'");
         }
     }
 
@@ -684,8 +688,14 @@ std::string pipeline::resolved_text() const {
     section("[model]", model_plugin, [&](param_set& ps) { net->declare(ps); });
     section("[train]", "", [&](param_set& ps) { t.declare(ps); });
     for (const auto& a : analyses) {
-        s += "[[analysis]]\nplugin = \"" + a.plugin + "\"\nname = \"" + a.name + "\"\nat = \"" +
-             a.at + "\"\n";
+        // The entry's keys quoted as TOML, as every other string value.
+        std::string plugin = a.plugin, name = a.name, at = a.at;
+        param_set entry;
+        entry.add("plugin", plugin, "analysis plugin");
+        declare_entry_keys(entry, name, at);
+        s += "[[analysis]]\n";
+        for (const auto& prm : entry.params())
+            s += prm.key() + " = " + prm.value_text() + "\n";
         param_set ps;
         a.object->declare(ps);
         for (const auto& prm : ps.params())

@@ -32,10 +32,8 @@ double first_reaching(const std::vector<std::int64_t>& steps, const std::vector<
     return NAN;
 }
 
-std::string text_of(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
+std::string text_of(double step) {
+    return std::to_string(static_cast<std::int64_t>(step));
 }
 
 report_section provenance(const run_file& f) {
@@ -123,12 +121,16 @@ std::vector<report_section> report_sections(const run_file& f, const registry& r
         const loaded_plugin* p = reg.find(a.plugin);
         std::unique_ptr<plugin_object> obj(p && p->kind == plugin_kind::analysis ? p->info->create()
                                                                                  : nullptr);
-        if (const auto* c = dynamic_cast<const report_contributor*>(obj.get())) {
-            out.push_back(c->report(f, a.name));
+        const auto* c = dynamic_cast<const report_contributor*>(obj.get());
+        try {
+            out.push_back(c ? c->report(f, a.name) : generic(f, a));
             if (out.back().title.empty())
                 out.back().title = a.name;
-        } else {
-            out.push_back(generic(f, a));
+        } catch (const std::exception& e) { // one section's failure must not lose the page
+            report_section s = generic(f, a);
+            s.notes.insert(s.notes.begin(), "Its plugin's section failed: " +
+                                                std::string(e.what()) + "; the generic one:");
+            out.push_back(std::move(s));
         }
     }
     return out;
@@ -185,10 +187,18 @@ std::string table_html(const report_table& t) {
     return s + "</table>\n";
 }
 
-// A section's HTML; its charts' specifications are appended to `specs` (a JSON list) and
-// drawn into the divs chart<n>.
-std::string section_html(const report_section& s, std::size_t index, std::string& specs,
-                         std::size_t& n_charts) {
+// `spec` inside a <script type="application/json">: every '<' as \u003c (valid in JSON
+// strings, and no JSON has '<' elsewhere), so no spec can end the script element.
+std::string embeddable(const std::string& spec) {
+    std::string out;
+    for (char c : spec)
+        out += c == '<' ? std::string("\\u003c") : std::string(1, c);
+    return out;
+}
+
+// A section's HTML; each chart is a div chart<n> with its specification beside it in a JSON
+// script element spec<n>, parsed and drawn one by one (a bad one fails alone, on the console).
+std::string section_html(const report_section& s, std::size_t index, std::size_t& n_charts) {
     std::string h = "<section id=\"section" + std::to_string(index) + "\"><h2>" +
                     html_escape(s.title) + "</h2>\n";
     for (const auto& n : s.notes)
@@ -198,9 +208,10 @@ std::string section_html(const report_section& s, std::size_t index, std::string
     for (const auto& p : s.preformatted)
         h += "<pre>" + html_escape(p) + "</pre>\n";
     for (const auto& c : s.charts) {
+        const std::string n = std::to_string(n_charts++);
         h += "<figure><figcaption>" + html_escape(c.title) + "</figcaption><div class=\"chart\" " +
-             "id=\"chart" + std::to_string(n_charts++) + "\"></div></figure>\n";
-        specs += (specs.size() > 1 ? ",\n" : "\n") + c.vega_lite;
+             "id=\"chart" + n + "\"></div><script type=\"application/json\" id=\"spec" + n + "\">" +
+             embeddable(c.vega_lite) + "</script></figure>\n";
     }
     return h + "</section>\n";
 }
@@ -219,18 +230,21 @@ std::string render_report(const std::string& title, const std::vector<report_sec
     const fs::path dir = report_js_dir();
     for (const char* f : js_files)
         scripts += "<script>" + read_file(dir / f) + "</script>\n";
-    std::string body, specs = "[";
+    std::string body;
     std::size_t n_charts = 0;
     for (std::size_t i = 0; i < sections.size(); ++i)
-        body += section_html(sections[i], i, specs, n_charts);
-    specs += "]";
+        body += section_html(sections[i], i, n_charts);
     return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
            html_escape(title) + "</title><style>" + style + "</style>\n" + scripts +
            "</head><body><h1>" + html_escape(title) + "</h1>\n" + body +
-           "<script>const specs = " + specs +
-           ";\nspecs.forEach((s, i) => vegaEmbed('#chart' + i, s, {actions: false, renderer: "
-           "'canvas'}).catch(e => console.error('chart ' + i + ': ' + e)));</script>\n"
-           "</body></html>\n";
+           "<script>document.querySelectorAll('script[id^=spec]').forEach(el => {\n"
+           "  const n = el.id.slice(4);\n"
+           "  try {\n"
+           "    vegaEmbed('#chart' + n, JSON.parse(el.textContent), {actions: false, renderer: "
+           "'canvas'})\n"
+           "      .catch(e => console.error('chart ' + n + ': ' + e));\n"
+           "  } catch (e) { console.error('chart ' + n + ': ' + e); }\n"
+           "});</script>\n</body></html>\n";
 }
 
 } // namespace grokkit

@@ -134,9 +134,19 @@ void progress_meter::activity(const std::string& what) {
     // Shown at once when work starts or ends; updates within it (retraining 40/200) when due.
     const bool started_or_ended = what.empty() != m_activity.empty();
     m_activity = what;
+    const auto now = clock::now();
+    if (m_style == progress_style::lines) { // logs get a line as work starts, when one is due
+        const double since = std::chrono::duration<double>(now - m_last_line).count();
+        if (started_or_ended && !what.empty() && since >= m_line_interval) {
+            m_out << m_unit.substr(0, m_unit.size() - 1) << " " << std::setw(7) << m_done << "  ["
+                  << what << "]\n";
+            m_out.flush();
+            m_last_line = now;
+        }
+        return;
+    }
     if (m_style != progress_style::bar)
         return;
-    const auto now = clock::now();
     if (!started_or_ended && m_drawn && now - m_last_draw < std::chrono::milliseconds(100))
         return;
     m_last_draw = now;

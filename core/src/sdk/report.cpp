@@ -32,7 +32,7 @@ std::string json_number(double v) {
     if (!std::isfinite(v))
         return "null";
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.7g", v);
+    std::snprintf(buf, sizeof buf, "%.10g", v); // steps stay exact to 10^10
     return buf;
 }
 

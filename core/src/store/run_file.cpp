@@ -90,6 +90,23 @@ bool pipeline_tree::boolean(const std::string& key) const {
     m_impl->wrong(key, "a boolean");
 }
 
+std::vector<std::string> pipeline_tree::strings(const std::string& key) const {
+    std::vector<std::string> out;
+    const toml::node* n = m_impl->find(key);
+    if (!n)
+        return out;
+    const toml::array* a = n->as_array();
+    if (!a)
+        m_impl->wrong(key, "a list of strings");
+    for (const auto& e : *a) {
+        auto v = e.value_exact<std::string>();
+        if (!v)
+            m_impl->wrong(key, "a list of strings");
+        out.push_back(*v);
+    }
+    return out;
+}
+
 std::vector<std::string> pipeline_tree::keys(const std::string& section) const {
     const toml::node* n = m_impl->find(section);
     const toml::table* t = n ? n->as_table() : nullptr;
