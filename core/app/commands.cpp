@@ -418,22 +418,38 @@ int inspect_file(const std::string& path) {
 
 } // namespace
 
+namespace {
+
+// The options of a command that reads one run file in a child (inspect, report): the file,
+// `extra` options, and the time limit against a corrupt file that makes HDF5 hang. Returns
+// false with `exit_code` set when the command must stop (help, bad options, no such file).
+bool parse_file_command(const std::vector<std::string>& args, po::options_description& desc,
+                        const char* synopsis, std::string& file, po::variables_map& vm,
+                        int& exit_code) {
+    desc.add_options()("file", po::value(&file)->required(), "run file (.h5), live or finished")(
+        "timeout", po::value<int>()->default_value(60),
+        "seconds before giving up on a corrupt file");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    if (!parse(args, desc, pos, synopsis, vm, exit_code))
+        return false;
+    if (!std::filesystem::exists(file)) {
+        std::cerr << "error: " << file << ": no such file\n";
+        exit_code = 1;
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 int cmd_inspect(const std::vector<std::string>& args) {
     po::options_description desc("grokkit inspect options");
     std::string file;
-    desc.add_options()("file", po::value(&file)->required(),
-                       "run file (.h5)")("timeout", po::value<int>()->default_value(30),
-                                         "seconds before giving up on a corrupt file");
-    po::positional_options_description pos;
-    pos.add("file", 1);
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit inspect RUN.h5", vm, code))
+    if (!parse_file_command(args, desc, "grokkit inspect RUN.h5", file, vm, code))
         return code;
-    if (!std::filesystem::exists(file)) {
-        std::cerr << "error: " << file << ": no such file\n";
-        return 1;
-    }
     return run_isolated([&] { return inspect_file(file); }, vm["timeout"].as<int>(), file);
 }
 
@@ -486,20 +502,12 @@ int cmd_analyze(const std::vector<std::string>& args) {
 int cmd_report(const std::vector<std::string>& args) {
     po::options_description desc("grokkit report options");
     std::string file, out;
-    desc.add_options()("file", po::value(&file)->required(), "run file (.h5), live or finished")(
-        "out,o", po::value(&out), "HTML file to write (default: RUN.report.html beside the run)")(
-        "timeout", po::value<int>()->default_value(60),
-        "seconds before giving up on a corrupt file");
-    po::positional_options_description pos;
-    pos.add("file", 1);
+    desc.add_options()("out,o", po::value(&out),
+                       "HTML file to write (default: RUN.report.html beside the run)");
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit report RUN.h5 [-o report.html]", vm, code))
+    if (!parse_file_command(args, desc, "grokkit report RUN.h5 [-o report.html]", file, vm, code))
         return code;
-    if (!std::filesystem::exists(file)) {
-        std::cerr << "error: " << file << ": no such file\n";
-        return 1;
-    }
     if (out.empty())
         out = std::filesystem::path(file).replace_extension(".report.html").string();
     if (std::error_code ec; std::filesystem::equivalent(file, out, ec)) {

@@ -441,11 +441,8 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     // The repairs below (truncation, attributes) are written outside SWMR, where a kill could
     // leave the file inconsistent: they are made on a copy that replaces the file only once
     // SWMR writing has started again, so a kill at any moment leaves a resumable file.
-    const fs::path work = fs::path(file.string() + ".resuming");
-    std::error_code ec;
-    fs::remove(work, ec);
-    fs::copy_file(file, work);
-    s.m_work = work_copy(work);
+    s.m_work = work_copy::of(file, ".resuming");
+    const fs::path work = s.m_work.path();
     s.m_file = open_run_file_for_resume(work);
     check_same_run(s.m_file, file, header);
     s.open_handles();
@@ -472,13 +469,9 @@ run_store run_store::open_for_analysis(const fs::path& file, const run_layout& l
     s.m_layout = layout;
     // Analyses are added to a copy that replaces the file in commit_analyses(): a failure or
     // a kill midway leaves the run file as it was.
-    const fs::path work = fs::path(file.string() + ".analyzing");
-    std::error_code ec;
-    fs::remove(work, ec);
-    fs::copy_file(file, work);
-    s.m_work = work_copy(work);
+    s.m_work = work_copy::of(file, ".analyzing");
     h5::handle fapl = file_access(false);
-    s.m_file = h5::handle(H5Fopen(work.c_str(), H5F_ACC_RDWR, fapl));
+    s.m_file = h5::handle(H5Fopen(s.m_work.path().c_str(), H5F_ACC_RDWR, fapl));
     if (!s.m_file.valid())
         throw error(file.string(),
                     "cannot open run file for writing; is it being written, or was its run "

@@ -71,6 +71,14 @@ class work_copy {
   public:
     work_copy() = default;
     explicit work_copy(std::filesystem::path path) : m_path(std::move(path)) {}
+    /// A fresh copy of `file` named `file` + `suffix` (a leftover of an earlier kill replaced).
+    static work_copy of(const std::filesystem::path& file, const std::string& suffix) {
+        const std::filesystem::path path = file.string() + suffix;
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        std::filesystem::copy_file(file, path);
+        return work_copy(path);
+    }
     work_copy(work_copy&& o) noexcept : m_path(std::move(o.m_path)) { o.m_path.clear(); }
     work_copy& operator=(work_copy&& o) noexcept {
         if (this != &o) {
