@@ -1,0 +1,151 @@
+// Tests of hull membership: exact small cases with certificates re-checked here, independently
+// of the code under test, and Wendel's theorem over a grid of (n, d).
+// SPDX-License-Identifier: Apache-2.0
+#include "hull.hpp"
+
+#include <grokkit/rng.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numeric>
+
+using hull_test::hull;
+using verdict = hull_test::hull_answer::verdict;
+
+namespace {
+
+// The test's own check of a certificate: the weights rebuild q, or the plane separates it.
+bool certificate_holds(const std::vector<double>& x, std::size_t d, const std::vector<double>& q,
+                       const hull_test::hull_answer& a) {
+    const std::size_t n = x.size() / d;
+    if (a.status == verdict::inside) {
+        double sum = 0;
+        std::vector<double> r(d, 0.0);
+        for (const auto& [i, l] : a.weights) {
+            if (l < 0 || i >= n)
+                return false;
+            sum += l;
+            for (std::size_t j = 0; j < d; ++j)
+                r[j] += l * x[i * d + j];
+        }
+        bool ok = std::abs(sum - 1) < 1e-6 && a.weights.size() <= d + 1;
+        for (std::size_t j = 0; j < d; ++j)
+            ok = ok && std::abs(r[j] - q[j]) < 1e-6;
+        return ok;
+    }
+    if (a.status == verdict::outside) {
+        double wq = 0;
+        for (std::size_t j = 0; j < d; ++j)
+            wq += a.w[j] * q[j];
+        for (std::size_t i = 0; i < n; ++i) {
+            double wx = 0;
+            for (std::size_t j = 0; j < d; ++j)
+                wx += a.w[j] * x[i * d + j];
+            if (wx > a.b + 1e-9 || wx >= wq)
+                return false;
+        }
+        return wq > a.b;
+    }
+    return false;
+}
+
+verdict check(const std::vector<double>& x, std::size_t d, const std::vector<double>& q) {
+    const hull h(x, x.size() / d, d);
+    const auto a = h.contains(q);
+    INFO("query " << q[0] << ", ... detail: " << a.detail);
+    REQUIRE(a.status != verdict::failed);
+    CHECK(certificate_holds(x, d, q, a));
+    return a.status;
+}
+
+} // namespace
+
+TEST_CASE("hull: the unit square, its corners, edges, interior and outside", "[hull]") {
+    const std::vector<double> square{0, 0, 1, 0, 0, 1, 1, 1};
+    CHECK(check(square, 2, {0, 0}) == verdict::inside);     // a corner
+    CHECK(check(square, 2, {0.5, 0}) == verdict::inside);   // an edge
+    CHECK(check(square, 2, {0.3, 0.6}) == verdict::inside); // the interior
+    CHECK(check(square, 2, {1.01, 0.5}) == verdict::outside);
+    CHECK(check(square, 2, {-0.5, -0.5}) == verdict::outside);
+    std::vector<double> twice = square; // duplicate points change nothing
+    twice.insert(twice.end(), square.begin(), square.end());
+    CHECK(check(twice, 2, {0.9, 0.9}) == verdict::inside);
+    CHECK(check(twice, 2, {2, 2}) == verdict::outside);
+}
+
+TEST_CASE("hull: a simplex and a point on its face; d > n; a set lying in a plane", "[hull]") {
+    const std::vector<double> simplex{0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+    CHECK(check(simplex, 3, {1.0 / 3, 1.0 / 3, 1.0 / 3}) == verdict::inside); // on the face
+    CHECK(check(simplex, 3, {0.4, 0.4, 0.4}) == verdict::outside);
+    // Three points in R^5 (d > n): their centroid is inside, a point off their plane is not.
+    const std::vector<double> few{1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0};
+    CHECK(check(few, 5, {1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 0}) == verdict::inside);
+    CHECK(check(few, 5, {1.0 / 3, 1.0 / 3, 1.0 / 3, 0.01, 0}) == verdict::outside);
+    // A degenerate set: a square in the plane z = 0 of R^3.
+    const std::vector<double> flat{0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0};
+    CHECK(check(flat, 3, {0.5, 0.5, 0}) == verdict::inside);
+    CHECK(check(flat, 3, {0.5, 0.5, 0.1}) == verdict::outside);
+}
+
+TEST_CASE("hull: Wendel's probability in closed form", "[hull]") {
+    CHECK_THAT(hull_test::wendel_probability(4, 2), Catch::Matchers::WithinRel(0.5, 1e-12));
+    CHECK_THAT(hull_test::wendel_probability(64, 32), Catch::Matchers::WithinRel(0.5, 1e-12));
+    CHECK(hull_test::wendel_probability(3, 5) == 1.0); // fewer points than dimensions
+    CHECK_THAT(hull_test::wendel_probability(3, 2), Catch::Matchers::WithinRel(0.75, 1e-12));
+}
+
+namespace {
+
+struct cell {
+    std::size_t n, d, outside, trials;
+};
+
+// `trials` draws of n standard normal points in R^d; how often the origin is outside.
+cell wendel_cell(std::size_t n, std::size_t d, std::size_t trials) {
+    cell c{n, d, 0, trials};
+    for (std::size_t t = 0; t < trials; ++t) {
+        grokkit::rng r(2026, "wendel", (n * 1000 + d) * 100000 + t);
+        std::vector<double> x(n * d);
+        for (auto& v : x)
+            v = r.normal();
+        const auto a = hull(x, n, d).contains(std::vector<double>(d, 0.0));
+        REQUIRE(a.status != verdict::failed);
+        c.outside += a.status == verdict::outside;
+    }
+    return c;
+}
+
+// Cells within 4 binomial standard deviations of `formula`, and the chi-square over them
+// below its 99.9% quantile (Wilson-Hilferty), for cells with 0.02 < P < 0.98.
+bool agrees(const std::vector<cell>& cells, std::size_t dim_shift) {
+    double chi2 = 0;
+    int df = 0;
+    bool within = true;
+    for (const auto& c : cells) {
+        const double p = hull_test::wendel_probability(c.n, c.d + dim_shift);
+        if (!(p > 0.02 && p < 0.98))
+            continue;
+        const double mean = p * double(c.trials), var = mean * (1 - p);
+        const double dev = double(c.outside) - mean;
+        within = within && std::abs(dev) <= 4 * std::sqrt(var);
+        chi2 += dev * dev / var;
+        ++df;
+    }
+    const double z = 3.0902, k = double(df);
+    const double quantile = k * std::pow(1 - 2 / (9 * k) + z * std::sqrt(2 / (9 * k)), 3);
+    INFO("chi2 " << chi2 << " over " << df << " cells; 99.9% quantile " << quantile);
+    return within && chi2 < quantile;
+}
+
+} // namespace
+
+TEST_CASE("hull: Wendel's theorem holds over (n, d), and the test rejects a wrong formula",
+          "[hull][wendel]") {
+    std::vector<cell> cells;
+    for (std::size_t d : {2, 3, 4, 6, 8, 12, 16, 24, 32})
+        for (std::size_t n : {d + 2, 2 * d, 2 * d + 3})
+            cells.push_back(wendel_cell(n, d, 400));
+    CHECK(agrees(cells, 0));
+    CHECK_FALSE(agrees(cells, 1)); // d + 1 in place of d: must be rejected
+}
