@@ -149,3 +149,101 @@ TEST_CASE("hull: Wendel's theorem holds over (n, d), and the test rejects a wron
     CHECK(agrees(cells, 0));
     CHECK_FALSE(agrees(cells, 1)); // d + 1 in place of d: must be rejected
 }
+
+namespace {
+
+std::vector<double> normal_points(std::size_t n, std::size_t d, std::uint64_t stream) {
+    grokkit::rng r(7, "points", stream);
+    std::vector<double> x(n * d);
+    for (auto& v : x)
+        v = r.normal();
+    return x;
+}
+
+// The test's own bound on the L1 distance an outside answer claims: at least w . q - b over
+// its hyperplane (|w_j| <= 1), at most what its weights reach.
+void check_distance(const std::vector<double>& x, std::size_t d, const std::vector<double>& q,
+                    const hull_test::hull_answer& a) {
+    double top = 0;
+    for (double v : a.w)
+        top = std::max(top, std::abs(v));
+    CHECK(top == Approx(1.0));
+    std::vector<double> rebuilt(d, 0.0);
+    for (const auto& [i, l] : a.weights)
+        for (std::size_t j = 0; j < d; ++j)
+            rebuilt[j] += l * x[i * d + j];
+    double l1 = 0;
+    for (std::size_t j = 0; j < d; ++j)
+        l1 += std::abs(rebuilt[j] - q[j]);
+    CHECK(a.distance <= l1 + 1e-9);
+    CHECK(l1 - a.distance < 1e-6); // the LP's optimum: no gap left
+}
+
+} // namespace
+
+TEST_CASE("hull: column generation and the full LP agree on verdict and L1 distance", "[hull]") {
+    using hull_test::lp_method;
+    for (const auto& [n, d] :
+         {std::pair<std::size_t, std::size_t>{200, 2}, {500, 4}, {300, 8}, {40, 16}, {1000, 24}}) {
+        const auto x = normal_points(n, d, n * 100 + d);
+        const hull generation(x, n, d, {1e-7, lp_method::generation, 0, 0});
+        const hull full(x, n, d, {1e-7, lp_method::full, 0, 0});
+        std::size_t inside = 0;
+        for (std::size_t k = 0; k < 40; ++k) {
+            auto q = normal_points(1, d, 1'000'000 + k);
+            for (auto& v : q)
+                v *= 0.8; // a mix of inside and outside in low d
+            const auto a = generation.contains(q), b = full.contains(q);
+            INFO("n " << n << " d " << d << " query " << k << ": " << a.detail << b.detail);
+            REQUIRE(a.status != verdict::failed);
+            REQUIRE(a.status == b.status);
+            CHECK(certificate_holds(x, d, q, a));
+            CHECK(a.weights.size() <= d + 1);
+            CHECK(a.distance == Approx(b.distance).margin(1e-7));
+            if (a.status == verdict::outside)
+                check_distance(x, d, q, a);
+            inside += a.status == verdict::inside;
+        }
+        if (d <= 4)
+            CHECK(inside > 10); // both verdicts were exercised
+    }
+}
+
+TEST_CASE("hull: leave-one-out queries exclude the query's own point", "[hull]") {
+    const std::vector<double> square{0, 0, 1, 0, 0, 1, 1, 1, 0.5, 0.5};
+    const hull h(square, 5, 2);
+    // The centre is a point of the set, and inside the hull of the other four.
+    CHECK(h.contains(square.data() + 8, 4).status == verdict::inside);
+    // A corner is not in the hull of the other four points.
+    const auto corner = h.contains(square.data(), 0);
+    REQUIRE(corner.status == verdict::outside);
+    for (const auto& [i, l] : corner.weights)
+        CHECK(i != 0);
+    CHECK(corner.distance == Approx(1.0)); // to the segment (1,0)-(0,1) in L1
+}
+
+TEST_CASE("hull: screens separate only what is outside, with valid hyperplanes", "[hull]") {
+    const std::size_t n = 300, d = 6;
+    const auto x = normal_points(n, d, 99);
+    const hull h(x, n, d);
+    hull_test::screen s(h);
+    std::size_t screened = 0;
+    for (std::size_t k = 0; k < 200; ++k) {
+        auto q = normal_points(1, d, 2'000'000 + k);
+        for (auto& v : q)
+            v *= 1.5;
+        hull_test::hull_answer a;
+        if (s.separates(q.data(), a)) {
+            ++screened;
+            CHECK(certificate_holds(x, d, q, a));
+            CHECK(h.contains(q).status == verdict::outside);
+        } else {
+            const auto lp = h.contains(q);
+            REQUIRE(lp.status != verdict::failed);
+            s.remember(lp);
+        }
+    }
+    CHECK(s.box_hits() > 0);
+    CHECK(s.plane_hits() > 0);
+    CHECK(screened == s.box_hits() + s.plane_hits());
+}
