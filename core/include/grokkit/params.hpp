@@ -39,7 +39,8 @@ class GROKKIT_VISIBLE param {
     /// A string naming an earlier analysis' output, "<analysis>/<output>", of dtype `type`
     /// (float64 and float32 accept each other). The pipeline validator checks that the
     /// producer exists, comes earlier, runs at every checkpoint this analysis runs at and
-    /// writes that dtype; the analysis reads the value with analysis_context::input().
+    /// writes that dtype; the analysis reads the value with analysis_context::input(). Unless
+    /// required(), an empty string (the usual default) means no input.
     param& input(dtype type);
 
     const std::string& key() const { return m_key; }

@@ -470,6 +470,8 @@ void check_chaining(validator& v, const pipeline& p) {
             const std::string* ref = std::get_if<std::string>(&value);
             if (!ref)
                 continue; // input() is for string parameters; assign() reported the type
+            if (ref->empty() && !prm.is_required())
+                continue; // an optional input left out
             if (auto problem = chain_problem(p, i, *ref, *prm.input_type())) {
                 auto it = v.locations.find(section + "." + prm.key());
                 source_location l = it != v.locations.end() ? it->second : v.locations[section];

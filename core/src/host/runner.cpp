@@ -174,6 +174,8 @@ void check_analysis_inputs(const prepared_run& r) {
             if (!prm.is_input())
                 continue;
             const auto ref = std::get<std::string>(prm.value());
+            if (ref.empty())
+                continue; // an optional input left out (the validator checked required ones)
             const auto slash = ref.find('/');
             const std::string name = ref.substr(0, slash), output = ref.substr(slash + 1);
             for (const auto& producer : r.analyses)

@@ -1,0 +1,46 @@
+// LAPACK's dsyevd from OpenBLAS, which exports it (Debian's libopenblas0-pthread).
+// SPDX-License-Identifier: Apache-2.0
+#include <grokkit/error.hpp>
+#include <grokkit/linalg.hpp>
+
+#include <string>
+
+extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+                        double* w, double* work, const int* lwork, int* iwork, const int* liwork,
+                        int* info);
+
+namespace grokkit {
+
+symmetric_eigen_result symmetric_eigen(std::vector<double> a, std::size_t n) {
+    if (a.size() != n * n)
+        throw error("symmetric_eigen", std::to_string(a.size()) + " values",
+                    std::to_string(n * n) + " (an n x n matrix)");
+    symmetric_eigen_result r;
+    r.values.resize(n);
+    if (n == 0)
+        return r;
+    // LAPACK is column-major: the row-major matrix is its transpose, the same symmetric matrix,
+    // whose upper triangle (column-major) is our lower one. Eigenvectors come back in columns
+    // of the column-major result, i.e. in rows of `a` read row-major.
+    const int ni = static_cast<int>(n);
+    int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
+    double work_size = 0;
+    dsyevd_("V", "U", &ni, a.data(), &ni, r.values.data(), &work_size, &lwork, &iwork_size, &liwork,
+            &info);
+    lwork = static_cast<int>(work_size);
+    liwork = iwork_size;
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    std::vector<int> iwork(static_cast<std::size_t>(liwork));
+    dsyevd_("V", "U", &ni, a.data(), &ni, r.values.data(), work.data(), &lwork, iwork.data(),
+            &liwork, &info);
+    if (info != 0)
+        throw error("symmetric_eigen", "LAPACK dsyevd returned info " + std::to_string(info),
+                    "convergence (info 0)");
+    r.vectors.resize(n * n);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 0; k < n; ++k)
+            r.vectors[i * n + k] = a[k * n + i];
+    return r;
+}
+
+} // namespace grokkit
