@@ -321,6 +321,12 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "share of the tested queries inside the hull of that many reference points in that "
            "many dimensions (the full space and all points: the per-query answers)")
         .axes({"dimension", "size"});
+    os.add("grid_accuracy_inside", dtype::float64, {"n_dimensions", "n_sizes"}, "fraction",
+           "the model's accuracy on the queries inside in each cell (NaN when none)")
+        .axes({"dimension", "size"});
+    os.add("grid_accuracy_outside", dtype::float64, {"n_dimensions", "n_sizes"}, "fraction",
+           "and on those outside")
+        .axes({"dimension", "size"});
     os.add("grid_failed", dtype::int64, {"n_dimensions", "n_sizes"}, "1", "failed queries per cell")
         .axes({"dimension", "size"});
     os.add("grid_seconds_per_query", dtype::float64, {"n_dimensions", "n_sizes"}, "s",
@@ -473,33 +479,41 @@ void write_queries(grokkit::analysis_context& ctx, std::size_t n_split,
 
 } // namespace
 
-void analysis_impl::write_model_fit(grokkit::analysis_context& ctx,
-                                    const std::vector<std::int64_t>& picked,
-                                    const std::vector<query_result>& results) {
+std::vector<char> analysis_impl::write_model_fit(grokkit::analysis_context& ctx,
+                                                 const std::vector<std::int64_t>& picked,
+                                                 const std::vector<query_result>& results) {
     const auto& split = m_params.queries == "test" ? ctx.data().test : ctx.data().train;
-    // Logits of the tested queries, in chunks, split by verdict.
-    std::vector<std::int64_t> group[2];
-    for (std::size_t k = 0; k < picked.size(); ++k)
-        if (results[k].status == 0 || results[k].status == 1)
-            group[results[k].status].push_back(picked[k]);
-    const char* names[2] = {"outside", "inside"};
-    for (int g = 0; g < 2; ++g) {
-        grokkit::nn::loss_sum total;
-        const std::size_t chunk = 2048;
-        for (std::size_t s = 0; s < group[g].size(); s += chunk) {
-            const std::size_t n = std::min(chunk, group[g].size() - s);
-            const gathered b = gather(split, group[g].data() + s, n);
-            xt::xtensor<float, 2> logits;
-            ctx.trained_model().forward(b.b, logits);
-            const auto part = grokkit::evaluate_loss(ctx.loss(), logits, b.labels.data(), nullptr);
-            total.loss += part.loss;
-            total.n_correct += part.n_correct;
+    // Each tested query's loss and whether its arg-max is its label, from chunked logits.
+    std::vector<char> correct(picked.size(), 0);
+    std::vector<double> loss(picked.size(), 0.0);
+    const std::size_t chunk = 2048;
+    xt::xtensor<float, 2> logits, row;
+    for (std::size_t s = 0; s < picked.size(); s += chunk) {
+        const std::size_t n = std::min(chunk, picked.size() - s);
+        const gathered b = gather(split, picked.data() + s, n);
+        ctx.trained_model().forward(b.b, logits);
+        const std::size_t c = logits.shape()[1];
+        row.resize({1, c});
+        for (std::size_t k = 0; k < n; ++k) {
+            std::copy(logits.data() + k * c, logits.data() + (k + 1) * c, row.data());
+            const auto one = grokkit::evaluate_loss(ctx.loss(), row, &b.labels[k], nullptr);
+            loss[s + k] = one.loss;
+            correct[s + k] = one.n_correct > 0;
         }
-        const auto n = static_cast<double>(group[g].size());
-        ctx.write(std::string("accuracy_") + names[g],
-                  n > 0 ? static_cast<double>(total.n_correct) / n : nan);
-        ctx.write(std::string("loss_") + names[g], n > 0 ? total.loss / n : nan);
     }
+    const char* names[2] = {"outside", "inside"};
+    for (std::int64_t g = 0; g < 2; ++g) {
+        double n = 0, right = 0, total = 0;
+        for (std::size_t k = 0; k < picked.size(); ++k)
+            if (results[k].status == g) {
+                ++n;
+                right += correct[k];
+                total += loss[k];
+            }
+        ctx.write(std::string("accuracy_") + names[g], n > 0 ? right / n : nan);
+        ctx.write(std::string("loss_") + names[g], n > 0 ? total / n : nan);
+    }
+    return correct;
 }
 
 void analysis_impl::run(grokkit::analysis_context& ctx) {
@@ -546,11 +560,11 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     write_queries(ctx, split.size(), picked, results, p.certificates);
 
     t0 = std::chrono::steady_clock::now();
-    write_model_fit(ctx, picked, results);
+    const std::vector<char> correct = write_model_fit(ctx, picked, results);
     ctx.write("seconds_model", seconds_since(t0));
 
     t0 = std::chrono::steady_clock::now();
-    write_grid(ctx, ref, q, axes ? &*axes : nullptr, picked, results);
+    write_grid(ctx, ref, q, axes ? &*axes : nullptr, picked, results, correct);
     ctx.write("seconds_grid", seconds_since(t0));
     if (p.certificates) {
         xt::xarray<double> points = xt::zeros<double>({ref.n, ref.d});
@@ -569,7 +583,8 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
 void analysis_impl::write_grid(grokkit::analysis_context& ctx, const point_set& ref,
                                const point_set& q, const principal_axes* axes,
                                const std::vector<std::int64_t>& picked,
-                               const std::vector<query_result>& results) {
+                               const std::vector<query_result>& results,
+                               const std::vector<char>& correct) {
     const auto& p = m_params;
     std::vector<std::int64_t> dims = p.dimensions, sizes = p.reference_sizes;
     if (dims.empty())
@@ -577,70 +592,75 @@ void analysis_impl::write_grid(grokkit::analysis_context& ctx, const point_set& 
     if (sizes.empty())
         sizes = {static_cast<std::int64_t>(ref.n)};
     const std::size_t nd = dims.size(), ns = sizes.size();
-    xt::xarray<double> fraction = xt::zeros<double>({nd, ns}),
-                       seconds = xt::zeros<double>({nd, ns});
-    xt::xarray<std::int64_t> failed = xt::zeros<std::int64_t>({nd, ns});
-    const bool reuse = p.space == "input" && m_cache.grid_valid;
-    if (reuse) {
-        std::copy(m_cache.grid_fraction.begin(), m_cache.grid_fraction.end(), fraction.begin());
-        std::copy(m_cache.grid_seconds.begin(), m_cache.grid_seconds.end(), seconds.begin());
-        std::copy(m_cache.grid_failed.begin(), m_cache.grid_failed.end(), failed.begin());
-    }
-    // Nested reference subsets: the first s points of one seeded order.
-    const auto order = grokkit::rng(ctx.seed(), "reference").permutation(ref.n);
-    std::vector<std::size_t> rank(ref.n);
-    for (std::size_t r = 0; r < ref.n; ++r)
-        rank[order[r]] = r;
-    for (std::size_t a = 0; a < nd && !reuse; ++a) {
-        const auto k = static_cast<std::size_t>(dims[a]);
-        const bool same_space = k == ref.d;
-        const principal_axes* use_axes = p.projection == "pca" ? axes : nullptr;
-        const point_set ref_k = same_space ? ref : project(ref, k, use_axes);
-        const point_set q_k = same_space ? q : project(q, k, use_axes);
-        for (std::size_t b = 0; b < ns; ++b) {
-            ctx.progress("grid cells", static_cast<std::int64_t>(a * ns + b),
-                         static_cast<std::int64_t>(nd * ns));
-            const auto s = static_cast<std::size_t>(sizes[b]);
-            std::vector<query_result> cell;
-            if (same_space && s == ref.n) {
-                cell = results; // the per-query answers: the same hull
-            } else {
-                std::vector<double> sub;
-                sub.reserve(s * k);
-                for (std::size_t r = 0; r < s; ++r)
-                    sub.insert(sub.end(), ref_k.row(order[r]), ref_k.row(order[r]) + k);
-                std::vector<std::ptrdiff_t> exclude;
-                if (p.queries == "train")
-                    for (const auto i : picked)
-                        exclude.push_back(
-                            rank[static_cast<std::size_t>(i)] < s
-                                ? static_cast<std::ptrdiff_t>(rank[static_cast<std::size_t>(i)])
-                                : -1);
-                const hull h(std::move(sub), s, k, options_of(p));
-                cell = answer_all(h, q_k, exclude, p.screens, false, ctx.threads(), {});
+    if (!(p.space == "input" && m_cache.grid_valid)) {
+        m_cache.grid_status.assign(nd * ns, {});
+        m_cache.grid_seconds.assign(nd * ns, nan);
+        // Nested reference subsets: the first s points of one seeded order.
+        const auto order = grokkit::rng(ctx.seed(), "reference").permutation(ref.n);
+        std::vector<std::size_t> rank(ref.n);
+        for (std::size_t r = 0; r < ref.n; ++r)
+            rank[order[r]] = r;
+        for (std::size_t a = 0; a < nd; ++a) {
+            const auto k = static_cast<std::size_t>(dims[a]);
+            const bool same_space = k == ref.d;
+            const principal_axes* use_axes = p.projection == "pca" ? axes : nullptr;
+            const point_set ref_k = same_space ? ref : project(ref, k, use_axes);
+            const point_set q_k = same_space ? q : project(q, k, use_axes);
+            for (std::size_t b = 0; b < ns; ++b) {
+                ctx.progress("grid cells", static_cast<std::int64_t>(a * ns + b),
+                             static_cast<std::int64_t>(nd * ns));
+                const auto s = static_cast<std::size_t>(sizes[b]);
+                std::vector<query_result> cell;
+                if (same_space && s == ref.n) {
+                    cell = results; // the per-query answers: the same hull
+                } else {
+                    std::vector<double> sub;
+                    sub.reserve(s * k);
+                    for (std::size_t r = 0; r < s; ++r)
+                        sub.insert(sub.end(), ref_k.row(order[r]), ref_k.row(order[r]) + k);
+                    std::vector<std::ptrdiff_t> exclude;
+                    if (p.queries == "train")
+                        for (const auto i : picked) {
+                            const std::size_t r = rank[static_cast<std::size_t>(i)];
+                            exclude.push_back(r < s ? static_cast<std::ptrdiff_t>(r) : -1);
+                        }
+                    const hull h(std::move(sub), s, k, options_of(p));
+                    cell = answer_all(h, q_k, exclude, p.screens, false, ctx.threads(), {});
+                }
+                double total = 0;
+                for (const auto& r : cell) {
+                    m_cache.grid_status[a * ns + b].push_back(r.status);
+                    total += r.seconds;
+                }
+                m_cache.grid_seconds[a * ns + b] = cell.empty() ? nan : total / double(cell.size());
             }
-            std::int64_t in = 0, out = 0, bad = 0;
-            double total = 0;
-            for (const auto& r : cell) {
-                in += r.status == 1;
-                out += r.status == 0;
-                bad += r.status == 2;
-                total += r.seconds;
-            }
-            fraction(a, b) = in + out ? double(in) / double(in + out) : nan;
-            failed(a, b) = bad;
-            seconds(a, b) = cell.empty() ? nan : total / double(cell.size());
         }
+        m_cache.grid_valid = p.space == "input";
     }
-    if (p.space == "input" && !reuse) {
-        m_cache.grid_fraction.assign(fraction.begin(), fraction.end());
-        m_cache.grid_seconds.assign(seconds.begin(), seconds.end());
-        m_cache.grid_failed.assign(failed.begin(), failed.end());
-        m_cache.grid_valid = true;
+    // Shares and accuracies from each cell's verdicts and this checkpoint's predictions.
+    xt::xarray<double> fraction = xt::zeros<double>({nd, ns});
+    xt::xarray<double> seconds = fraction, acc_in = fraction, acc_out = fraction;
+    xt::xarray<std::int64_t> failed = xt::zeros<std::int64_t>({nd, ns});
+    for (std::size_t c = 0; c < nd * ns; ++c) {
+        const auto& status = m_cache.grid_status[c];
+        double in = 0, out = 0, right_in = 0, right_out = 0;
+        for (std::size_t k = 0; k < status.size(); ++k) {
+            in += status[k] == 1;
+            out += status[k] == 0;
+            failed.data()[c] += status[k] == 2;
+            right_in += status[k] == 1 && correct[k];
+            right_out += status[k] == 0 && correct[k];
+        }
+        fraction.data()[c] = in + out > 0 ? in / (in + out) : nan;
+        acc_in.data()[c] = in > 0 ? right_in / in : nan;
+        acc_out.data()[c] = out > 0 ? right_out / out : nan;
+        seconds.data()[c] = m_cache.grid_seconds[c];
     }
     ctx.write("grid_dimensions", dims);
     ctx.write("grid_sizes", sizes);
     ctx.write("grid_inside_fraction", fraction);
+    ctx.write("grid_accuracy_inside", acc_in);
+    ctx.write("grid_accuracy_outside", acc_out);
     ctx.write("grid_failed", failed);
     ctx.write("grid_seconds_per_query", seconds);
 }

@@ -78,19 +78,23 @@ class analysis_impl : public grokkit::analysis, public grokkit::report_contribut
   private:
     /// The query positions (into the query split) tested at this checkpoint.
     std::vector<std::int64_t> pick_queries(grokkit::analysis_context& ctx) const;
-    void write_model_fit(grokkit::analysis_context& ctx, const std::vector<std::int64_t>& picked,
-                         const std::vector<query_result>& results);
+    /// Writes accuracy and loss inside and outside; returns whether each query is predicted
+    /// right.
+    std::vector<char> write_model_fit(grokkit::analysis_context& ctx,
+                                      const std::vector<std::int64_t>& picked,
+                                      const std::vector<query_result>& results);
     void write_grid(grokkit::analysis_context& ctx, const point_set& ref, const point_set& q,
                     const principal_axes* axes, const std::vector<std::int64_t>& picked,
-                    const std::vector<query_result>& results);
+                    const std::vector<query_result>& results, const std::vector<char>& correct);
 
     // space = "input" does not change between checkpoints: its answers are kept for the same
-    // queries (not across processes; a resumed run computes them again).
+    // queries (not across processes; a resumed run computes them again). So are the grid's
+    // verdicts; its accuracies are recomputed from each checkpoint's predictions.
     struct input_cache {
         std::vector<std::int64_t> picked;
         std::vector<query_result> results;
-        std::vector<double> grid_fraction, grid_seconds;
-        std::vector<std::int64_t> grid_failed;
+        std::vector<std::vector<std::int64_t>> grid_status; // per cell, per query
+        std::vector<double> grid_seconds;                   // per cell
         bool valid = false, grid_valid = false;
     } m_cache;
 };

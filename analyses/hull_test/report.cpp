@@ -46,7 +46,7 @@ void grid_chart(const grokkit::run_file& f, const std::string& name, std::size_t
         s.charts.push_back(
             grokkit::line_chart("Share of queries inside the hull against dimension (step " +
                                     std::to_string(step) + ")",
-                                series, {"dimension d", "share inside", true, false, {}}));
+                                series, {"dimension d (log)", "share inside", true, false, {}}));
     grokkit::report_table t;
     t.header = {"d \\ N"};
     for (const auto n : sizes)

@@ -137,6 +137,9 @@ def main(grokkit):
                 # The grid's (5, 600) cell is the per-query answer; fewer points, fewer inside.
                 grid = g["grid_inside_fraction"][row]
                 assert abs(grid[1, 1] - g["inside_fraction"][row]) < 1e-12
+                for side in ("inside", "outside"):
+                    assert abs(g[f"grid_accuracy_{side}"][row][1, 1] -
+                               g[f"accuracy_{side}"][row]) < 1e-12
                 assert grid[0, 0] < grid[0, 1] and grid[1, 0] < grid[1, 1]
                 assert grid[1, 1] < grid[0, 1], "fewer dimensions, more inside"
                 assert np.array_equal(f2["analyses/inputs/status"][row], status)

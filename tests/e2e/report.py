@@ -147,6 +147,18 @@ def main(grokkit, pipeline, artefacts):
         subprocess.run([grokkit, "report", parity, "-o", parity_html], check=True)
         assert "Walsh spectrum" in open(parity_html).read()
         check_rendered(chromium, parity_html, artefacts, "report-parity.png")
+        # hull_test's section: the share inside against dimension, accuracy inside vs outside.
+        hull = os.path.join(tmp, "hull.h5")
+        hull_toml = os.path.join(os.path.dirname(os.path.abspath(pipeline)), "..", "..",
+                                 "analyses", "hull_test", "example.toml")
+        subprocess.run([grokkit, "run", hull_toml, "--out", hull, "--quiet"], check=True,
+                       stdout=subprocess.DEVNULL)
+        hull_html = os.path.join(tmp, "hull.html")
+        subprocess.run([grokkit, "report", hull, "-o", hull_html], check=True)
+        text = open(hull_html).read()
+        assert "Share of queries inside the hull against dimension" in text
+        assert "Accuracy inside and outside the hull" in text
+        check_rendered(chromium, hull_html, artefacts, "report-hull.png")
         live_report(grokkit, pipeline, tmp)
     print("PASS")
     return 0
