@@ -82,12 +82,29 @@ void add_points(ClpSimplex& lp, const hull& h, const std::vector<std::size_t>& i
 hull::hull(std::vector<double> points, std::size_t n, std::size_t d, hull_options options)
     : m_x(std::move(points)), m_centroid(d, 0.0), m_n(n), m_d(d), m_options(options) {
     double scale = 1.0;
-    for (const double v : m_x)
+    for (const double v : m_x) {
+        m_finite = m_finite && std::isfinite(v);
         scale = std::max(scale, std::abs(v));
+    }
     m_tol = m_options.tolerance * scale;
+    for (std::size_t i = 0; i < n; ++i) {
+        double l1 = 0.0;
+        for (std::size_t j = 0; j < d; ++j)
+            l1 += std::abs(point(i)[j]);
+        m_max_norm1 = std::max(m_max_norm1, l1);
+    }
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < d; ++j)
             m_centroid[j] += point(i)[j] / static_cast<double>(n);
+}
+
+double hull::separation_margin(const double* q) const {
+    double q_norm1 = 0.0;
+    for (std::size_t j = 0; j < m_d; ++j)
+        q_norm1 += std::abs(q[j]);
+    // |w_j| <= 1, so each dot product's rounding error is below d eps (|q|_1 or max |x_i|_1).
+    const double rounding = 4.0 * double(m_d) * 2.3e-16 * (q_norm1 + m_max_norm1);
+    return std::max(m_tol, rounding);
 }
 
 std::pair<double, std::size_t> hull::support(const double* w, std::ptrdiff_t exclude) const {
@@ -131,6 +148,11 @@ std::vector<std::size_t> hull::initial_set(const double* q, std::ptrdiff_t exclu
 hull_answer hull::contains(const double* q, std::ptrdiff_t exclude) const {
     hull_answer a;
     const std::size_t d = m_d;
+    if (!m_finite || !std::all_of(q, q + d, [](double v) { return std::isfinite(v); })) {
+        a.detail = m_finite ? "the query has a NaN or infinite coordinate"
+                            : "a reference point has a NaN or infinite coordinate";
+        return a;
+    }
     std::vector<std::size_t> set = initial_set(q, exclude);
     if (set.empty()) {
         a.detail = "no reference points";
@@ -159,6 +181,7 @@ hull_answer hull::contains(const double* q, std::ptrdiff_t exclude) const {
         ++a.rounds;
         a.iterations += lp.numberIterations();
         if (!lp.isProvenOptimal()) {
+            a.columns = set.size();
             a.detail = "Clp status " + std::to_string(lp.status()) + ", secondary " +
                        std::to_string(lp.secondaryStatus());
             return a;
@@ -221,8 +244,10 @@ void hull::verify(const double* q, std::ptrdiff_t exclude, hull_answer& a) const
     }
     double worst = 0.0, l1 = 0.0;
     for (std::size_t j = 0; j < d; ++j) {
-        worst = std::max(worst, std::abs(rebuilt[j] - q[j]));
-        l1 += std::abs(rebuilt[j] - q[j]);
+        const double diff = std::abs(rebuilt[j] - q[j]);
+        if (!(diff <= worst)) // NaN included: it must not drop out of the check
+            worst = diff;
+        l1 += diff;
     }
     if (a.status == hull_answer::verdict::inside) {
         a.residual = worst;
@@ -246,20 +271,22 @@ void hull::verify(const double* q, std::ptrdiff_t exclude, hull_answer& a) const
     a.b = support(a.w.data(), exclude).first;
     a.distance = dot(a.w.data(), q, d) - a.b;
     a.residual = a.weights.empty() ? std::numeric_limits<double>::quiet_NaN() : l1 - a.distance;
-    // Separation must survive the rounding of the dot products themselves.
-    double q_norm1 = 0.0;
-    for (std::size_t j = 0; j < d; ++j)
-        q_norm1 += std::abs(q[j]);
-    const double rounding = 1e-13 * (q_norm1 + std::abs(a.b) + 1.0);
-    if (!(top_w > 0 && a.distance > rounding)) {
-        a.detail = "the hyperplane does not separate q (margin " + std::to_string(a.distance) + ")";
+    // Outside means farther than the tolerance (closer counts as inside), by a margin that also
+    // survives the rounding of the dot products themselves.
+    if (!(top_w > 0 && a.distance > separation_margin(q))) {
+        a.detail = "the hyperplane separates q by " + std::to_string(a.distance) +
+                   ", not more than the tolerance " + std::to_string(separation_margin(q));
         a.status = hull_answer::verdict::failed;
     }
 }
 
 screen::screen(const hull& h, std::size_t max_planes)
-    : m_hull(h), m_lo(h.dim(), std::numeric_limits<double>::infinity()),
-      m_hi(h.dim(), -std::numeric_limits<double>::infinity()), m_max_planes(max_planes) {
+    : m_hull(h), m_lo(h.dim(), -std::numeric_limits<double>::infinity()),
+      m_hi(h.dim(), std::numeric_limits<double>::infinity()), m_max_planes(max_planes) {
+    if (!h.finite())
+        return; // an unbounded box screens out nothing (and contains() fails such hulls)
+    m_lo.assign(h.dim(), std::numeric_limits<double>::infinity());
+    m_hi.assign(h.dim(), -std::numeric_limits<double>::infinity());
     for (std::size_t i = 0; i < h.size(); ++i)
         for (std::size_t j = 0; j < h.dim(); ++j) {
             m_lo[j] = std::min(m_lo[j], h.point(i)[j]);
@@ -270,8 +297,9 @@ screen::screen(const hull& h, std::size_t max_planes)
 bool screen::separates(const double* q, hull_answer& out) {
     const std::size_t d = m_hull.dim();
     out = hull_answer{};
+    const double margin = m_hull.separation_margin(q);
     for (std::size_t j = 0; j < d; ++j)
-        if (q[j] > m_hi[j] || q[j] < m_lo[j]) {
+        if (q[j] - m_hi[j] > margin || m_lo[j] - q[j] > margin) {
             out.w.assign(d, 0.0);
             out.w[j] = q[j] > m_hi[j] ? 1.0 : -1.0;
             out.b = q[j] > m_hi[j] ? m_hi[j] : -m_lo[j];
@@ -281,7 +309,7 @@ bool screen::separates(const double* q, hull_answer& out) {
         }
     for (std::size_t p = 0; out.w.empty() && p < m_planes.size(); ++p) {
         const auto& plane = m_planes[p];
-        if (dot(plane.data(), q, d) > plane[d]) {
+        if (dot(plane.data(), q, d) - plane[d] > margin) {
             out.w.assign(plane.begin(), plane.begin() + static_cast<std::ptrdiff_t>(d));
             out.b = plane[d];
             out.by = hull_answer::answered_by::plane;

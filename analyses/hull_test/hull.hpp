@@ -38,13 +38,14 @@ struct hull_answer {
     /// solution, Caratheodory), summing to 1. Inside they rebuild q within the tolerance;
     /// outside they give the hull's point nearest to q in L1, an upper bound on the distance.
     std::vector<std::pair<std::size_t, double>> weights;
-    /// outside: w . q > b >= w . x_i for every reference point x_i, with max |w_j| = 1, so
-    /// that w . q - b is a lower bound on the L1 distance from q to the hull.
+    /// outside: w . q - b > separation_margin(q) and b >= w . x_i for every reference point
+    /// x_i (but `exclude`), with max |w_j| = 1, so that w . q - b is a lower bound on the L1
+    /// distance from q to the hull.
     std::vector<double> w;
     double b = 0;
     /// L1 distance from q to the hull: 0 inside; outside, the certified lower bound w . q - b.
     double distance = 0;
-    /// inside: max_j |(X^T lambda)_j - q_j| (and |sum lambda - 1|); outside: the duality gap,
+    /// inside: max_j |(X^T lambda)_j - q_j| (weights rescaled to sum 1); outside: the duality gap,
     /// the L1 distance the weights reach minus the lower bound (>= 0, about 0); NaN for a
     /// screen's answer, which has no weights.
     double residual = 0;
@@ -73,6 +74,11 @@ class hull {
     /// The absolute tolerance: options.tolerance * max(1, max |x_ij|).
     double tolerance() const { return m_tol; }
     const double* point(std::size_t i) const { return m_x.data() + i * m_d; }
+    /// Whether every coordinate of every point is finite (else every query fails).
+    bool finite() const { return m_finite; }
+    /// How far beyond the hull a certificate must put q for "outside": the tolerance, or the
+    /// rounding bound of the dot products when that is larger (large d, large coordinates).
+    double separation_margin(const double* q) const;
     /// max_i w . x_i over the points (but `exclude`), and its arg-max.
     std::pair<double, std::size_t> support(const double* w, std::ptrdiff_t exclude = -1) const;
 
@@ -85,6 +91,8 @@ class hull {
     std::size_t m_n, m_d;
     hull_options m_options;
     double m_tol;
+    double m_max_norm1 = 0.0; // max_i |x_i|_1
+    bool m_finite = true;
 };
 
 /// Exact screens that answer "outside" without an LP: the points' bounding box, and the last

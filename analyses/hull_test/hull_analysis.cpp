@@ -79,9 +79,15 @@ point_set space_points(grokkit::model& m, const grokkit::input_spec& spec,
             const std::size_t base = p.x.size();
             p.x.resize(base + n * p.d, 0.0);
             for (std::size_t k = 0; k < n; ++k)
-                for (std::size_t t = 0; t < spec.n_tokens; ++t)
-                    p.x[base + k * p.d + t * spec.vocab_size +
-                        static_cast<std::size_t>(g.tokens[k * spec.n_tokens + t])] = 1.0;
+                for (std::size_t t = 0; t < spec.n_tokens; ++t) {
+                    const auto token = g.tokens[k * spec.n_tokens + t];
+                    if (token < 0 || static_cast<std::size_t>(token) >= spec.vocab_size)
+                        throw grokkit::error(
+                            "hull_test.run", "token " + std::to_string(token) + " in the data",
+                            "tokens in [0, " + std::to_string(spec.vocab_size) + ")");
+                    p.x[base + k * p.d + t * spec.vocab_size + static_cast<std::size_t>(token)] =
+                        1.0;
+                }
         } else {
             p.d = spec.n_features;
             p.x.insert(p.x.end(), g.features.begin(), g.features.end());
@@ -206,12 +212,12 @@ std::vector<query_result> answer_all(const hull& h, const point_set& q,
             errors[t] = std::current_exception();
         }
     };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < n_threads; ++t)
-        pool.emplace_back(work, t);
-    work(0);
-    for (auto& th : pool)
-        th.join();
+    {
+        std::vector<std::jthread> pool; // joined on every way out, a failed start included
+        for (std::size_t t = 1; t < n_threads; ++t)
+            pool.emplace_back(work, t);
+        work(0);
+    }
     for (const auto& e : errors)
         if (e)
             std::rethrow_exception(e);
@@ -254,7 +260,7 @@ void analysis_impl::declare(grokkit::param_set& ps) {
            "separates (distance then a lower bound)");
     ps.add("tolerance", p.tolerance,
            "inside when the L1 distance is at most tolerance * max(1, max |x_ij|)")
-        .above(0)
+        .at_least(1e-10)
         .at_most(1e-2);
     ps.add("method", p.method,
            "generation (column generation, fast) or full (every point in one LP, a reference)")
@@ -281,7 +287,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "distance; NaN for screens and untested queries")
         .axes({"query"});
     os.add("solve_seconds", dtype::float64, {"n_queries"}, "s",
-           "wall time of each query (screens and LP); NaN not tested")
+           "wall time of each query (screens and LP); NaN not tested; for space = input, the "
+           "first checkpoint's (its answers are reused)")
         .axes({"query"});
     os.add("lp_columns", dtype::int64, {"n_queries"}, "1",
            "points in the LP's final working set (0 when a screen answered or not tested)")
@@ -344,7 +351,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
         .axes({"query"})
         .optional(when);
     os.add("hyperplane", dtype::float64, {"n_queries"}, "1",
-           "outside: w (d values, max |w_j| = 1) then b, with w.x_i <= b < w.q; empty otherwise")
+           "outside: w (d values, max |w_j| = 1) then b, with w.x_i <= b < w.q for every "
+           "reference point (but the query's own, for queries = \"train\"); empty otherwise")
         .ragged()
         .axes({"query"})
         .optional(when);
@@ -377,6 +385,9 @@ void analysis_impl::outputs(const grokkit::analysis_setup& setup,
                  "dimension " + std::to_string(k) + " is above the space's " +
                      std::to_string(one.d),
                  "dimensions from 1 to " + std::to_string(one.d));
+    if (!p.dimensions.empty() && p.projection == "pca" && one.d > 4096)
+        fail("projection", "principal axes of a " + std::to_string(one.d) + "-dimensional space",
+             "pca for spaces of at most 4096 dimensions, or projection = \"coordinates\"");
     for (const auto s : p.reference_sizes)
         if (static_cast<std::size_t>(s) > n_train)
             fail("reference_sizes", std::to_string(s) + " reference points asked for",
@@ -447,7 +458,7 @@ void write_queries(grokkit::analysis_context& ctx, std::size_t n_split,
         seconds[i] = r[k].seconds;
         ++counts[r[k].status];
         screened += r[k].by > 0;
-        lp_columns += r[k].by == 0 ? static_cast<double>(r[k].columns) : 0.0;
+        lp_columns += r[k].by == 0 ? static_cast<double>(r[k].columns) : 0.0; // failed ones too
         if (r[k].status == 0)
             outside.push_back(picked[k]);
         weight_index[i] = r[k].weight_index;

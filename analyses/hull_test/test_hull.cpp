@@ -247,3 +247,31 @@ TEST_CASE("hull: screens separate only what is outside, with valid hyperplanes",
     CHECK(s.plane_hits() > 0);
     CHECK(screened == s.box_hits() + s.plane_hits());
 }
+
+TEST_CASE("hull: NaN in a query or a reference point fails, never counts", "[hull]") {
+    const std::vector<double> square{0, 0, 1, 0, 0, 1, 1, 1};
+    const hull h(square, 4, 2);
+    const auto a = h.contains(std::vector<double>{NAN, 0.5});
+    CHECK(a.status == verdict::failed);
+    CHECK(a.detail.find("NaN") != std::string::npos);
+    std::vector<double> bad = square;
+    bad[3] = NAN;
+    const hull broken(bad, 4, 2);
+    CHECK(broken.contains(std::vector<double>{0.5, 0.5}).status == verdict::failed);
+    hull_test::screen s(broken);
+    hull_test::hull_answer out;
+    CHECK_FALSE(s.separates(std::vector<double>{5.0, 5.0}.data(), out));
+}
+
+TEST_CASE("hull: within the tolerance is inside, for the LP and the screens alike", "[hull]") {
+    const std::vector<double> square{0, 0, 1, 0, 0, 1, 1, 1};
+    const hull h(square, 4, 2, {1e-6, hull_test::lp_method::generation, 0, 0});
+    const std::vector<double> near{1.0 + 1e-8, 0.5}, far{1.0 + 1e-4, 0.5};
+    CHECK(h.contains(near).status == verdict::inside);
+    CHECK(h.contains(far).status == verdict::outside);
+    hull_test::screen s(h);
+    hull_test::hull_answer out;
+    CHECK_FALSE(s.separates(near.data(), out)); // beyond the box, but by less than 1e-6
+    CHECK(s.separates(far.data(), out));
+    CHECK(out.by == hull_test::hull_answer::answered_by::box);
+}

@@ -35,8 +35,8 @@ def layer_table(f, name):
     dims = [d for d in g["grid_dimensions"][0] if d != g["dim"][0]]
     print(f"\n{name}: {g['n_tested'][0]} test queries, d = {g['dim'][0]}, "
           f"N = {g['n_reference'][0]:,}\n")
-    print("| step | test acc | inside | acc inside / outside | " +
-          " | ".join(f"k={d}: inside | k={d}: acc in / out" for d in dims) + " |")
+    print("| step | test acc | inside | acc inside / outside |" +
+          "".join(f" k={d}: inside | k={d}: acc in / out |" for d in dims))
     print("|---:|---:|---:|---|" + "---:|---|" * len(dims))
     for r, step in enumerate(g["step"][:]):
         acc = test_acc[np.searchsorted(steps, step)]

@@ -3,7 +3,7 @@
 inside answer's weights rebuild its query, every outside answer's hyperplane separates it from
 every reference point and bounds its L1 distance; untested positions are marked; out_of_hull
 lists the outside ones and chains into a second entry; leave-one-out never uses the query's own
-point; the verdicts do not depend on the thread count.
+point; the verdicts do not depend on the thread count or on the screens.
 usage: hull_test.py GROKKIT_BINARY"""
 import os
 import subprocess
@@ -60,7 +60,15 @@ name = "loo"
 at = "checkpoints"
 queries = "train"
 max_queries = 120
+reference_sizes = [300, 600]
 certificates = true
+
+[[analysis]]
+plugin = "hull_test"
+name = "inputs_unscreened"
+at = "checkpoints"
+max_queries = 250
+screens = false
 """
 
 
@@ -151,8 +159,19 @@ def main(grokkit):
                 assert np.array_equal(np.nonzero(status >= 0)[0], chained)
                 assert np.all(h["answered_by"][row][status >= 0] == 0), "screens = false"
                 assert h["dim"][row] == 12
+            u = f["analyses/inputs_unscreened"]
+            for row in range(rows):
+                # Screens change how an answer is found, never the verdict (on the queries both
+                # samples hold: each entry draws its own, seeded by its name).
+                both = (u["status"][row] >= 0) & (g["status"][row] >= 0)
+                assert both.sum() > 50
+                assert np.array_equal(u["status"][row][both], g["status"][row][both])
+                assert np.all(u["answered_by"][row][u["status"][row] >= 0] == 0)
+                assert g["n_screened"][row] > 0
             loo = f["analyses/loo"]
             for row in range(rows):
+                grid = loo["grid_inside_fraction"][row]
+                assert grid[0, 0] <= grid[0, 1] and grid[0, 1] == loo["inside_fraction"][row]
                 status = check_certificates(loo, row, leave_one_out=True)
                 starts = loo["weight_index/offsets"][row]
                 for i in np.nonzero(status >= 0)[0]:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The examples/python plotting scripts run headless (Agg) on small runs and write non-blank
-# PNGs; plot_fourier.py on a run without the probe exits 2 with an error naming the file.
+# PNGs (hull_tables.py prints its tables); plot_fourier.py on a run without the probe exits 2 with an error naming the file.
 # usage: python_examples.sh GROKKIT_BINARY SOURCE_DIR
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
@@ -58,6 +58,24 @@ grep -q "error: $tmp/small.h5: .*analyses/fourier_probe" "$tmp/stderr" \
 [ ! -e "$tmp/none.png" ] || { echo "FAIL: a PNG was written for a run without the probe"; exit 1; }
 # The curves still plot for that run.
 "$py" "$ex/plot_curves.py" "$tmp/small.h5" >/dev/null
+# hull_tables.py: one table per hull_test entry, a row per checkpoint, values as in the file.
+"$grokkit" run "$src/analyses/hull_test/example.toml" --out "$tmp/hull.h5" --quiet >/dev/null
+"$py" "$ex/hull_tables.py" "$tmp/hull.h5" >"$tmp/hull.md"
+"$py" - "$tmp/hull.h5" "$tmp/hull.md" <<'PY'
+import sys
+import h5py
+f = h5py.File(sys.argv[1], "r")
+text = open(sys.argv[2]).read()
+for name in ("hull_input", "hull_hidden"):
+    g = f["analyses"][name]
+    assert f"{name}: {g['n_tested'][0]} test queries" in text, name
+    for r in range(len(g["step"])):
+        row = f"| {g['step'][r]:,} | "
+        line = next(l for l in text.splitlines() if l.startswith(row) and
+                    f"{g['inside_fraction'][r]:.3f}" in l)
+        assert line.count("|") >= 5, line
+print("ok: hull_tables.py")
+PY
 check_pngs "$tmp/p.curves.png" "$tmp/p.fourier.png" "$tmp/parity-curves.png" \
     "$tmp/parity-walsh.png" "$tmp/small.curves.png"
 echo PASS

@@ -3,11 +3,14 @@
 #include <grokkit/error.hpp>
 #include <grokkit/linalg.hpp>
 
+#include <cstddef>
 #include <string>
 
+// With the lengths of the two character arguments, which gfortran (>= 8) passes hidden at the
+// end: leaving them out is undefined behaviour for a Fortran-compiled LAPACK.
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
                         double* w, double* work, const int* lwork, int* iwork, const int* liwork,
-                        int* info);
+                        int* info, std::size_t jobz_len, std::size_t uplo_len);
 
 namespace grokkit {
 
@@ -15,6 +18,10 @@ symmetric_eigen_result symmetric_eigen(std::vector<double> a, std::size_t n) {
     if (a.size() != n * n)
         throw error("symmetric_eigen", std::to_string(a.size()) + " values",
                     std::to_string(n * n) + " (an n x n matrix)");
+    if (n > 16384) // LAPACK's int workspace size, 2n^2 + 6n + 1, would overflow
+        throw error("symmetric_eigen",
+                    "a " + std::to_string(n) + " x " + std::to_string(n) + " matrix",
+                    "at most 16384 x 16384");
     symmetric_eigen_result r;
     r.values.resize(n);
     if (n == 0)
@@ -26,13 +33,17 @@ symmetric_eigen_result symmetric_eigen(std::vector<double> a, std::size_t n) {
     int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
     double work_size = 0;
     dsyevd_("V", "U", &ni, a.data(), &ni, r.values.data(), &work_size, &lwork, &iwork_size, &liwork,
-            &info);
+            &info, 1, 1);
+    if (info != 0)
+        throw error("symmetric_eigen",
+                    "LAPACK dsyevd's workspace query returned info " + std::to_string(info),
+                    "info 0");
     lwork = static_cast<int>(work_size);
     liwork = iwork_size;
     std::vector<double> work(static_cast<std::size_t>(lwork));
     std::vector<int> iwork(static_cast<std::size_t>(liwork));
     dsyevd_("V", "U", &ni, a.data(), &ni, r.values.data(), work.data(), &lwork, iwork.data(),
-            &liwork, &info);
+            &liwork, &info, 1, 1);
     if (info != 0)
         throw error("symmetric_eigen", "LAPACK dsyevd returned info " + std::to_string(info),
                     "convergence (info 0)");
