@@ -28,14 +28,6 @@ std::vector<std::vector<double>> rows_of(const grokkit::run_file& f, const std::
     return out;
 }
 
-std::vector<double> scalars_of(const grokkit::run_file& f, const std::string& name,
-                               const std::string& output, std::size_t n) {
-    std::vector<double> out;
-    for (std::size_t r = 0; r < n; ++r)
-        out.push_back(f.analysis_output(name, output, r).scalar());
-    return out;
-}
-
 // z[j][i] = rows[i][j]: elements along y, rows (checkpoints) along x.
 std::vector<std::vector<double>> transposed(const std::vector<std::vector<double>>& rows) {
     std::vector<std::vector<double>> z(rows.empty() ? 0 : rows.front().size());
@@ -72,13 +64,13 @@ void modular_section(const grokkit::run_file& f, const std::string& name,
                       (listed.empty() ? std::string("none") : listed) + ".");
     std::vector<grokkit::chart_series> losses;
     for (const char* o : {"restricted_loss", "excluded_loss", "train_loss", "full_loss"})
-        losses.push_back({o, x, scalars_of(f, name, o, n)});
+        losses.push_back({o, x, f.analysis_scalars(name, o)});
     s.charts.push_back(grokkit::line_chart("Restricted and excluded loss (Nanda et al.)", losses,
                                            {"step", "nats", false, true, {}}));
     if (has_output(a, "embed_gini"))
         s.charts.push_back(
             grokkit::line_chart("Sparsity of the embedding in frequency",
-                                {{"embed_gini", x, scalars_of(f, name, "embed_gini", n)}},
+                                {{"embed_gini", x, f.analysis_scalars(name, "embed_gini")}},
                                 {"step", "Gini", false, false, {}}));
 }
 
@@ -96,7 +88,7 @@ void parity_section(const grokkit::run_file& f, const std::string& name,
                                          index_axis(z.size()), z, "step", "order", "share"));
     s.charts.push_back(grokkit::line_chart(
         "Mass on the relevant subset",
-        {{"walsh_relevant_fraction", x, scalars_of(f, name, "walsh_relevant_fraction", n)}},
+        {{"walsh_relevant_fraction", x, f.analysis_scalars(name, "walsh_relevant_fraction")}},
         {"step", "share", false, false, {}}));
 }
 

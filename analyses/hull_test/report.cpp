@@ -20,14 +20,6 @@ std::string number(double v, const char* format = "%.3f") {
     return buf;
 }
 
-std::vector<double> scalars(const grokkit::run_file& f, const std::string& name,
-                            const std::string& output, std::size_t n) {
-    std::vector<double> out;
-    for (std::size_t r = 0; r < n; ++r)
-        out.push_back(f.analysis_output(name, output, r).scalar());
-    return out;
-}
-
 void grid_chart(const grokkit::run_file& f, const std::string& name, std::size_t row,
                 std::int64_t step, grokkit::report_section& s) {
     const auto dims = f.analysis_output(name, "grid_dimensions", row).int64s();
@@ -104,7 +96,7 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
     if (n > 1) {
         std::vector<grokkit::chart_series> acc;
         for (const char* o : {"accuracy_inside", "accuracy_outside", "inside_fraction"})
-            acc.push_back({o, x, scalars(f, name, o, n)});
+            acc.push_back({o, x, f.analysis_scalars(name, o)});
         s.charts.push_back(grokkit::line_chart("Accuracy inside and outside the hull", acc,
                                                {"step", "share", true, false, {}}));
     }

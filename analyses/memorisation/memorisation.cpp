@@ -102,10 +102,7 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
     const std::vector<double> x(steps.begin(), steps.end());
     std::vector<grokkit::chart_series> series;
     for (const char* o : {"noisy_fit", "noisy_true", "clean_accuracy"}) {
-        grokkit::chart_series c{o, x, {}};
-        for (std::size_t r = 0; r < steps.size(); ++r)
-            c.y.push_back(f.analysis_output(name, o, r).scalar());
-        series.push_back(std::move(c));
+        series.push_back({o, x, f.analysis_scalars(name, o)});
     }
     s.notes.push_back("noisy_fit: noisy training examples predicted as the wrong label they were "
                       "given; noisy_true: as their true label; clean_accuracy: the other training "

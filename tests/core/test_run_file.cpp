@@ -106,4 +106,9 @@ per_example = true
     CHECK(predicted.shape() ==
           std::vector<std::size_t>{static_cast<std::size_t>(f.dataset_attribute("n_train"))});
     CHECK(f.analysis_output("memorisation", "clean_accuracy", 0).scalar() >= 0.0);
+    const auto series = f.analysis_scalars("memorisation", "clean_accuracy");
+    REQUIRE(series.size() == 3);
+    for (std::size_t r = 0; r < 3; ++r)
+        CHECK(series[r] == f.analysis_output("memorisation", "clean_accuracy", r).scalar());
+    CHECK_THROWS_WITH(f.analysis_scalars("memorisation", "predicted"), Contains("int64"));
 }

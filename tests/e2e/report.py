@@ -27,12 +27,19 @@ class page:
         self.proc = subprocess.Popen(
             [chromium, "--headless=new", "--no-sandbox", "--hide-scrollbars",
              "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1000,1000",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own process group: close() ends every helper
         port_file = os.path.join(profile, "DevToolsActivePort")
         deadline = time.time() + 60  # bounds a hang only
-        while not os.path.exists(port_file) and time.time() < deadline:
-            time.sleep(0.05)
-        port = open(port_file).read().split()[0]
+        words = []
+        # Event: the file holds the port (Chromium creates it before it writes it).
+        while not words and time.time() < deadline:
+            if os.path.exists(port_file):
+                words = open(port_file).read().split()
+            if not words:
+                time.sleep(0.05)
+        assert words, f"Chromium wrote no DevTools port into {port_file}"
+        port = words[0]
         tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
         url = next(t["webSocketDebuggerUrl"] for t in tabs if t["type"] == "page")
         self.ws = websocket.create_connection(url, timeout=60)
@@ -67,12 +74,15 @@ class page:
 
     def close(self):
         self.ws.close()
-        self.proc.kill()
+        # Chromium's helper processes outlive a kill of the browser alone and keep writing into
+        # the profile being deleted: end the whole group, then wait for the browser.
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
 
 def check_rendered(chromium, html, artefacts, shot_name):
-    with tempfile.TemporaryDirectory() as profile:
+    # A helper still exiting may leave a file behind in the profile: not the test's concern.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         p = page(chromium, profile)
         try:
             p.call("Page.navigate", url="file://" + html)

@@ -114,6 +114,9 @@ class GROKKIT_VISIBLE run_file {
     /// Output `output` of analysis `name` at row `row` (< analysis_steps(name).size()).
     output_value analysis_output(const std::string& name, const std::string& output,
                                  std::size_t row) const;
+    /// A scalar numeric output of analysis `name` at every committed row, as float64 (the y
+    /// of a chart against analysis_steps(name)).
+    std::vector<double> analysis_scalars(const std::string& name, const std::string& output) const;
 
   private:
     struct impl;

@@ -100,10 +100,7 @@ report_section generic(const run_file& f, const run_file_analysis& a) {
     for (const auto& o : a.outputs) {
         if (o.variable || !o.shape.empty() || o.type == dtype::string)
             continue;
-        chart_series c{o.name, as_doubles(steps), {}};
-        for (std::size_t r = 0; r < steps.size(); ++r)
-            c.y.push_back(f.analysis_output(a.name, o.name, r).scalar());
-        series.push_back(std::move(c));
+        series.push_back({o.name, as_doubles(steps), f.analysis_scalars(a.name, o.name)});
     }
     s.notes.push_back(std::to_string(steps.size()) +
                       " rows; outputs: " + std::to_string(a.outputs.size()) + ".");

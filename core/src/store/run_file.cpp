@@ -361,4 +361,13 @@ output_value run_file::analysis_output(const std::string& name, const std::strin
     return output_series::open(g, m_impl->layout_of(group, output)).read(row);
 }
 
+std::vector<double> run_file::analysis_scalars(const std::string& name,
+                                               const std::string& output) const {
+    std::vector<double> out;
+    const std::size_t n = analysis_steps(name).size();
+    for (std::size_t r = 0; r < n; ++r)
+        out.push_back(analysis_output(name, output, r).scalar());
+    return out;
+}
+
 } // namespace grokkit
