@@ -266,7 +266,8 @@ void analysis_impl::declare(grokkit::param_set& ps) {
            "generation (column generation, fast) or full (every point in one LP, a reference)")
         .one_of({"generation", "full"});
     ps.add("certificates", p.certificates,
-           "also record each query's weights and hyperplane (checkable without a solver)");
+           "also record each query's weights and hyperplane and the points they refer to "
+           "(checkable without a solver)");
 }
 
 void analysis_impl::declare_outputs(grokkit::output_set& os) const {
