@@ -4,6 +4,7 @@
 // Usage: grokkit-hull-lp FILE [--method generation|full] [--initial K] [--per-round K]
 // SPDX-License-Identifier: Apache-2.0
 #include "hull.hpp"
+#include "hull_points_file.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -33,19 +34,16 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    std::ifstream in(argv[1], std::ios::binary);
-    std::int64_t header[3] = {0, 0, 0};
-    in.read(reinterpret_cast<char*>(header), sizeof header);
-    const auto n = static_cast<std::size_t>(header[0]), m = static_cast<std::size_t>(header[1]),
-               d = static_cast<std::size_t>(header[2]);
-    std::vector<double> x(n * d), q(m * d);
-    in.read(reinterpret_cast<char*>(x.data()), static_cast<std::streamsize>(x.size() * 8));
-    in.read(reinterpret_cast<char*>(q.data()), static_cast<std::streamsize>(q.size() * 8));
-    if (!in) {
-        std::fprintf(stderr, "grokkit-hull-lp: %s is too short\n", argv[1]);
+    hull_points_file file;
+    try {
+        file = hull_points_file::read(argv[1]);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "grokkit-hull-lp: %s\n", e.what());
         return 2;
     }
-    const hull_test::hull h(std::move(x), n, d, options);
+    const std::size_t m = file.m, d = file.d;
+    const std::vector<double>& q = file.queries;
+    const hull_test::hull h(std::move(file.points), file.n, d, options);
     for (std::size_t k = 0; k < m; ++k) {
         const auto t0 = std::chrono::steady_clock::now();
         const auto a = h.contains(q.data() + k * d);

@@ -5,6 +5,7 @@
 // Usage: grokkit-hull-warm-start FILE [sort]   (bench/README.md)
 // SPDX-License-Identifier: Apache-2.0
 #include "hull.hpp"
+#include "hull_points_file.hpp"
 
 #include <ClpSimplex.hpp>
 #include <CoinPackedMatrix.hpp>
@@ -44,13 +45,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: grokkit-hull-warm-start FILE [sort]\n");
         return 2;
     }
-    std::ifstream in(argv[1], std::ios::binary);
-    int64_t hd[3];
-    in.read((char*)hd, 24);
-    size_t n = hd[0], m = hd[1], d = hd[2];
-    std::vector<double> x(n * d), q(m * d);
-    in.read((char*)x.data(), x.size() * 8);
-    in.read((char*)q.data(), q.size() * 8);
+    const hull_points_file file = hull_points_file::read(argv[1]);
+    const size_t n = file.n, m = file.m, d = file.d;
+    const std::vector<double>&x = file.points, &q = file.queries;
     bool sort_queries = argc > 2;
     hull h(x, n, d);
     std::vector<size_t> order(m);
