@@ -152,4 +152,85 @@ void causal_attention_backward(const attention_dims& dims, const attention_qkv<c
                                const matrix<T>& pattern, const matrix<T>& dz,
                                const attention_qkv<T*>& grad);
 
+// Tangent passes: Pearlmutter's R-operator, R{u} = d u(θ + εv)/dε at ε = 0 for a parameter
+// direction v (nn_tangent.cpp). A forward tangent carries R{activations} from the layer's R{input}
+// and the direction's part for its own parameters (`v_*`); a backward tangent is the tangent of
+// the backward pass, R{gradients}, from R{output gradient} and the forward tangents. Chained
+// through a model, the backward tangent of the parameter gradients is the Hessian-vector product
+// H v (forward-over-reverse); backward() of the forward tangent's loss curvature gives the
+// Gauss–Newton product. Layers whose tangent is one of their own passes applied to tangents need
+// no function here: activation_backward(f, x, t_x, t_y) is the activation's forward tangent,
+// embedding_forward/backward and position_embedding_forward/backward of v and tangents are
+// theirs.
+
+/// t_y (n, d_out) = t_x·w + x·v_w + v_b, with `t_x` null for data inputs (R{x} = 0) and `v_b`
+/// null without a bias.
+template <class T>
+void linear_forward_tangent(const matrix<T>& x, const matrix<T>* t_x, const T* w, const T* v_w,
+                            std::size_t d_out, const T* v_b, matrix<T>& t_y);
+/// Tangent of linear_backward: t_dw = t_xᵀ·dy + xᵀ·t_dy and t_db = Σ t_dy are written (`t_db`
+/// may be null, `t_x` null for data inputs); when `t_dx` is not null, t_dx = t_dy·wᵀ + dy·v_wᵀ.
+template <class T>
+void linear_backward_tangent(const matrix<T>& x, const matrix<T>* t_x, const T* w, const T* v_w,
+                             const matrix<T>& dy, const matrix<T>& t_dy, matrix<T>* t_dx, T* t_dw,
+                             T* t_db);
+
+/// Tangent of activation_backward: t_dx = f''(x) ⊙ t_x ⊙ dy + f'(x) ⊙ t_dy (ReLU's f'' is 0
+/// everywhere it is defined).
+template <class T>
+void activation_backward_tangent(activation f, const matrix<T>& x, const matrix<T>& t_x,
+                                 const matrix<T>& dy, const matrix<T>& t_dy, matrix<T>& t_dx);
+
+/// Tangent of unembed_forward: t_logits = t_h·Eᵀ + h·v_Eᵀ (`t_h` null for R{h} = 0).
+template <class T>
+void unembed_forward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T* e, const T* v_e,
+                             std::size_t vocab, matrix<T>& t_logits);
+/// Tangent of unembed_backward: t_dh = t_dlogits·E + dlogits·v_E (when t_dh is not null);
+/// t_dE += t_dlogitsᵀ·h + dlogitsᵀ·t_h (accumulated, as dE is).
+template <class T>
+void unembed_backward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T* e, const T* v_e,
+                              const matrix<T>& dlogits, const matrix<T>& t_dlogits, matrix<T>* t_dh,
+                              T* t_de);
+
+/// Curvature of the softmax cross-entropy: t_dlogits = scale (diag(p) − p pᵀ) t_logits / n per
+/// row, p = softmax(logits): the tangent of softmax_cross_entropy's dlogits.
+template <class T>
+void softmax_cross_entropy_tangent(const matrix<T>& logits, const matrix<T>& t_logits,
+                                   matrix<T>& t_dlogits, double scale = 1.0);
+
+/// What layer_norm_forward_tangent() keeps for layer_norm_backward_tangent().
+template <class T> struct layer_norm_tangent_cache {
+    matrix<T> t_x_hat; ///< (rows, d) R{x_hat}
+    matrix<T> t_rstd;  ///< (rows, 1) R{rstd}
+};
+
+/// t_y = R{x_hat} ⊙ gain + x_hat ⊙ v.gain + v.bias from t_x (rows, d) and layer_norm_forward()'s
+/// cache; fills `tangent`.
+template <class T>
+void layer_norm_forward_tangent(const layer_norm_cache<T>& cache, const matrix<T>& t_x,
+                                gain_bias<const T> w, gain_bias<const T> v, matrix<T>& t_y,
+                                layer_norm_tangent_cache<T>& tangent);
+/// Tangent of layer_norm_backward: t_dx and t_dw.gain, t_dw.bias (written) from dy, t_dy.
+template <class T>
+void layer_norm_backward_tangent(const layer_norm_cache<T>& cache,
+                                 const layer_norm_tangent_cache<T>& tangent, const T* gain,
+                                 const T* v_gain, const matrix<T>& dy, const matrix<T>& t_dy,
+                                 matrix<T>& t_dx, gain_bias<T> t_dw);
+
+/// Tangent of causal_attention_forward: t_pattern (the pattern's shape) and t_z from the
+/// tangents `t_in` of q, k and v (laid out and row-mapped as `in`).
+template <class T>
+void causal_attention_forward_tangent(const attention_dims& dims, const attention_qkv<const T*>& in,
+                                      const attention_qkv<const T*>& t_in, const matrix<T>& pattern,
+                                      matrix<T>& t_pattern, matrix<T>& t_z);
+/// Tangent of causal_attention_backward: `t_grad` (R{dq}, R{dk}, R{dv}, written or added to as
+/// causal_attention_backward treats `grad`) from dz and t_dz.
+template <class T>
+void causal_attention_backward_tangent(const attention_dims& dims,
+                                       const attention_qkv<const T*>& in,
+                                       const attention_qkv<const T*>& t_in,
+                                       const matrix<T>& pattern, const matrix<T>& t_pattern,
+                                       const matrix<T>& dz, const matrix<T>& t_dz,
+                                       const attention_qkv<T*>& t_grad);
+
 } // namespace grokkit::nn

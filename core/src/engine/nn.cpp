@@ -31,6 +31,16 @@ bool settle_empty_product(std::size_t m, std::size_t n, std::size_t k, T beta, T
     return true;
 }
 
+// C (m, n) = alpha op(A)·op(B) + beta C through gemm, after settle_empty_product: for the tangent
+// passes, which chain several products into one output.
+template <class T>
+void product(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t k, const T* a,
+             std::size_t lda, const T* b, std::size_t ldb, T beta, T* c) {
+    if (!settle_empty_product(m, n, k, beta, c)) {
+        gemm(ta, tb, m, n, k, T(1), a, lda, b, ldb, beta, c, n);
+    }
+}
+
 // The tanh approximation of GELU (Hendrycks & Gimpel 2016, section 2) with PyTorch's constants for
 // gelu(approximate="tanh"): sqrt(2/pi) and the cubic coefficient.
 constexpr double gelu_beta = 0.7978845608028654;
@@ -50,6 +60,18 @@ template <class T> T gelu_derivative(T x) {
     const T inner_derivative = T(gelu_beta) * (T(1) + T(3) * T(gelu_kappa) * x_sq);
     const T right_derivative = T(0.5) * x * (T(1) - tanh_inner * tanh_inner) * inner_derivative;
     return left_derivative + right_derivative;
+}
+
+// d² gelu / dx²: with u = β(x + κx³), t = tanh(u) and s = 1 − t², f' = (1 + t)/2 + x s u'/2,
+// so f'' = s u' + x s (u'' − 2 t u'²)/2.
+template <class T> T gelu_second_derivative(T x) {
+    const T x_sq = x * x;
+    const T u = T(gelu_beta) * (x + T(gelu_kappa) * x_sq * x);
+    const T t = std::tanh(u);
+    const T s = T(1) - t * t;
+    const T du = T(gelu_beta) * (T(1) + T(3) * T(gelu_kappa) * x_sq);
+    const T d2u = T(6) * T(gelu_beta) * T(gelu_kappa) * x;
+    return s * du + T(0.5) * x * s * (d2u - T(2) * t * du * du);
 }
 
 } // namespace
@@ -284,6 +306,154 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
     return out;
 }
 
+template <class T>
+void linear_forward_tangent(const matrix<T>& x, const matrix<T>* t_x, const T* w, const T* v_w,
+                            std::size_t d_out, const T* v_b, matrix<T>& t_y) {
+    const std::size_t n = x.shape(0);
+    const std::size_t d_in = x.shape(1);
+    ensure_shape(t_y, n, d_out);
+    T* yp = t_y.data();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (v_b != nullptr) {
+            std::copy(v_b, v_b + d_out, yp + i * d_out);
+        } else {
+            std::fill(yp + i * d_out, yp + (i + 1) * d_out, T(0));
+        }
+    }
+    product(transpose::no, transpose::no, n, d_out, d_in, x.data(), d_in, v_w, d_out, T(1), yp);
+    if (t_x != nullptr) {
+        product(transpose::no, transpose::no, n, d_out, d_in, t_x->data(), d_in, w, d_out, T(1),
+                yp);
+    }
+}
+
+template <class T>
+void linear_backward_tangent(const matrix<T>& x, const matrix<T>* t_x, const T* w, const T* v_w,
+                             const matrix<T>& dy, const matrix<T>& t_dy, matrix<T>* t_dx, T* t_dw,
+                             T* t_db) {
+    const std::size_t n = x.shape(0);
+    const std::size_t d_in = x.shape(1);
+    const std::size_t d_out = dy.shape(1);
+    // t_dw (d_in, d_out) = xᵀ·t_dy + t_xᵀ·dy
+    product(transpose::yes, transpose::no, d_in, d_out, n, x.data(), d_in, t_dy.data(), d_out, T(0),
+            t_dw);
+    if (t_x != nullptr) {
+        product(transpose::yes, transpose::no, d_in, d_out, n, t_x->data(), d_in, dy.data(), d_out,
+                T(1), t_dw);
+    }
+    if (t_db != nullptr) {
+        std::fill(t_db, t_db + d_out, T(0));
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t j = 0; j < d_out; ++j) {
+                t_db[j] += t_dy.data()[i * d_out + j];
+            }
+        }
+    }
+    if (t_dx != nullptr) {
+        // t_dx (n, d_in) = t_dy·wᵀ + dy·v_wᵀ
+        ensure_shape(*t_dx, n, d_in);
+        product(transpose::no, transpose::yes, n, d_in, d_out, t_dy.data(), d_out, w, d_out, T(0),
+                t_dx->data());
+        product(transpose::no, transpose::yes, n, d_in, d_out, dy.data(), d_out, v_w, d_out, T(1),
+                t_dx->data());
+    }
+}
+
+template <class T>
+void activation_backward_tangent(activation f, const matrix<T>& x, const matrix<T>& t_x,
+                                 const matrix<T>& dy, const matrix<T>& t_dy, matrix<T>& t_dx) {
+    ensure_shape(t_dx, x.shape(0), x.shape(1));
+    const std::size_t size = x.size();
+    const T* xp = x.data();
+    const T* txp = t_x.data();
+    const T* dyp = dy.data();
+    const T* tdyp = t_dy.data();
+    T* out = t_dx.data();
+    switch (f) {
+    case activation::relu:
+        for (std::size_t i = 0; i < size; ++i) {
+            out[i] = xp[i] > T(0) ? tdyp[i] : T(0);
+        }
+        break;
+    case activation::gelu:
+        for (std::size_t i = 0; i < size; ++i) {
+            out[i] =
+                gelu_second_derivative(xp[i]) * txp[i] * dyp[i] + gelu_derivative(xp[i]) * tdyp[i];
+        }
+        break;
+    case activation::square:
+        for (std::size_t i = 0; i < size; ++i) {
+            out[i] = T(2) * (txp[i] * dyp[i] + xp[i] * tdyp[i]);
+        }
+        break;
+    }
+}
+
+template <class T>
+void unembed_forward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T* e, const T* v_e,
+                             std::size_t vocab, matrix<T>& t_logits) {
+    const std::size_t n = h.shape(0);
+    const std::size_t d = h.shape(1);
+    ensure_shape(t_logits, n, vocab);
+    product(transpose::no, transpose::yes, n, vocab, d, h.data(), d, v_e, d, T(0), t_logits.data());
+    if (t_h != nullptr) {
+        product(transpose::no, transpose::yes, n, vocab, d, t_h->data(), d, e, d, T(1),
+                t_logits.data());
+    }
+}
+
+template <class T>
+void unembed_backward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T* e, const T* v_e,
+                              const matrix<T>& dlogits, const matrix<T>& t_dlogits, matrix<T>* t_dh,
+                              T* t_de) {
+    const std::size_t n = h.shape(0);
+    const std::size_t d = h.shape(1);
+    const std::size_t vocab = dlogits.shape(1);
+    if (t_dh != nullptr) {
+        ensure_shape(*t_dh, n, d);
+        product(transpose::no, transpose::no, n, d, vocab, t_dlogits.data(), vocab, e, d, T(0),
+                t_dh->data());
+        product(transpose::no, transpose::no, n, d, vocab, dlogits.data(), vocab, v_e, d, T(1),
+                t_dh->data());
+    }
+    product(transpose::yes, transpose::no, vocab, d, n, t_dlogits.data(), vocab, h.data(), d, T(1),
+            t_de);
+    if (t_h != nullptr) {
+        product(transpose::yes, transpose::no, vocab, d, n, dlogits.data(), vocab, t_h->data(), d,
+                T(1), t_de);
+    }
+}
+
+template <class T>
+void softmax_cross_entropy_tangent(const matrix<T>& logits, const matrix<T>& t_logits,
+                                   matrix<T>& t_dlogits, double scale) {
+    const std::size_t n = logits.shape(0);
+    const std::size_t c = logits.shape(1);
+    ensure_shape(t_dlogits, n, c);
+    const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
+    thread_local std::vector<double> probs;
+    probs.resize(c);
+    for (std::size_t i = 0; i < n; ++i) {
+        const T* row = logits.data() + i * c;
+        const T* t = t_logits.data() + i * c;
+        const double shift = static_cast<double>(*std::max_element(row, row + c));
+        double sum_exp = 0.0;
+        for (std::size_t j = 0; j < c; ++j) {
+            probs[j] = std::exp(static_cast<double>(row[j]) - shift);
+            sum_exp += probs[j];
+        }
+        double p_dot_t = 0.0;
+        for (std::size_t j = 0; j < c; ++j) {
+            probs[j] /= sum_exp;
+            p_dot_t += probs[j] * static_cast<double>(t[j]);
+        }
+        T* out = t_dlogits.data() + i * c;
+        for (std::size_t j = 0; j < c; ++j) {
+            out[j] = static_cast<T>(inv_n * probs[j] * (static_cast<double>(t[j]) - p_dot_t));
+        }
+    }
+}
+
 #define GROKKIT_NN_INSTANTIATE(T)                                                                  \
     template void ensure_shape<T>(matrix<T>&, std::size_t, std::size_t);                           \
     template void linear_forward<T>(const matrix<T>&, const T*, std::size_t, const T*,             \
@@ -300,7 +470,21 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
     template void activation_backward<T>(activation, const matrix<T>&, const matrix<T>&,           \
                                          matrix<T>&);                                              \
     template loss_sum softmax_cross_entropy<T>(const matrix<T>&, const std::int32_t*, matrix<T>*,  \
-                                               double);
+                                               double);                                            \
+    template void linear_forward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,          \
+                                            const T*, std::size_t, const T*, matrix<T>&);          \
+    template void linear_backward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,         \
+                                             const T*, const matrix<T>&, const matrix<T>&,         \
+                                             matrix<T>*, T*, T*);                                  \
+    template void activation_backward_tangent<T>(activation, const matrix<T>&, const matrix<T>&,   \
+                                                 const matrix<T>&, const matrix<T>&, matrix<T>&);  \
+    template void unembed_forward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,         \
+                                             const T*, std::size_t, matrix<T>&);                   \
+    template void unembed_backward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,        \
+                                              const T*, const matrix<T>&, const matrix<T>&,        \
+                                              matrix<T>*, T*);                                     \
+    template void softmax_cross_entropy_tangent<T>(const matrix<T>&, const matrix<T>&, matrix<T>&, \
+                                                   double);
 
 GROKKIT_NN_INSTANTIATE(float)
 GROKKIT_NN_INSTANTIATE(double)
