@@ -107,11 +107,10 @@ void model_impl::check_batch(const grokkit::batch& x, const char* where) const {
 // x·W for one-hot x is a sum of W's rows, one per position: n·n_tokens·n_classes additions
 // instead of a product over n_tokens·vocab_size columns that are almost all zero.
 void model_impl::compute_logits(const std::int32_t* tokens, const float* features, std::size_t n,
-                                matrix& logits) const {
+                                const float* w, const float* b, matrix& logits) const {
     const std::size_t c = m_n_classes;
     nn::ensure_shape(logits, n, c);
     float* out = logits.data();
-    const float* b = bias_value();
     for (std::size_t i = 0; i < n; ++i) {
         if (b != nullptr) {
             std::copy(b, b + c, out + i * c);
@@ -119,7 +118,6 @@ void model_impl::compute_logits(const std::int32_t* tokens, const float* feature
             std::fill(out + i * c, out + (i + 1) * c, 0.0f);
         }
     }
-    const float* w = m_tensors[0].value.data();
     if (!m_is_tokens) {
         if (n > 0) {
             grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, n, c, m_fan_in, 1.0f,
@@ -144,12 +142,13 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
     m_n = x.n;
     if (m_is_tokens) {
         m_tokens.assign(x.tokens, x.tokens + m_n * m_n_tokens); // keeps capacity: no allocation
-        compute_logits(m_tokens.data(), nullptr, m_n, logits);
+        compute_logits(m_tokens.data(), nullptr, m_n, m_tensors[0].value.data(), bias_value(),
+                       logits);
         return;
     }
     nn::ensure_shape(m_x, m_n, m_fan_in);
     std::copy(x.features, x.features + m_n * m_fan_in, m_x.data());
-    compute_logits(nullptr, m_x.data(), m_n, logits);
+    compute_logits(nullptr, m_x.data(), m_n, m_tensors[0].value.data(), bias_value(), logits);
 }
 
 void model_impl::check_dlogits(const xt::xtensor<float, 2>& dlogits, const char* where) const {
@@ -227,6 +226,25 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
     }
 }
 
+// The logits are linear in (W, b): their tangent along v is the logits with v for the
+// parameters, and the second-order term of the backward tangent is zero.
+void model_impl::forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) {
+    if (!m_is_built)
+        throw grokkit::error("linear.forward_tangent", "the model is not built", "build() first");
+    const std::size_t n_weight = m_fan_in * m_n_classes;
+    const std::size_t p = n_weight + (m_tensors.size() > 1 ? m_n_classes : 0);
+    if (v.size() != p)
+        throw grokkit::error("linear.forward_tangent", std::to_string(v.size()) + " values",
+                             std::to_string(p) + " (one per parameter value)");
+    compute_logits(m_is_tokens ? m_tokens.data() : nullptr, m_is_tokens ? nullptr : m_x.data(), m_n,
+                   v.data(), m_tensors.size() > 1 ? v.data() + n_weight : nullptr, t_logits);
+}
+
+void model_impl::backward_tangent(const xt::xtensor<float, 2>&,
+                                  const xt::xtensor<float, 2>& t_dlogits) {
+    backward(t_dlogits);
+}
+
 std::vector<std::string> model_impl::representations() const {
     return {"input", "logits"};
 }
@@ -258,7 +276,8 @@ xt::xarray<float> model_impl::representation(const std::string& name, const grok
     if (name == "input") {
         return input_rows(x);
     }
-    compute_logits(x.tokens, x.features, x.n, m_repr_logits);
+    compute_logits(x.tokens, x.features, x.n, m_tensors[0].value.data(), bias_value(),
+                   m_repr_logits);
     return m_repr_logits;
 }
 

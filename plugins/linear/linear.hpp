@@ -41,6 +41,9 @@ class model_impl : public grokkit::model {
     void backward(const xt::xtensor<float, 2>& dlogits) override;
     void example_gradients(const xt::xtensor<float, 2>& dlogits,
                            xt::xtensor<float, 2>& out) override;
+    void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
+    void backward_tangent(const xt::xtensor<float, 2>& dlogits,
+                          const xt::xtensor<float, 2>& t_dlogits) override;
     /// "input" (n, fan_in), one-hot rows for token inputs, and "logits" (n, n_classes).
     std::vector<std::string> representations() const override;
     /// Leaves the inputs a pending backward() would use untouched.
@@ -55,8 +58,9 @@ class model_impl : public grokkit::model {
     void check_spec(const grokkit::input_spec& spec) const;
     void check_dlogits(const xt::xtensor<float, 2>& dlogits, const char* where) const;
     void check_batch(const grokkit::batch& x, const char* where) const;
+    /// logits = x·w + b for the given weight (fan_in, n_classes) and bias (null: none).
     void compute_logits(const std::int32_t* tokens, const float* features, std::size_t n,
-                        matrix& logits) const;
+                        const float* w, const float* b, matrix& logits) const;
     xt::xarray<float> input_rows(const grokkit::batch& x) const;
     const float* bias_value() const;
 

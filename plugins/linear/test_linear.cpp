@@ -445,3 +445,35 @@ TEST_CASE("linear: forward rejects a token outside the vocabulary and the wrong 
     const problem dense = dense_problem(3, 1);
     CHECK_THROWS_WITH(m.forward(dense.as_batch(), logits), Catch::Contains("no tokens"));
 }
+
+TEST_CASE("linear: Hessian-vector products match central differences of gradients (float32)",
+          "[linear][curvature]") {
+    const bool is_tokens = GENERATE(false, true);
+    const grokkit::loss_config loss =
+        GENERATE(grokkit::loss_config{"cross_entropy", false}, grokkit::loss_config{"mse", true});
+    INFO("tokens " << is_tokens << ", loss " << loss.name);
+    const problem data = make_problem(is_tokens, 12, 33);
+    linear::model_impl m(normal_init(true));
+    m.build(data.spec, 7);
+    const grokkit::example_set set =
+        grokkit_test::to_example_set(data.as_batch(), data.spec.n_tokens, data.spec.n_features);
+    CHECK(grokkit_test::hessian_vector_error(m, set, loss, 8) < 1e-2);
+    // Logits linear in the parameters: the Gauss–Newton product is the Hessian's.
+    const std::size_t p = grokkit::parameter_count(m);
+    std::vector<double> v(p), hv, gv;
+    grokkit::rng r(9, "test");
+    for (double& x : v)
+        x = r.normal();
+    grokkit::curvature_product(m, set, loss, grokkit::curvature_kind::hessian,
+                               std::vector<double>(p, 0.0), 0.0)
+        .apply(v, hv);
+    grokkit::curvature_product(m, set, loss, grokkit::curvature_kind::gauss_newton,
+                               std::vector<double>(p, 0.0), 0.0)
+        .apply(v, gv);
+    double diff = 0.0, norm = 0.0;
+    for (std::size_t j = 0; j < p; ++j) {
+        diff = std::max(diff, std::abs(hv[j] - gv[j]));
+        norm = std::max(norm, std::abs(hv[j]));
+    }
+    CHECK(diff <= 1e-6 * norm);
+}

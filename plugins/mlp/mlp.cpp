@@ -227,13 +227,18 @@ void model_impl::copy_tokens(const grokkit::batch& x) {
 }
 
 void model_impl::embed_forward() {
-    nn::embedding_forward(m_tokens.data(), n_tokens, value(m_embed_a), m_d, m_n, m_embed_a_out);
-    nn::embedding_forward(m_tokens.data() + 1, n_tokens, value(m_embed_b), m_d, m_n, m_embed_b_out);
-    const float* a = m_embed_a_out.data();
-    const float* b = m_embed_b_out.data();
+    combine_embeddings(value(m_embed_a), value(m_embed_b), m_embed_a_out, m_embed_b_out, m_x0);
+}
+
+void model_impl::combine_embeddings(const float* table_a, const float* table_b, matrix& rows_a,
+                                    matrix& rows_b, matrix& x0) const {
+    nn::embedding_forward(m_tokens.data(), n_tokens, table_a, m_d, m_n, rows_a);
+    nn::embedding_forward(m_tokens.data() + 1, n_tokens, table_b, m_d, m_n, rows_b);
+    const float* a = rows_a.data();
+    const float* b = rows_b.data();
     if (m_is_concat) {
-        nn::ensure_shape(m_x0, m_n, 2 * m_d);
-        float* x = m_x0.data();
+        nn::ensure_shape(x0, m_n, 2 * m_d);
+        float* x = x0.data();
         for (std::size_t i = 0; i < m_n; ++i) {
             std::copy(a + i * m_d, a + (i + 1) * m_d, x + i * 2 * m_d);
             std::copy(b + i * m_d, b + (i + 1) * m_d, x + i * 2 * m_d + m_d);
@@ -241,8 +246,8 @@ void model_impl::embed_forward() {
         return;
     }
     // PAIR: ReLU(E[a]·W_h + E[b]·W_h) = ReLU((E[a] + E[b])·W_h), one product instead of two.
-    nn::ensure_shape(m_x0, m_n, m_d);
-    float* x = m_x0.data();
+    nn::ensure_shape(x0, m_n, m_d);
+    float* x = x0.data();
     for (std::size_t k = 0; k < m_n * m_d; ++k) {
         x[k] = a[k] + b[k];
     }
@@ -267,12 +272,16 @@ void model_impl::table_forward() {
                       value(m_embed_b), m_d, wb, h, 0.0f, m_table_b.data(), h);
         pb = m_table_b.data();
     }
-    nn::ensure_shape(m_pre[0], m_n, h);
-    const float* bias = bias_value(l0);
+    gather_tables(pa, pb, bias_value(l0), h, m_pre[0]);
+}
+
+void model_impl::gather_tables(const float* pa, const float* pb, const float* bias, std::size_t h,
+                               matrix& pre) const {
+    nn::ensure_shape(pre, m_n, h);
     for (std::size_t i = 0; i < m_n; ++i) {
         const float* ra = pa + static_cast<std::size_t>(m_tokens[n_tokens * i]) * h;
         const float* rb = pb + static_cast<std::size_t>(m_tokens[n_tokens * i + 1]) * h;
-        float* out = m_pre[0].data() + i * h;
+        float* out = pre.data() + i * h;
         if (bias != nullptr) {
             for (std::size_t j = 0; j < h; ++j) {
                 out[j] = ra[j] + rb[j] + bias[j];
@@ -413,21 +422,25 @@ void model_impl::table_backward() {
 }
 
 void model_impl::embed_backward() {
+    scatter_embeddings(m_dx0, grad(m_embed_a), grad(m_embed_b));
+}
+
+void model_impl::scatter_embeddings(const matrix& dx0, float* de_a, float* de_b) {
     if (!m_is_concat) {
         // Sum: both embeddings receive the whole gradient of x0.
-        nn::embedding_backward(m_tokens.data(), n_tokens, m_dx0, grad(m_embed_a));
-        nn::embedding_backward(m_tokens.data() + 1, n_tokens, m_dx0, grad(m_embed_b));
+        nn::embedding_backward(m_tokens.data(), n_tokens, dx0, de_a);
+        nn::embedding_backward(m_tokens.data() + 1, n_tokens, dx0, de_b);
         return;
     }
     nn::ensure_shape(m_dembed_a, m_n, m_d);
     nn::ensure_shape(m_dembed_b, m_n, m_d);
-    const float* dx = m_dx0.data();
+    const float* dx = dx0.data();
     for (std::size_t i = 0; i < m_n; ++i) {
         std::copy(dx + i * 2 * m_d, dx + i * 2 * m_d + m_d, m_dembed_a.data() + i * m_d);
         std::copy(dx + i * 2 * m_d + m_d, dx + (i + 1) * 2 * m_d, m_dembed_b.data() + i * m_d);
     }
-    nn::embedding_backward(m_tokens.data(), n_tokens, m_dembed_a, grad(m_embed_a));
-    nn::embedding_backward(m_tokens.data() + 1, n_tokens, m_dembed_b, grad(m_embed_b));
+    nn::embedding_backward(m_tokens.data(), n_tokens, m_dembed_a, de_a);
+    nn::embedding_backward(m_tokens.data() + 1, n_tokens, m_dembed_b, de_b);
 }
 
 void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {

@@ -52,6 +52,11 @@ class model_impl : public grokkit::model {
     void backward(const xt::xtensor<float, 2>& dlogits) override;
     void example_gradients(const xt::xtensor<float, 2>& dlogits,
                            xt::xtensor<float, 2>& out) override;
+    /// The tangents follow the passes forward() took (table or direct first layer, tied product
+    /// or not), so they cost about what forward() and backward() cost (mlp_tangent.cpp).
+    void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
+    void backward_tangent(const xt::xtensor<float, 2>& dlogits,
+                          const xt::xtensor<float, 2>& t_dlogits) override;
     std::vector<std::string> representations() const override;
     /// Runs forward() on `x`, so it replaces the activations a pending backward() would use.
     xt::xarray<float> representation(const std::string& name, const grokkit::batch& x) override;
@@ -85,11 +90,32 @@ class model_impl : public grokkit::model {
 
     void copy_tokens(const grokkit::batch& x);
     void embed_forward();
+    /// rows_a, rows_b (n, d) = table_a[a], table_b[b]; x0 = [rows_a, rows_b] (concat) or their sum.
+    void combine_embeddings(const float* table_a, const float* table_b, matrix& rows_a,
+                            matrix& rows_b, matrix& x0) const;
+    /// pre (n, h) = pa[a] + pb[b] + bias (bias may be null), pa and pb (vocab, h).
+    void gather_tables(const float* pa, const float* pb, const float* bias, std::size_t h,
+                       matrix& pre) const;
+    /// de_a[a] += dx0's first half (concat) or all of it (sum), and de_b[b] likewise.
+    void scatter_embeddings(const matrix& dx0, float* de_a, float* de_b);
     void table_forward();
     void table_backward();
     void output_forward(const matrix& h, matrix& logits);
     void output_backward(const matrix& h, const matrix& dlogits, matrix& dh);
     void embed_backward();
+
+    // Tangent passes (mlp_tangent.cpp).
+    const float* direction(std::size_t index) const {
+        return m_direction.data() + m_offsets[index];
+    }
+    const float* bias_direction(const layer& l) const {
+        return l.bias == none ? nullptr : direction(l.bias);
+    }
+    void table_forward_tangent();
+    void output_forward_tangent(const matrix& h, const matrix& t_h, matrix& t_logits);
+    void output_backward_tangent(const matrix& h, const matrix& t_h, const matrix& dlogits,
+                                 const matrix& t_dlogits, matrix& t_dh);
+    void table_backward_tangent();
 
     params m_params;
     first_layer m_first_layer = first_layer::automatic;
@@ -124,6 +150,13 @@ class model_impl : public grokkit::model {
     // Gradient buffers, same shapes as above.
     matrix m_dembed_a, m_dembed_b, m_dx0, m_du, m_dw_et, m_dtable_a, m_dtable_b;
     std::vector<matrix> m_dpre, m_dpost;
+
+    // Tangents (R{·}) of the above along the direction of the last forward_tangent().
+    std::vector<float> m_direction;
+    std::vector<std::size_t> m_offsets; // of each tensor in the flat direction
+    matrix m_t_embed_a, m_t_embed_b, m_t_x0, m_t_u, m_t_w_et, m_t_table_a, m_t_table_b;
+    std::vector<matrix> m_t_pre, m_t_post, m_t_dpre, m_t_dpost;
+    matrix m_t_dx0, m_t_du, m_t_dw_et, m_t_dtable_a, m_t_dtable_b;
 };
 
 } // namespace mlp

@@ -3,6 +3,7 @@
 #include "mlp.hpp"
 
 #include <grokkit/error.hpp>
+#include <grokkit/linalg.hpp>
 #include <grokkit/nn.hpp>
 #include <grokkit/params.hpp>
 #include <grokkit/rng.hpp>
@@ -604,4 +605,78 @@ TEST_CASE("mlp: dense feature inputs train the first layer directly, with correc
     tied.shared_embedding = tied.tie_unembedding = true;
     mlp::model_impl t(tied);
     CHECK_THROWS_WITH(t.build(spec, 1), Catch::Matchers::Contains("no embedding to tie to"));
+}
+
+TEST_CASE("mlp: Hessian-vector products match central differences of gradients (float32)",
+          "[mlp][curvature]") {
+    const layout l = GENERATE(layout{false, "concat", false}, layout{true, "concat", true},
+                              layout{false, "sum", false}, layout{true, "sum", true});
+    const bool bias = GENERATE(true, false);
+    const mlp::first_layer path = GENERATE(mlp::first_layer::direct, mlp::first_layer::table);
+    // 40 examples take the tied product W_out·Eᵀ, 3 the order h·W_out then Eᵀ.
+    const std::size_t n = GENERATE(40, 3);
+    INFO("tied " << l.tied << ", combine " << l.combine << ", shared " << l.shared << ", bias "
+                 << bias << ", first layer " << static_cast<int>(path) << ", n " << n);
+    mlp::params p = small_params("gelu", l);
+    p.hidden = {5, 3};
+    p.bias = bias;
+    mlp::model_impl m(p);
+    m.build(small_spec(), 71);
+    m.set_first_layer(path);
+    const examples data = random_examples(n, 72);
+    const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), 2, 0);
+    const grokkit::loss_config loss{"cross_entropy", false};
+    CHECK(grokkit_test::hessian_vector_error(m, set, loss, 73) < 1e-2);
+}
+
+TEST_CASE("mlp: Hessian-vector products of dense inputs, x² and mse", "[mlp][curvature]") {
+    mlp::params p = small_params("square", layout{false, "concat", false});
+    p.hidden = {6, 4};
+    mlp::model_impl m(p);
+    grokkit::input_spec spec;
+    spec.n_features = 4;
+    spec.n_classes = 3;
+    m.build(spec, 81);
+    grokkit::rng r(82, "test");
+    grokkit::example_set set;
+    set.features = xt::zeros<float>({std::size_t{12}, std::size_t{4}});
+    set.labels = xt::zeros<std::int32_t>({std::size_t{12}});
+    for (float& x : set.features)
+        x = static_cast<float>(r.normal());
+    for (std::size_t i = 0; i < 12; ++i)
+        set.labels(i) = static_cast<std::int32_t>(i % 3);
+    CHECK(grokkit_test::hessian_vector_error(m, set, {"mse", true}, 83) < 1e-2);
+    CHECK(grokkit_test::hessian_vector_error(m, set, {"cross_entropy", false}, 84) < 1e-2);
+}
+
+TEST_CASE("mlp: the Gauss–Newton product is Jᵀ ∇²ℓ J, symmetric and positive semi-definite",
+          "[mlp][curvature]") {
+    mlp::params p = small_params("relu", layout{true, "sum", true});
+    mlp::model_impl m(p);
+    m.build(small_spec(), 91);
+    const examples data = random_examples(20, 92);
+    const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), 2, 0);
+    const std::size_t n_params = grokkit::parameter_count(m);
+    grokkit::curvature_product g(m, set, {"cross_entropy", false},
+                                 grokkit::curvature_kind::gauss_newton,
+                                 std::vector<double>(n_params, 0.0), 0.0);
+    const std::vector<double> a = g.explicit_matrix();
+    // Symmetric before symmetrising: compare columns applied one by one.
+    std::vector<double> e(n_params, 0.0), col_i, col_j;
+    double asym = 0.0, scale = 0.0;
+    for (std::size_t i = 0; i < n_params; i += 7) {
+        for (std::size_t j = i + 3; j < n_params; j += 11) {
+            e.assign(n_params, 0.0);
+            e[i] = 1.0;
+            g.apply(e, col_i);
+            e[i] = 0.0;
+            e[j] = 1.0;
+            g.apply(e, col_j);
+            asym = std::max(asym, std::abs(col_i[j] - col_j[i]));
+            scale = std::max(scale, std::abs(col_i[i]));
+        }
+    }
+    CHECK(asym <= 1e-5 * scale);
+    const auto eig = grokkit::symmetric_eigen(a, n_params);
+    CHECK(eig.values.front() >= -1e-6 * eig.values.back());
 }

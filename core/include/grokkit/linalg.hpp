@@ -22,4 +22,15 @@ struct symmetric_eigen_result {
 /// LAPACK does not converge.
 GROKKIT_VISIBLE symmetric_eigen_result symmetric_eigen(std::vector<double> a, std::size_t n);
 
+/// Factors the symmetric positive definite (n, n) row-major matrix `a` in place as L Lᵀ (LAPACK
+/// dpotrf; the lower triangle is read), for cholesky_half_solve(). Returns 0, or the order k of
+/// the first leading minor that is not positive definite (then `a` is partly overwritten).
+/// Throws grokkit::error when `a` is not n * n values.
+GROKKIT_VISIBLE std::size_t cholesky_factor(std::vector<double>& a, std::size_t n);
+
+/// Replaces each of the m rows b_i of `b` (m, n) by L⁻¹ b_i, L the factor of A that
+/// cholesky_factor() left in `factor`: then b_iᵀ A⁻¹ b_j = (L⁻¹ b_i) · (L⁻¹ b_j).
+GROKKIT_VISIBLE void cholesky_half_solve(const std::vector<double>& factor, std::size_t n,
+                                         double* b, std::size_t m);
+
 } // namespace grokkit

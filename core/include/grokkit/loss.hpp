@@ -26,6 +26,13 @@ struct loss_config {
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits);
 
+/// The curvature of the mean loss in the logits applied to a tangent: t_dlogits (n, c) =
+/// ∇²_logits (mean loss) · t_logits, the tangent of evaluate_loss's dlogits. Per example it is
+/// (diag(p) − p pᵀ) t / n for cross-entropy and 2 t / n for mse (times 1/c with class_mean).
+/// Throws grokkit::error for an unknown loss name.
+void loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                    const xt::xtensor<float, 2>& t_logits, xt::xtensor<float, 2>& t_dlogits);
+
 /// The number of parameter values of `m`: the width of a row of example_gradients().
 std::size_t parameter_count(model& m);
 

@@ -54,6 +54,23 @@ class GROKKIT_VISIBLE model : public plugin_object {
     /// grokkit::error: a model without it cannot serve influence scores.
     virtual void example_gradients(const xt::xtensor<float, 2>& dlogits,
                                    xt::xtensor<float, 2>& out);
+    /// Second-order passes: the tangents (R-operator, grokkit/nn.hpp) of forward() and
+    /// backward() along a parameter direction v, from which grokkit::curvature_product forms
+    /// exact Hessian- and Gauss–Newton-vector products. The defaults throw grokkit::error: a
+    /// model without them cannot serve influence scores.
+    ///
+    /// After forward(x): logits_tangent (x.n, n_classes) becomes J v, the derivative of the
+    /// logits along v (parameter_count values in flat_parameters order). Keeps the activations'
+    /// tangents for backward_tangent().
+    virtual void forward_tangent(const std::vector<float>& v,
+                                 xt::xtensor<float, 2>& logits_tangent);
+    /// After forward(x), backward(dlogits) and forward_tangent(v), in that order and with
+    /// nothing else run on the model in between: each parameter's grad becomes the derivative
+    /// along v of the gradient backward(dlogits) gave, dlogits itself moving by
+    /// dlogits_tangent. With dlogits = ∂L/∂logits and dlogits_tangent = ∇²L · J v it is the
+    /// Hessian-vector product H v of L. Overwrites grads.
+    virtual void backward_tangent(const xt::xtensor<float, 2>& dlogits,
+                                  const xt::xtensor<float, 2>& dlogits_tangent);
     /// Names of the hidden representations this model exposes ("embed", "hidden0", ...).
     virtual std::vector<std::string> representations() const = 0;
     /// Representation `name` for inputs `x`: leading axis x.n. Throws grokkit::error for an

@@ -1,7 +1,9 @@
-// LAPACK's dsyevd from OpenBLAS, which exports it (Debian's libopenblas0-pthread).
-// SPDX-License-Identifier: Apache-2.0
+// LAPACK's dsyevd and dpotrf, and cblas_dtrsm, from OpenBLAS, which exports it (Debian's
+// libopenblas0-pthread). SPDX-License-Identifier: Apache-2.0
 #include <grokkit/error.hpp>
 #include <grokkit/linalg.hpp>
+
+#include <cblas.h>
 
 #include <cstddef>
 #include <string>
@@ -11,6 +13,8 @@
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
                         double* w, double* work, const int* lwork, int* iwork, const int* liwork,
                         int* info, std::size_t jobz_len, std::size_t uplo_len);
+extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info,
+                        std::size_t uplo_len);
 
 namespace grokkit {
 
@@ -52,6 +56,36 @@ symmetric_eigen_result symmetric_eigen(std::vector<double> a, std::size_t n) {
         for (std::size_t k = 0; k < n; ++k)
             r.vectors[i * n + k] = a[k * n + i];
     return r;
+}
+
+std::size_t cholesky_factor(std::vector<double>& a, std::size_t n) {
+    if (a.size() != n * n)
+        throw error("cholesky_factor", std::to_string(a.size()) + " values",
+                    std::to_string(n * n) + " (an n x n matrix)");
+    if (n == 0)
+        return 0;
+    // Column-major, the row-major symmetric matrix is itself: "L" factors it as L Lᵀ with L in
+    // the column-major lower triangle.
+    const int ni = static_cast<int>(n);
+    int info = 0;
+    dpotrf_("L", &ni, a.data(), &ni, &info, 1);
+    if (info < 0)
+        throw error("cholesky_factor", "LAPACK dpotrf returned info " + std::to_string(info),
+                    "info >= 0");
+    return static_cast<std::size_t>(info);
+}
+
+void cholesky_half_solve(const std::vector<double>& factor, std::size_t n, double* b,
+                         std::size_t m) {
+    if (factor.size() != n * n)
+        throw error("cholesky_half_solve", std::to_string(factor.size()) + " values",
+                    std::to_string(n * n) + " (an n x n factor)");
+    if (n == 0 || m == 0)
+        return;
+    // Row-major b (m, n) is column-major bᵀ (n, m): its columns are the b_i.
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
+                static_cast<int>(n), static_cast<int>(m), 1.0, factor.data(), static_cast<int>(n),
+                b, static_cast<int>(n));
 }
 
 } // namespace grokkit

@@ -32,9 +32,36 @@ void model::example_gradients(const xt::xtensor<float, 2>&, xt::xtensor<float, 2
                 "overrides grokkit::model::example_gradients (mlp, linear and transformer do)");
 }
 
+void model::forward_tangent(const std::vector<float>&, xt::xtensor<float, 2>&) {
+    throw error("model.forward_tangent", "this model has no tangent passes",
+                "a model that overrides grokkit::model::forward_tangent and backward_tangent "
+                "(mlp, linear and transformer do)");
+}
+
+void model::backward_tangent(const xt::xtensor<float, 2>&, const xt::xtensor<float, 2>&) {
+    throw error("model.backward_tangent", "this model has no tangent passes",
+                "a model that overrides grokkit::model::forward_tangent and backward_tangent "
+                "(mlp, linear and transformer do)");
+}
+
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits) {
     return weighted_loss(loss, logits, labels, dlogits, 1.0);
+}
+
+void loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                    const xt::xtensor<float, 2>& t_logits, xt::xtensor<float, 2>& t_dlogits) {
+    const std::size_t n = logits.shape(0), c = logits.shape(1);
+    const double scale = loss.class_mean && c > 0 ? 1.0 / static_cast<double>(c) : 1.0;
+    if (loss.name == "cross_entropy")
+        return nn::softmax_cross_entropy_tangent(logits, t_logits, t_dlogits, scale);
+    if (loss.name != "mse")
+        throw error(diagnostic{"loss", "loss", "unknown loss \"" + loss.name + "\"",
+                               "cross_entropy or mse"});
+    nn::ensure_shape(t_dlogits, n, c);
+    const double factor = n > 0 ? 2.0 * scale / static_cast<double>(n) : 0.0;
+    for (std::size_t k = 0; k < n * c; ++k)
+        t_dlogits.data()[k] = static_cast<float>(factor * t_logits.data()[k]);
 }
 
 std::size_t parameter_count(model& m) {

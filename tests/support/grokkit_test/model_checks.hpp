@@ -3,11 +3,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <grokkit/curvature.hpp>
 #include <grokkit/data.hpp>
 #include <grokkit/loss.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/nn.hpp>
 #include <grokkit/optimizer.hpp>
+#include <grokkit/rng.hpp>
+#include <grokkit/train.hpp>
 
 #include <catch2/catch.hpp>
 #include <xtensor/xtensor.hpp>
@@ -151,6 +154,82 @@ inline example_gradient_errors check_example_gradients(grokkit::model& m, const 
         e.rows = std::max(e.rows, scaled_error(rows.data() + i * p, single.data(), p));
     }
     return e;
+}
+
+/// An example set holding a copy of batch `x`, whose examples are `n_tokens` tokens or
+/// `n_features` features wide.
+inline grokkit::example_set to_example_set(const grokkit::batch& x, std::size_t n_tokens,
+                                           std::size_t n_features) {
+    grokkit::example_set s;
+    s.tokens = xt::zeros<std::int32_t>({n_tokens ? x.n : 0, n_tokens});
+    s.features = xt::zeros<float>({n_features ? x.n : 0, n_features});
+    s.labels = xt::zeros<std::int32_t>({x.n});
+    std::copy_n(x.tokens, n_tokens ? x.n * n_tokens : 0, s.tokens.data());
+    std::copy_n(x.features, n_features ? x.n * n_features : 0, s.features.data());
+    std::copy_n(x.labels, x.n, s.labels.data());
+    return s;
+}
+
+/// The flat gradient of the mean `loss` over `set` at the model's parameters.
+inline std::vector<double> loss_gradient(grokkit::model& m, const grokkit::example_set& set,
+                                         const grokkit::loss_config& loss) {
+    xt::xtensor<float, 2> logits, dlogits;
+    m.forward(grokkit::as_batch(set), logits);
+    grokkit::evaluate_loss(loss, logits, set.labels.data(), &dlogits);
+    m.backward(dlogits);
+    const std::vector<float> g = flat_gradients(m);
+    return std::vector<double>(g.begin(), g.end());
+}
+
+/// The whole-model check of Hessian-vector products in float32: for `n_directions` random unit
+/// directions v, ‖curvature_product(hessian) v − (g(θ + hv) − g(θ − hv)) / 2h‖ / ‖the
+/// difference‖, worst over the directions, with g the float gradient of the mean loss and h =
+/// 1e-2. The float gradients' rounding (~1e-7 relative, divided by 2h) and the O(h²) truncation
+/// keep the difference within ~1e-3 of H v for smooth models; the tests allow 1e-2. Leaves the
+/// parameters as they were.
+inline double hessian_vector_error(grokkit::model& m, const grokkit::example_set& set,
+                                   const grokkit::loss_config& loss, std::uint64_t seed,
+                                   int n_directions = 3) {
+    constexpr double h = 1e-2;
+    const std::vector<float> theta = grokkit::flat_parameters(m);
+    const std::size_t p = theta.size();
+    double worst = 0.0;
+    for (int k = 0; k < n_directions; ++k) {
+        grokkit::rng r(seed, "hvp direction", static_cast<std::uint64_t>(k));
+        std::vector<double> v(p);
+        double norm = 0.0;
+        for (double& x : v) {
+            x = r.normal();
+            norm += x * x;
+        }
+        for (double& x : v)
+            x /= std::sqrt(norm);
+        std::vector<double> hv;
+        {
+            grokkit::curvature_product product(m, set, loss, grokkit::curvature_kind::hessian,
+                                               std::vector<double>(p, 0.0), 0.0);
+            product.apply(v, hv);
+        }
+        std::vector<float> moved(p);
+        for (std::size_t j = 0; j < p; ++j)
+            moved[j] = static_cast<float>(theta[j] + h * v[j]);
+        grokkit::set_flat_parameters(m, moved);
+        const std::vector<double> plus = loss_gradient(m, set, loss);
+        for (std::size_t j = 0; j < p; ++j)
+            moved[j] = static_cast<float>(theta[j] - h * v[j]);
+        grokkit::set_flat_parameters(m, moved);
+        const std::vector<double> minus = loss_gradient(m, set, loss);
+        grokkit::set_flat_parameters(m, theta);
+        double diff = 0.0, fd_norm = 0.0;
+        for (std::size_t j = 0; j < p; ++j) {
+            const double fd = (plus[j] - minus[j]) / (2.0 * h);
+            diff += (hv[j] - fd) * (hv[j] - fd);
+            fd_norm += fd * fd;
+        }
+        REQUIRE(fd_norm > 0.0);
+        worst = std::max(worst, std::sqrt(diff / fd_norm));
+    }
+    return worst;
 }
 
 } // namespace grokkit_test
