@@ -73,6 +73,12 @@ report_chart heat_map(const std::string& title, const std::vector<double>& x,
                       const std::string& x_title, const std::string& y_title,
                       const std::string& z_title);
 
+/// The distribution of `values` as a histogram of `bins` equal bins between their smallest and
+/// largest finite value (with log_x, equal in log10 over the positive values). Values left out
+/// (non-finite, or <= 0 on a log axis) are counted in the chart's title.
+report_chart histogram(const std::string& title, const std::vector<double>& values,
+                       const std::string& x_title, std::size_t bins = 40, bool log_x = false);
+
 /// `text` as a JSON string literal, quotes included.
 std::string json_string(const std::string& text);
 /// `v` as a JSON number (null for NaN and infinities).

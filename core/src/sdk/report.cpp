@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <grokkit/report.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -116,6 +117,41 @@ report_chart heat_map(const std::string& title, const std::vector<double>& x,
         "\"color\":{\"field\":\"z\",\"type\":\"quantitative\",\"title\":" + json_string(z_title) +
         ",\"scale\":{\"scheme\":\"viridis\"}}}}";
     return {title, std::move(spec)};
+}
+
+report_chart histogram(const std::string& title, const std::vector<double>& values,
+                       const std::string& x_title, std::size_t bins, bool log_x) {
+    std::vector<double> kept;
+    for (const double v : values)
+        if (std::isfinite(v) && (!log_x || v > 0))
+            kept.push_back(log_x ? std::log10(v) : v);
+    const std::size_t left_out = values.size() - kept.size();
+    bins = std::max<std::size_t>(bins, 1);
+    std::vector<std::size_t> counts(bins, 0);
+    double lo = 0, hi = 1;
+    if (!kept.empty()) {
+        lo = *std::min_element(kept.begin(), kept.end());
+        hi = *std::max_element(kept.begin(), kept.end());
+    }
+    const double width = hi > lo ? (hi - lo) / static_cast<double>(bins) : 1.0;
+    for (const double v : kept)
+        ++counts[std::min(bins - 1, static_cast<std::size_t>((v - lo) / width))];
+    std::string rows;
+    for (std::size_t b = 0; b < bins; ++b) {
+        const double start = lo + width * static_cast<double>(b), end = start + width;
+        append_row(rows, {"\"x\":", json_number(log_x ? std::pow(10.0, start) : start),
+                          ",\"x2\":", json_number(log_x ? std::pow(10.0, end) : end),
+                          ",\"y\":", json_number(static_cast<double>(counts[b]))});
+    }
+    const std::string shown =
+        left_out ? title + " (" + std::to_string(left_out) + " values left out)" : title;
+    std::string spec = std::string("{") + schema + ",\"width\":640,\"height\":200," +
+                       "\"data\":{\"values\":[" + rows +
+                       "]},\"mark\":{\"type\":\"bar\",\"tooltip\":true},\"encoding\":{" +
+                       axis("x", x_title, log_x ? "log" : nullptr) +
+                       ",\"x2\":{\"field\":\"x2\"},\"y\":{\"field\":\"y\",\"type\":"
+                       "\"quantitative\",\"title\":\"count\"}}}";
+    return {shown, std::move(spec)};
 }
 
 } // namespace grokkit

@@ -1,0 +1,79 @@
+// Influence functions (Koh & Liang 2017) solved exactly: the score of training example z on
+// query z_q is ∇ℓ(z_q)ᵀ (H + R + λI)⁻¹ ∇ℓ(z), H the curvature of the mean training loss, R the
+// regulariser's Hessian and λ the damping, by an explicit Cholesky factorisation or by
+// conjugate gradient on exact curvature-vector products.
+//
+// Sign and scale, once: removing z from the training set changes the query's loss by about
+// +score / n (n training examples). A positive score marks a proponent (the query's loss rises
+// without it), a negative one an opponent. Scores are not divided by n, as kronfluence's are not;
+// score = −I_up,loss of Koh & Liang. Self-influence ∇ℓ(z)ᵀ (H + R + λI)⁻¹ ∇ℓ(z) is the score of z
+// on itself: n × the rise of z's own loss when it is left out, large for examples the model can
+// only fit by memorising them.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/curvature.hpp>
+#include <grokkit/data.hpp>
+#include <grokkit/loss.hpp>
+#include <grokkit/model.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace influence {
+
+/// How the inverse curvature is applied.
+enum class solver { exact, cg };
+
+struct settings {
+    solver method = solver::cg;
+    grokkit::curvature_kind curvature = grokkit::curvature_kind::hessian;
+    double damping = 1e-3;
+    double cg_tolerance = 1e-6; ///< stop at ‖r‖ <= cg_tolerance · ‖g‖
+    std::int64_t cg_max_iterations = 1000;
+    bool self_influence = true;
+};
+
+/// The exact method forms a P × P matrix and factors it: refused above this many parameters.
+inline constexpr std::size_t max_exact_parameters = 10'000;
+
+/// One linear solve's outcome.
+struct solve_stats {
+    std::int64_t iterations = 0; ///< CG iterations (0 for exact)
+    double residual = 0.0; ///< CG: ‖g − A x‖ / ‖g‖ of the answer; exact: NaN (not formed)
+    bool converged = true;
+    bool indefinite = false; ///< CG met pᵀAp <= 0: the answer is not a solve (scores NaN)
+};
+
+struct result {
+    std::size_t n_queries = 0, n_train = 0, n_parameters = 0;
+    std::vector<double> scores;         ///< (n_queries, n_train)
+    std::vector<double> self_influence; ///< (n_train), empty unless settings::self_influence
+    std::vector<double> query_loss;     ///< (n_queries) each query's own loss
+    std::vector<solve_stats> query_solves, self_solves;
+    double train_loss = 0.0; ///< mean training loss at these parameters
+    double seconds_gradients = 0.0, seconds_curvature = 0.0, seconds_solves = 0.0;
+};
+
+/// Reports long work: (what, done, total).
+using progress_fn = std::function<void(const std::string&, std::int64_t, std::int64_t)>;
+
+/// Influence of every example of `train` on every example of `queries` for the model's current
+/// parameters. `curvature_net` and `gradient_net` are two copies of the same model (curvature
+/// products and per-example gradients run on them in turn); `regulariser` is
+/// grokkit::regulariser_diagonal of the run. Throws grokkit::error for exact above
+/// max_exact_parameters (naming cg) and for a damped curvature that is not positive definite
+/// (naming its smallest eigenvalue).
+result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
+               const grokkit::example_set& train, const grokkit::example_set& queries,
+               const grokkit::loss_config& loss, const std::vector<double>& regulariser,
+               const settings& s, const progress_fn& progress = {});
+
+/// Per row of `scores` (rows, cols): the columns of the k largest values, largest first
+/// (`highest`) and of the k smallest, smallest first (`lowest`); NaN never ranks.
+void rank_rows(const std::vector<double>& scores, std::size_t rows, std::size_t cols, std::size_t k,
+               std::vector<std::int64_t>& highest, std::vector<std::int64_t>& lowest);
+
+} // namespace influence

@@ -1,0 +1,287 @@
+// influence: parameters, outputs, and the run at one checkpoint.
+// SPDX-License-Identifier: Apache-2.0
+#include "influence_analysis.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/rng.hpp>
+#include <grokkit/train.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <numeric>
+
+namespace influence {
+
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+[[noreturn]] void fail(const std::string& key, const std::string& what,
+                       const std::string& expected) {
+    throw grokkit::error(grokkit::diagnostic{"influence.outputs", key, what, expected, 0, 0});
+}
+
+settings settings_of(const params& p) {
+    settings s;
+    s.method = p.method == "exact" ? solver::exact : solver::cg;
+    s.curvature = grokkit::curvature_from_string(p.curvature);
+    s.damping = p.damping;
+    s.cg_tolerance = p.cg_tolerance;
+    s.cg_max_iterations = p.cg_max_iterations;
+    s.self_influence = p.self_influence;
+    return s;
+}
+
+// Rows of `values` (rows, cols) as a 2-D array.
+template <class T>
+xt::xarray<T> table(const std::vector<T>& values, std::size_t rows, std::size_t cols) {
+    xt::xarray<T> a = xt::xarray<T>::from_shape({rows, cols});
+    std::copy(values.begin(), values.end(), a.begin());
+    return a;
+}
+
+} // namespace
+
+void analysis_impl::declare(grokkit::param_set& ps) {
+    auto& p = m_params;
+    ps.add("method", p.method,
+           "exact: the explicit curvature matrix and its Cholesky factor (models of at most "
+           "10,000 parameters); cg: conjugate gradient on exact curvature-vector products")
+        .one_of({"exact", "cg"});
+    ps.add("curvature", p.curvature,
+           "hessian: the training loss's Hessian (Koh & Liang); gauss_newton: its Gauss-Newton "
+           "part J^T H_loss J, positive semi-definite (the same for linear models)")
+        .one_of({"hessian", "gauss_newton"});
+    ps.add("damping", p.damping,
+           "lambda added to the curvature's diagonal, on top of the run's l2 and coupled weight "
+           "decay")
+        .at_least(0);
+    ps.add("queries", p.queries, "the split the queries come from").one_of({"test", "train"});
+    ps.add("query_positions", p.query_positions,
+           "optional: these positions in the query split, instead of the whole split")
+        .at_least(0);
+    ps.add("query_index", p.query_index,
+           "optional: positions in the query split from an earlier analysis (<analysis>/<output>, "
+           "int64), such as hull_test's out_of_hull")
+        .input(grokkit::dtype::int64);
+    ps.add("max_queries", p.max_queries,
+           "at most this many queries per checkpoint: when more, a sample keyed by the run seed "
+           "(the same for every influence analysis of the run); the rows of the query outputs")
+        .at_least(1)
+        .at_most(100'000);
+    ps.add("top_k", p.top_k, "proponents and opponents kept per query").at_least(1);
+    ps.add("self_influence", p.self_influence,
+           "also the self-influence of every training example (cg: one solve each)");
+    ps.add("cg_tolerance", p.cg_tolerance,
+           "cg: stop when the residual norm is at most cg_tolerance times the gradient's")
+        .above(0)
+        .below(1);
+    ps.add("cg_max_iterations", p.cg_max_iterations, "cg: iterations per solve at most")
+        .at_least(1);
+}
+
+void analysis_impl::declare_outputs(grokkit::output_set& os) const {
+    using grokkit::dtype;
+    os.add("query", dtype::int64, {"n_queries"}, "index",
+           "position in the query split of each row's query; -1 for rows unused at this "
+           "checkpoint");
+    os.add("query_loss", dtype::float64, {"n_queries"}, "nats", "each query's loss (NaN unused)");
+    os.add("scores", dtype::float64, {"n_queries", "n_train"}, "1",
+           "grad l(query)^T (H + R + lambda I)^-1 grad l(train): about n_train times the rise in "
+           "the query's loss when the training example is left out; > 0 a proponent, < 0 an "
+           "opponent (NaN unused or indefinite)")
+        .axes({"query", "train"});
+    os.add("proponents", dtype::int64, {"n_queries", "top_k"}, "index",
+           "training examples of the highest scores, highest first (-1 unused)")
+        .axes({"query", "rank"});
+    os.add("proponent_scores", dtype::float64, {"n_queries", "top_k"}, "1", "their scores")
+        .axes({"query", "rank"});
+    os.add("opponents", dtype::int64, {"n_queries", "top_k"}, "index",
+           "training examples of the lowest scores, lowest first (-1 unused)")
+        .axes({"query", "rank"});
+    os.add("opponent_scores", dtype::float64, {"n_queries", "top_k"}, "1", "their scores")
+        .axes({"query", "rank"});
+    os.add("self_influence", dtype::float64, {"n_train"}, "1",
+           "grad l(z)^T (H + R + lambda I)^-1 grad l(z) per training example: a memorisation "
+           "score (NaN for an indefinite solve)")
+        .optional("self_influence = true");
+    os.add("query_iterations", dtype::int64, {"n_queries"}, "1",
+           "CG iterations of each query's solve (0 for exact, -1 unused)");
+    os.add("query_residual", dtype::float64, {"n_queries"}, "1",
+           "cg: |g - A x| / |g| of each query's solve, from one more product; NaN for exact "
+           "and unused rows");
+    os.add("self_iterations", dtype::int64, {"n_train"}, "1",
+           "CG iterations of each training example's self-influence solve (0 for exact)")
+        .optional("self_influence = true");
+    os.add("self_residual", dtype::float64, {"n_train"}, "1",
+           "cg: the relative residual of each self-influence solve; NaN for exact")
+        .optional("self_influence = true");
+    os.add("n_used", dtype::int64, {}, "1", "queries scored at this checkpoint");
+    os.add("n_unconverged", dtype::int64, {}, "1",
+           "CG solves that stopped at cg_max_iterations above the tolerance");
+    os.add("n_indefinite", dtype::int64, {}, "1",
+           "CG solves that met non-positive curvature (their scores are NaN)");
+    os.add("damping", dtype::float64, {}, "1", "the damping lambda used");
+    os.add("regulariser", dtype::float64, {}, "1",
+           "the regulariser's Hessian diagonal, largest value (l2 + coupled weight decay)");
+    os.add("train_loss", dtype::float64, {}, "nats", "mean training loss at these parameters");
+    os.add("n_parameters", dtype::int64, {}, "1", "P: the model's parameter count");
+    os.add("seconds_gradients", dtype::float64, {}, "s", "per-example gradients");
+    os.add("seconds_curvature", dtype::float64, {}, "s",
+           "exact: forming and factoring the curvature matrix (0 for cg)");
+    os.add("seconds_solves", dtype::float64, {}, "s", "the solves and score products");
+    os.add("seconds_total", dtype::float64, {}, "s", "the whole checkpoint (wall)");
+}
+
+void analysis_impl::outputs(const grokkit::analysis_setup& setup,
+                            grokkit::output_binding& out) const {
+    const auto& p = m_params;
+    const auto& split = p.queries == "test" ? setup.data.test : setup.data.train;
+    const std::size_t n_train = setup.data.train.size();
+    if (n_train == 0 || split.size() == 0)
+        fail("queries", "the " + p.queries + " split is empty", "a split with examples");
+    if (!p.query_positions.empty() && !p.query_index.empty())
+        fail("query_positions", "both query_positions and query_index are set",
+             "one way of choosing the queries");
+    for (const auto i : p.query_positions)
+        if (static_cast<std::size_t>(i) >= split.size())
+            fail("query_positions", "position " + std::to_string(i),
+                 "positions in the " + p.queries + " split, 0 to " +
+                     std::to_string(split.size() - 1));
+    const std::size_t n_params = grokkit::parameter_count(setup.net);
+    if (p.method == "exact" && n_params > max_exact_parameters)
+        fail("method",
+             "exact: the model has " + std::to_string(n_params) + " parameters (a " +
+                 std::to_string(n_params) + "^2 matrix)",
+             "at most " + std::to_string(max_exact_parameters) + " parameters, or method = \"cg\"");
+    const std::size_t candidates =
+        p.query_positions.empty() ? split.size() : p.query_positions.size();
+    out.size("n_queries", std::min(candidates, static_cast<std::size_t>(p.max_queries)));
+    out.size("n_train", n_train);
+    out.size("top_k", std::min(n_train, static_cast<std::size_t>(p.top_k)));
+    if (!p.self_influence)
+        for (const char* o : {"self_influence", "self_iterations", "self_residual"})
+            out.skip(o);
+}
+
+std::vector<std::int64_t> analysis_impl::pick_queries(grokkit::analysis_context& ctx) const {
+    const auto& p = m_params;
+    const auto& split = p.queries == "test" ? ctx.data().test : ctx.data().train;
+    std::vector<std::int64_t> candidates(split.size());
+    std::iota(candidates.begin(), candidates.end(), std::int64_t{0});
+    if (!p.query_positions.empty())
+        candidates = p.query_positions;
+    if (!p.query_index.empty())
+        candidates = ctx.input(p.query_index).int64s();
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (const auto i : candidates)
+        if (i < 0 || static_cast<std::size_t>(i) >= split.size())
+            throw grokkit::error("influence.run",
+                                 "query_index \"" + p.query_index + "\" holds " + std::to_string(i),
+                                 "positions in the " + p.queries + " split, 0 to " +
+                                     std::to_string(split.size() - 1));
+    const auto cap = static_cast<std::size_t>(p.max_queries);
+    if (candidates.size() <= cap)
+        return candidates;
+    // Keyed by the run seed, not this analysis' own: every influence analysis of a run samples
+    // the same queries, so methods and settings compare row for row.
+    const auto order =
+        grokkit::rng(ctx.run_seed(), "influence queries").permutation(candidates.size());
+    std::vector<std::int64_t> picked;
+    for (std::size_t k = 0; k < cap; ++k)
+        picked.push_back(candidates[order[k]]);
+    std::sort(picked.begin(), picked.end());
+    return picked;
+}
+
+void analysis_impl::run(grokkit::analysis_context& ctx) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto& split = m_params.queries == "test" ? ctx.data().test : ctx.data().train;
+    const std::vector<std::int64_t> picked = pick_queries(ctx);
+    const grokkit::example_set queries =
+        grokkit::subset(split, std::vector<std::size_t>(picked.begin(), picked.end()));
+    const auto curvature_net = ctx.copy_model();
+    const auto gradient_net = ctx.copy_model();
+    const std::vector<double> regulariser =
+        grokkit::regulariser_diagonal(*curvature_net, ctx.training().optimizer);
+    const result r = compute(*curvature_net, *gradient_net, ctx.data().train, queries, ctx.loss(),
+                             regulariser, settings_of(m_params),
+                             [&ctx](const std::string& what, std::int64_t done,
+                                    std::int64_t total) { ctx.progress(what, done, total); });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    write(ctx, picked, r, seconds);
+    const double largest =
+        regulariser.empty() ? 0.0 : *std::max_element(regulariser.begin(), regulariser.end());
+    ctx.write("regulariser", largest);
+}
+
+void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std::int64_t>& picked,
+                          const result& r, double seconds_total) const {
+    const auto& split = m_params.queries == "test" ? ctx.data().test : ctx.data().train;
+    const std::size_t candidates =
+        m_params.query_positions.empty() ? split.size() : m_params.query_positions.size();
+    const std::size_t rows = std::min(candidates, static_cast<std::size_t>(m_params.max_queries));
+    const std::size_t k = std::min(r.n_train, static_cast<std::size_t>(m_params.top_k));
+    const std::size_t used = r.n_queries;
+    // Every per-query output has `rows` rows; the first `used` hold this checkpoint's queries.
+    std::vector<std::int64_t> query(rows, -1), iterations(rows, -1);
+    std::vector<double> query_loss(rows, nan), residual(rows, nan);
+    std::vector<double> scores(rows * r.n_train, nan);
+    std::copy(r.scores.begin(), r.scores.end(), scores.begin());
+    std::int64_t unconverged = 0, indefinite = 0;
+    for (std::size_t q = 0; q < used; ++q) {
+        query[q] = picked[q];
+        query_loss[q] = r.query_loss[q];
+        iterations[q] = r.query_solves[q].iterations;
+        residual[q] = r.query_solves[q].residual;
+        unconverged += !r.query_solves[q].converged;
+        indefinite += r.query_solves[q].indefinite;
+    }
+    std::vector<std::int64_t> highest, lowest;
+    rank_rows(scores, rows, r.n_train, k, highest, lowest);
+    std::vector<double> highest_scores(rows * k, nan), lowest_scores(rows * k, nan);
+    for (std::size_t j = 0; j < rows * k; ++j) {
+        const std::size_t q = j / k;
+        if (highest[j] >= 0)
+            highest_scores[j] = scores[q * r.n_train + static_cast<std::size_t>(highest[j])];
+        if (lowest[j] >= 0)
+            lowest_scores[j] = scores[q * r.n_train + static_cast<std::size_t>(lowest[j])];
+    }
+    ctx.write("query", query);
+    ctx.write("query_loss", query_loss);
+    ctx.write("scores", table(scores, rows, r.n_train));
+    ctx.write("proponents", table(highest, rows, k));
+    ctx.write("proponent_scores", table(highest_scores, rows, k));
+    ctx.write("opponents", table(lowest, rows, k));
+    ctx.write("opponent_scores", table(lowest_scores, rows, k));
+    ctx.write("query_iterations", iterations);
+    ctx.write("query_residual", residual);
+    if (m_params.self_influence) {
+        std::vector<std::int64_t> self_iterations;
+        std::vector<double> self_residual;
+        for (const solve_stats& s : r.self_solves) {
+            self_iterations.push_back(s.iterations);
+            self_residual.push_back(s.residual);
+            unconverged += !s.converged;
+            indefinite += s.indefinite;
+        }
+        ctx.write("self_influence", r.self_influence);
+        ctx.write("self_iterations", self_iterations);
+        ctx.write("self_residual", self_residual);
+    }
+    ctx.write("n_used", static_cast<std::int64_t>(used));
+    ctx.write("n_unconverged", unconverged);
+    ctx.write("n_indefinite", indefinite);
+    ctx.write("damping", m_params.damping);
+    ctx.write("train_loss", r.train_loss);
+    ctx.write("n_parameters", static_cast<std::int64_t>(r.n_parameters));
+    ctx.write("seconds_gradients", r.seconds_gradients);
+    ctx.write("seconds_curvature", r.seconds_curvature);
+    ctx.write("seconds_solves", r.seconds_solves);
+    ctx.write("seconds_total", seconds_total);
+}
+
+} // namespace influence

@@ -1,0 +1,335 @@
+// Tests of the influence solves: predictions against actual leave-one-out retraining of
+// L2-regularised logistic regression (Koh & Liang 2017, figure 2), exact against CG on an MLP,
+// the refusal of exact for large models, and the ranking.
+// SPDX-License-Identifier: Apache-2.0
+#include "influence.hpp"
+#include "linear/linear.hpp"
+#include "mlp/mlp.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/linalg.hpp>
+#include <grokkit/optimizer.hpp>
+#include <grokkit/rng.hpp>
+#include <grokkit/train.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace {
+
+// ---- The outside truth: softmax regression in double, solved by Newton's method -----------
+
+constexpr std::size_t dim = 5, n_classes = 2, n_train = 200;
+constexpr double l2 = 1e-2;
+// θ as the linear model lays it out: W (dim, n_classes) row-major, then b (n_classes).
+constexpr std::size_t n_params = (dim + 1) * n_classes;
+
+struct data {
+    std::vector<double> x;       // (n, dim)
+    std::vector<std::int32_t> y; // (n)
+};
+
+// Points N(0, I) labelled by a fixed direction, with 15% of the labels flipped: not separable.
+data make_data(std::size_t n, std::uint64_t seed) {
+    grokkit::rng r(seed, "influence test");
+    data d;
+    for (std::size_t i = 0; i < n; ++i) {
+        double score = 0.0;
+        for (std::size_t j = 0; j < dim; ++j) {
+            d.x.push_back(r.normal());
+            score += d.x.back() * (1.0 + 0.5 * static_cast<double>(j));
+        }
+        const bool flip = r.uniform() < 0.15;
+        d.y.push_back(static_cast<std::int32_t>((score > 0) != flip));
+    }
+    return d;
+}
+
+// Softmax probabilities of example i under θ.
+std::vector<double> probabilities(const std::vector<double>& theta, const double* x) {
+    std::vector<double> z(n_classes);
+    for (std::size_t c = 0; c < n_classes; ++c) {
+        z[c] = theta[dim * n_classes + c];
+        for (std::size_t j = 0; j < dim; ++j)
+            z[c] += x[j] * theta[j * n_classes + c];
+    }
+    const double m = *std::max_element(z.begin(), z.end());
+    double sum = 0.0;
+    for (double& v : z)
+        sum += (v = std::exp(v - m));
+    for (double& v : z)
+        v /= sum;
+    return z;
+}
+
+double example_loss(const std::vector<double>& theta, const data& d, std::size_t i) {
+    return -std::log(probabilities(theta, d.x.data() + i * dim)[static_cast<std::size_t>(d.y[i])]);
+}
+
+// Gradient and Hessian of (1/m) Σ_{i != skip} ℓ_i + ½ l2 ‖θ‖², m the examples kept.
+void objective_derivatives(const std::vector<double>& theta, const data& d, std::size_t skip,
+                           std::vector<double>& g, std::vector<double>& h) {
+    const std::size_t n = d.y.size();
+    const double m = static_cast<double>(skip < n ? n - 1 : n);
+    g.assign(n_params, 0.0);
+    h.assign(n_params * n_params, 0.0);
+    std::vector<double> xt(dim + 1, 1.0); // x with a 1 for the bias
+    const auto index = [](std::size_t j, std::size_t c) {
+        return j < dim ? j * n_classes + c : dim * n_classes + c;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i == skip)
+            continue;
+        std::copy_n(d.x.data() + i * dim, dim, xt.begin());
+        const std::vector<double> p = probabilities(theta, xt.data());
+        for (std::size_t j = 0; j <= dim; ++j)
+            for (std::size_t c = 0; c < n_classes; ++c) {
+                const double yc = static_cast<std::size_t>(d.y[i]) == c ? 1.0 : 0.0;
+                g[index(j, c)] += xt[j] * (p[c] - yc) / m;
+                for (std::size_t k = 0; k <= dim; ++k)
+                    for (std::size_t e = 0; e < n_classes; ++e)
+                        h[index(j, c) * n_params + index(k, e)] +=
+                            xt[j] * xt[k] * p[c] * ((c == e ? 1.0 : 0.0) - p[e]) / m;
+            }
+    }
+    for (std::size_t a = 0; a < n_params; ++a) {
+        g[a] += l2 * theta[a];
+        h[a * n_params + a] += l2;
+    }
+}
+
+// Newton's method from θ until ‖g‖ < 1e-10 (the problem is strongly convex through l2).
+std::vector<double> newton(std::vector<double> theta, const data& d, std::size_t skip) {
+    std::vector<double> g, h;
+    for (int it = 0; it < 100; ++it) {
+        objective_derivatives(theta, d, skip, g, h);
+        double norm = 0.0;
+        for (const double v : g)
+            norm += v * v;
+        if (std::sqrt(norm) < 1e-10)
+            return theta;
+        // θ -= H⁻¹ g through H's eigenvectors.
+        const auto e = grokkit::symmetric_eigen(h, n_params);
+        for (std::size_t k = 0; k < n_params; ++k) {
+            double proj = 0.0;
+            for (std::size_t a = 0; a < n_params; ++a)
+                proj += e.vectors[a * n_params + k] * g[a];
+            for (std::size_t a = 0; a < n_params; ++a)
+                theta[a] -= e.vectors[a * n_params + k] * proj / e.values[k];
+        }
+    }
+    FAIL("Newton's method did not reach |g| < 1e-10 in 100 iterations");
+    return theta;
+}
+
+grokkit::example_set to_set(const data& d, std::size_t first, std::size_t count) {
+    grokkit::example_set s;
+    s.features = xt::zeros<float>({count, dim});
+    s.labels = xt::zeros<std::int32_t>({count});
+    for (std::size_t i = 0; i < count; ++i) {
+        for (std::size_t j = 0; j < dim; ++j)
+            s.features(i, j) = static_cast<float>(d.x[(first + i) * dim + j]);
+        s.labels(i) = d.y[first + i];
+    }
+    return s;
+}
+
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+    const double n = static_cast<double>(a.size());
+    const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n;
+    const double mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
+    double sab = 0.0, saa = 0.0, sbb = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / std::sqrt(saa * sbb);
+}
+
+// The least-squares slope of b against a.
+double slope(const std::vector<double>& a, const std::vector<double>& b) {
+    const double n = static_cast<double>(a.size());
+    const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n;
+    const double mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
+    double sab = 0.0, saa = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+    }
+    return sab / saa;
+}
+
+} // namespace
+
+TEST_CASE("influence: predicted leave-one-out changes of a test loss track actual retraining "
+          "(logistic regression, Pearson >= 0.95)",
+          "[influence]") {
+    const influence::solver method = GENERATE(influence::solver::exact, influence::solver::cg);
+    INFO("method " << (method == influence::solver::exact ? "exact" : "cg"));
+    // 200 training points and 1 test point, the test point the one of highest loss of 20.
+    const data d = make_data(n_train + 20, 1);
+    const std::vector<double> optimum = newton(std::vector<double>(n_params, 0.0), d, n_train + 20);
+    // Newton above used every point; refit on the training points alone.
+    data train_data{std::vector<double>(d.x.begin(), d.x.begin() + n_train * dim),
+                    std::vector<std::int32_t>(d.y.begin(), d.y.begin() + n_train)};
+    const std::vector<double> theta = newton(optimum, train_data, n_train);
+    std::size_t test = n_train;
+    for (std::size_t i = n_train; i < n_train + 20; ++i)
+        if (example_loss(theta, d, i) > example_loss(theta, d, test))
+            test = i;
+    INFO("test point " << test << ", loss " << example_loss(theta, d, test));
+
+    // The float linear model at the double optimum, and the influence of every training point.
+    linear::model_impl curvature_net, gradient_net;
+    const grokkit::example_set train = to_set(d, 0, n_train), query = to_set(d, test, 1);
+    grokkit::input_spec spec;
+    spec.n_features = dim;
+    spec.n_classes = n_classes;
+    for (linear::model_impl* m : {&curvature_net, &gradient_net}) {
+        grokkit::param_set ps;
+        m->declare(ps);
+        m->build(spec, 0);
+        grokkit::set_flat_parameters(*m, std::vector<float>(theta.begin(), theta.end()));
+    }
+    // The run's regulariser: l2 on every parameter; adamw's decoupled decay adds nothing.
+    grokkit::optimizer_config opt;
+    opt.kind = "adamw";
+    opt.weight_decay = 1.0;
+    opt.l2 = l2;
+    const std::vector<double> reg = grokkit::regulariser_diagonal(curvature_net, opt);
+    REQUIRE(reg == std::vector<double>(n_params, l2));
+    influence::settings s;
+    s.method = method;
+    s.damping = 0.0;
+    s.cg_tolerance = 1e-10;
+    const influence::result r = influence::compute(curvature_net, gradient_net, train, query,
+                                                   {"cross_entropy", false}, reg, s);
+    REQUIRE(r.scores.size() == n_train);
+    if (method == influence::solver::cg) {
+        CHECK(r.query_solves[0].converged);
+        CHECK(r.query_solves[0].residual < 1e-5);
+    }
+    // Removing example i changes the test loss by about +score_i / n.
+    std::vector<double> predicted(n_train);
+    for (std::size_t i = 0; i < n_train; ++i)
+        predicted[i] = r.scores[i] / static_cast<double>(n_train);
+
+    // The 50 largest |predicted| and 50 others drawn at random (Koh & Liang, figure 2).
+    std::vector<std::size_t> order(n_train);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::abs(predicted[a]) > std::abs(predicted[b]);
+    });
+    std::vector<std::size_t> chosen(order.begin(), order.begin() + 50);
+    const auto rest = grokkit::rng(2, "influence test").permutation(n_train - 50);
+    for (std::size_t k = 0; k < 50; ++k)
+        chosen.push_back(order[50 + rest[k]]);
+    std::vector<double> pred, actual;
+    const double base = example_loss(theta, d, test);
+    for (const std::size_t i : chosen) {
+        const std::vector<double> loo = newton(theta, train_data, i);
+        pred.push_back(predicted[i]);
+        actual.push_back(example_loss(loo, d, test) - base);
+    }
+    const double rho = pearson(pred, actual), b = slope(pred, actual);
+    INFO("Pearson " << rho << ", slope " << b);
+    CHECK(rho >= 0.95);
+    // The sign and scale: removing a proponent raises the loss by about score / n. (Retraining
+    // on n − 1 examples also reweights the regulariser, which shifts every change alike and
+    // leaves the slope at n / (n − 1).)
+    CHECK(b > 0.8);
+    CHECK(b < 1.25);
+    // Self-influence is ∇ℓᵀ A⁻¹ ∇ℓ >= 0 for positive definite A.
+    REQUIRE(r.self_influence.size() == n_train);
+    for (const double v : r.self_influence)
+        CHECK(v >= 0.0);
+}
+
+TEST_CASE("influence: exact and cg agree on a small MLP", "[influence]") {
+    const grokkit::curvature_kind kind =
+        GENERATE(grokkit::curvature_kind::gauss_newton, grokkit::curvature_kind::hessian);
+    INFO("curvature " << (kind == grokkit::curvature_kind::hessian ? "hessian" : "gauss_newton"));
+    mlp::params p;
+    p.d_embed = 4;
+    p.hidden = {6};
+    p.activation = "gelu";
+    grokkit::input_spec spec;
+    spec.n_tokens = 2;
+    spec.vocab_size = 5;
+    spec.n_classes = 5;
+    grokkit::example_set train, queries;
+    const std::size_t n = 25;
+    train.tokens = xt::zeros<std::int32_t>({n, std::size_t{2}});
+    train.labels = xt::zeros<std::int32_t>({n});
+    for (std::size_t i = 0; i < n; ++i) {
+        train.tokens(i, 0) = static_cast<std::int32_t>(i % 5);
+        train.tokens(i, 1) = static_cast<std::int32_t>(i / 5);
+        train.labels(i) = static_cast<std::int32_t>((i % 5 + i / 5) % 5);
+    }
+    queries = grokkit::subset(train, {3, 7, 19});
+    mlp::model_impl a(p), b(p);
+    a.build(spec, 5);
+    b.build(spec, 5);
+    const std::size_t n_params = grokkit::parameter_count(a);
+    const std::vector<double> reg(n_params, 1e-3);
+    influence::settings s;
+    s.curvature = kind;
+    // The Hessian at initialisation has eigenvalues near −0.17: damping makes it definite.
+    s.damping = kind == grokkit::curvature_kind::hessian ? 0.5 : 1e-2;
+    s.cg_tolerance = 1e-7;
+    s.method = influence::solver::exact;
+    const auto exact = influence::compute(a, b, train, queries, {"cross_entropy", false}, reg, s);
+    s.method = influence::solver::cg;
+    const auto cg = influence::compute(a, b, train, queries, {"cross_entropy", false}, reg, s);
+    double scale = 0.0, diff = 0.0;
+    for (std::size_t k = 0; k < exact.scores.size(); ++k) {
+        scale = std::max(scale, std::abs(exact.scores[k]));
+        diff = std::max(diff, std::abs(exact.scores[k] - cg.scores[k]));
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+        scale = std::max(scale, std::abs(exact.self_influence[k]));
+        diff = std::max(diff, std::abs(exact.self_influence[k] - cg.self_influence[k]));
+    }
+    INFO("max |exact - cg| " << diff << " of max |score| " << scale);
+    // The stated tolerance: 1e-4 of the largest score (float products, CG to 1e-7).
+    CHECK(diff <= 1e-4 * scale);
+    for (const auto& q : cg.query_solves)
+        CHECK(q.converged);
+}
+
+TEST_CASE("influence: exact refuses models above 10,000 parameters, naming cg", "[influence]") {
+    mlp::params p;
+    p.d_embed = 64;
+    p.hidden = {128};
+    grokkit::input_spec spec;
+    spec.n_tokens = 2;
+    spec.vocab_size = 10;
+    spec.n_classes = 10;
+    mlp::model_impl a(p), b(p);
+    a.build(spec, 1);
+    b.build(spec, 1);
+    REQUIRE(grokkit::parameter_count(a) > influence::max_exact_parameters);
+    grokkit::example_set set;
+    set.tokens = xt::zeros<std::int32_t>({std::size_t{4}, std::size_t{2}});
+    set.labels = xt::zeros<std::int32_t>({std::size_t{4}});
+    influence::settings s;
+    s.method = influence::solver::exact;
+    const std::vector<double> reg(grokkit::parameter_count(a), 0.0);
+    CHECK_THROWS_WITH(influence::compute(a, b, set, set, {"cross_entropy", false}, reg, s),
+                      Catch::Contains("method = \"cg\""));
+}
+
+TEST_CASE("influence: ranking keeps the highest and lowest scores and skips NaN", "[influence]") {
+    const double nan = std::nan("");
+    const std::vector<double> scores{0.5, -2.0, nan, 3.0, 0.5, // ties go to the lower index
+                                     nan, nan,  nan, nan, nan};
+    std::vector<std::int64_t> high, low;
+    influence::rank_rows(scores, 2, 5, 3, high, low);
+    CHECK(high == std::vector<std::int64_t>{3, 0, 4, -1, -1, -1});
+    CHECK(low == std::vector<std::int64_t>{1, 0, 4, -1, -1, -1});
+}
