@@ -169,6 +169,18 @@ def main(grokkit, pipeline, artefacts):
         assert "Share of queries inside the hull against dimension" in text
         assert "Accuracy inside and outside the hull" in text
         check_rendered(chromium, hull_html, artefacts, "report-hull.png")
+        # influence's section: each query's proponents and opponents, self-influence.
+        infl = os.path.join(tmp, "influence.h5")
+        infl_toml = os.path.join(os.path.dirname(os.path.abspath(pipeline)), "..", "..",
+                                 "analyses", "influence", "example.toml")
+        subprocess.run([grokkit, "run", infl_toml, "--out", infl, "--quiet"], check=True,
+                       stdout=subprocess.DEVNULL)
+        infl_html = os.path.join(tmp, "influence.html")
+        subprocess.run([grokkit, "report", infl, "-o", infl_html], check=True)
+        text = open(infl_html).read()
+        assert "top proponents: train index (score)" in text
+        assert "Self-influence of the training examples" in text
+        check_rendered(chromium, infl_html, artefacts, "report-influence.png")
         live_report(grokkit, pipeline, tmp)
     print("PASS")
     return 0
