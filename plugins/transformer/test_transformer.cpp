@@ -668,3 +668,28 @@ TEST_CASE("transformer: example gradients need a matching forward", "[transforme
     CHECK(rows.shape(0) == 0);
     CHECK(rows.shape(1) == grokkit::parameter_count(m));
 }
+
+TEST_CASE("transformer: Hessian-vector products match central differences of gradients "
+          "(float32)",
+          "[transformer][curvature]") {
+    const bool layer_norm = GENERATE(false, true);
+    const std::int64_t n_layers = GENERATE(1, 2);
+    // 6 examples take block 0's direct products, 20 the token table's (which the tangent passes
+    // repeat on the rows).
+    const std::size_t n = GENERATE(6, 20);
+    INFO("layer_norm " << layer_norm << ", n_layers " << n_layers << ", n " << n);
+    transformer::model_impl m(small_params(n_layers, layer_norm, "gelu"));
+    m.build(small_spec(), 41);
+    const examples data = random_examples(n, 42);
+    const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), n_ctx, 0);
+    CHECK(grokkit_test::hessian_vector_error(m, set, {"cross_entropy", false}, 43) < 1e-2);
+}
+
+TEST_CASE("transformer: the Hessian product of a relu model away from its kinks",
+          "[transformer][curvature]") {
+    transformer::model_impl m(small_params(1, false, "relu"));
+    m.build(small_spec(), 51);
+    const examples data = away_from_kinks(m, random_examples(400, 52), 12, 5e-2f, 1);
+    const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), n_ctx, 0);
+    CHECK(grokkit_test::hessian_vector_error(m, set, {"mse", true}, 53) < 1e-2);
+}

@@ -49,6 +49,12 @@ class model_impl : public grokkit::model {
     /// backward().
     void example_gradients(const xt::xtensor<float, 2>& dlogits,
                            xt::xtensor<float, 2>& out) override;
+    /// The tangent passes run block 0 on the rows, not on the token table: when forward() used
+    /// the table, forward_tangent() first repeats it without (the same function up to rounding)
+    /// and backward_tangent() the backward pass (transformer_tangent.cpp).
+    void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
+    void backward_tangent(const xt::xtensor<float, 2>& dlogits,
+                          const xt::xtensor<float, 2>& t_dlogits) override;
     std::vector<std::string> representations() const override;
     /// Runs a forward pass over all positions of every block (so the last block's attention
     /// pattern is complete); a backward() then needs a new forward() first.
@@ -110,10 +116,22 @@ class model_impl : public grokkit::model {
     void attention_backward(std::size_t l, bool per_row);
     void qkv_backward(std::size_t l);
     void split_qkv_grads(std::size_t l);
+    /// The fused (d, 3·hd) `fused` into the W_Q, W_K and W_V gradients of block l.
+    void split_qkv(const float* fused, std::size_t l);
     void embed_backward();
     void zero_gradients();
     void rows_backward(const matrix& dlogits);
     void example_rows(const matrix& dlogits, matrix& out) const;
+
+    // Tangent passes (transformer_tangent.cpp).
+    const float* direction(std::size_t index) const {
+        return m_direction.data() + m_offsets[index];
+    }
+    void block_forward_tangent(std::size_t l);
+    void unembed_forward_tangent(matrix& t_logits);
+    void unembed_backward_tangent(const matrix& dlogits, const matrix& t_dlogits);
+    void mlp_backward_tangent(std::size_t l);
+    void attention_backward_tangent(std::size_t l);
 
     // Block 0 on the token table (transformer_table.cpp).
     bool is_table_cheaper() const;
@@ -169,6 +187,24 @@ class model_impl : public grokkit::model {
     matrix m_table_qkv;             // (vocab·n_ctx, 3·hd)
     matrix m_d_table_qkv;           // (vocab·n_ctx, 3·hd) summed over rows sharing a table row
     matrix m_d_table_ln, m_d_table; // (vocab·n_ctx, d)
+
+    // Tangents (R{·}) of one block's activations and gradients, along the direction of the last
+    // forward_tangent(); shapes as in block_state.
+    struct block_tangent {
+        matrix v_w_qkv; // (d, 3·hd) the direction's W_Q | W_K | W_V
+        matrix ln1, qkv, pattern, z, mid, ln2, mlp_pre, mlp_post;
+        grokkit::nn::layer_norm_tangent_cache<float> ln1_cache, ln2_cache;
+        matrix d_mid, d_ln2, d_mlp_pre, d_mlp_post, d_z, d_qkv, d_ln1, d_w_qkv;
+    };
+    std::vector<float> m_direction;
+    std::vector<std::size_t> m_offsets; // of each tensor in the flat direction
+    std::vector<block_tangent> m_tangent;
+    std::vector<matrix> m_t_resid, m_t_d_resid;
+    matrix m_t_ln_final, m_t_d_ln_final;
+    grokkit::nn::layer_norm_tangent_cache<float> m_t_ln_final_cache;
+    bool m_backward_is_direct = false; // backward() ran on the rows since the last forward()
+    bool m_rows_only = false;          // run_forward() must not use the token table
+    matrix m_rows_logits;              // the logits of forward_tangent()'s repeated pass
 };
 
 } // namespace transformer

@@ -1,6 +1,7 @@
 // The transformer model's forward and backward passes; every product goes through grokkit::gemm.
 // SPDX-License-Identifier: Apache-2.0
 #include "transformer.hpp"
+#include "transformer_rows.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
@@ -13,58 +14,6 @@ namespace transformer {
 namespace nn = grokkit::nn;
 using grokkit::gemm;
 using grokkit::transpose;
-
-namespace {
-
-// dst (n·n_q, cols) = the rows of src (n·n_ctx, cols) that carry queries: all of them, or with
-// `last_only` the last position of each example.
-void copy_query_rows(const nn::matrix<float>& src, std::size_t n_ctx, bool last_only,
-                     nn::matrix<float>& dst) {
-    const std::size_t cols = src.shape(1);
-    if (!last_only) {
-        nn::ensure_shape(dst, src.shape(0), cols);
-        std::copy(src.begin(), src.end(), dst.begin());
-        return;
-    }
-    const std::size_t n = src.shape(0) / n_ctx;
-    nn::ensure_shape(dst, n, cols);
-    for (std::size_t i = 0; i < n; ++i) {
-        const float* row = src.data() + ((i + 1) * n_ctx - 1) * cols;
-        std::copy(row, row + cols, dst.data() + i * cols);
-    }
-}
-
-// dst (n·n_ctx, cols) += src (n·n_q, cols) on the query rows, the inverse of copy_query_rows.
-void add_query_rows(const nn::matrix<float>& src, std::size_t n_ctx, bool last_only,
-                    nn::matrix<float>& dst) {
-    const std::size_t cols = src.shape(1);
-    const std::size_t stride = last_only ? n_ctx : 1;
-    const std::size_t offset = last_only ? n_ctx - 1 : 0;
-    for (std::size_t r = 0; r < src.shape(0); ++r) {
-        const float* s = src.data() + r * cols;
-        float* d = dst.data() + (r * stride + offset) * cols;
-        for (std::size_t j = 0; j < cols; ++j) {
-            d[j] += s[j];
-        }
-    }
-}
-
-// Views of the fused (n·n_ctx, 3·hd) q | k | v buffer; with `last_only` the queries are the last
-// row of each example.
-template <class P>
-nn::attention_qkv<P> qkv_view(P base, std::size_t hd, std::size_t n_ctx, bool last_only) {
-    const std::size_t ld = 3 * hd;
-    nn::attention_qkv<P> v;
-    v.q = last_only ? base + (n_ctx - 1) * ld : base;
-    v.ld_q = last_only ? n_ctx * ld : ld;
-    v.k = base + hd;
-    v.ld_k = ld;
-    v.v = base + 2 * hd;
-    v.ld_v = ld;
-    return v;
-}
-
-} // namespace
 
 nn::gain_bias<const float> model_impl::ln_value(std::size_t w, std::size_t b) {
     return {value(w), value(b)};
@@ -116,6 +65,7 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
         throw grokkit::error("transformer.forward", "the model is not built", "build() first");
     }
     m_has_training_pass = false;
+    m_backward_is_direct = false;
     copy_tokens(x, "transformer.forward");
     run_forward(true, logits);
     m_has_training_pass = true;
@@ -126,7 +76,7 @@ void model_impl::run_forward(bool last_only, matrix& logits) {
     // x (n·n_ctx, d) = W_E[tokens] + W_pos[position]
     nn::embedding_forward(m_tokens.data(), 1, value(m_embed), m_d, rows, pass().resid[0]);
     nn::position_embedding_forward(value(m_pos_embed), m_n_ctx, pass().resid[0]);
-    m_use_table = is_table_cheaper();
+    m_use_table = !m_rows_only && is_table_cheaper();
     for (std::size_t l = 0; l < m_blocks.size(); ++l) {
         block_forward(l, last_only && l + 1 == m_blocks.size());
     }
@@ -269,6 +219,7 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
     if (!m_use_table) {
         embed_backward(); // the table path has filled the embedding gradients already
     }
+    m_backward_is_direct = !m_use_table;
 }
 
 void model_impl::zero_gradients() {
@@ -386,9 +337,12 @@ void model_impl::qkv_backward(std::size_t l) {
 
 // The fused gradient d_w_qkv (d, 3·hd) into the W_Q, W_K and W_V gradients.
 void model_impl::split_qkv_grads(std::size_t l) {
+    split_qkv(pass().state[l].d_w_qkv.data(), l);
+}
+
+void model_impl::split_qkv(const float* dw, std::size_t l) {
     const block_params& b = m_blocks[l];
     const std::size_t ld = 3 * m_hd;
-    const float* dw = pass().state[l].d_w_qkv.data();
     float* gq = grad(b.w_q);
     float* gk = grad(b.w_k);
     float* gv = grad(b.w_v);
