@@ -204,7 +204,8 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
     const std::size_t n_weight = m_fan_in * c;
     const std::size_t width = n_weight + (m_tensors.size() > 1 ? c : 0);
     nn::ensure_shape(out, m_n, width); // an `out` of this shape is reused
-    out.fill(0.0f);
+    if (m_is_tokens)
+        out.fill(0.0f); // one-hot rows: most of each row is 0; dense rows are written whole
     for (std::size_t i = 0; i < m_n; ++i) {
         const float* g = dlogits.data() + i * c;
         float* row = out.data() + i * width;

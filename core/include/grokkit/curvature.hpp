@@ -44,6 +44,8 @@ class GROKKIT_VISIBLE curvature_product {
   public:
     curvature_product(model& m, const example_set& examples, const loss_config& loss,
                       curvature_kind kind, std::vector<double> regulariser, double damping);
+    curvature_product(const curvature_product&) = delete;
+    curvature_product& operator=(const curvature_product&) = delete;
 
     /// P, the number of parameter values.
     std::size_t size() const { return m_regulariser.size(); }
@@ -65,6 +67,7 @@ class GROKKIT_VISIBLE curvature_product {
     double m_damping;
     double m_mean_loss = 0.0;
     xt::xtensor<float, 2> m_logits, m_dlogits, m_t_logits, m_t_dlogits;
+    loss_curvature m_loss_curvature;
     std::vector<float> m_direction;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grokkit/data.hpp>
+#include <grokkit/export.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/nn.hpp>
 
@@ -26,12 +27,20 @@ struct loss_config {
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits);
 
-/// The curvature of the mean loss in the logits applied to a tangent: t_dlogits (n, c) =
-/// ∇²_logits (mean loss) · t_logits, the tangent of evaluate_loss's dlogits. Per example it is
-/// (diag(p) − p pᵀ) t / n for cross-entropy and 2 t / n for mse (times 1/c with class_mean).
-/// Throws grokkit::error for an unknown loss name.
-void loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits,
-                    const xt::xtensor<float, 2>& t_logits, xt::xtensor<float, 2>& t_dlogits);
+/// The curvature of the mean loss in the logits, at fixed logits (n, c), applied to tangents:
+/// t_dlogits = ∇²_logits (mean loss) · t_logits, the tangent of evaluate_loss's dlogits. Per
+/// example it is (diag(p) − p pᵀ) t / n for cross-entropy (p the softmax, formed once here) and
+/// 2 t / n for mse, times 1/c with class_mean. Throws grokkit::error for an unknown loss name.
+class GROKKIT_VISIBLE loss_curvature {
+  public:
+    loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits);
+    void apply(const xt::xtensor<float, 2>& t_logits, xt::xtensor<float, 2>& t_dlogits) const;
+
+  private:
+    bool m_is_cross_entropy = true;
+    double m_scale = 1.0;
+    xt::xtensor<float, 2> m_probabilities; // (n, c), cross-entropy only
+};
 
 /// The number of parameter values of `m`: the width of a row of example_gradients().
 std::size_t parameter_count(model& m);

@@ -192,10 +192,15 @@ void unembed_backward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T*
                               const matrix<T>& dlogits, const matrix<T>& t_dlogits, matrix<T>* t_dh,
                               T* t_de);
 
+/// p (n, c) = the softmax of each row of `logits`, shifted by the row maximum and summed in
+/// double.
+template <class T> void softmax(const matrix<T>& logits, matrix<T>& p);
+
 /// Curvature of the softmax cross-entropy: t_dlogits = scale (diag(p) − p pᵀ) t_logits / n per
-/// row, p = softmax(logits): the tangent of softmax_cross_entropy's dlogits.
+/// row, with p = softmax(logits) from softmax(): the tangent of softmax_cross_entropy's dlogits.
+/// p is an argument so that products at the same logits share it.
 template <class T>
-void softmax_cross_entropy_tangent(const matrix<T>& logits, const matrix<T>& t_logits,
+void softmax_cross_entropy_tangent(const matrix<T>& p, const matrix<T>& t_logits,
                                    matrix<T>& t_dlogits, double scale = 1.0);
 
 /// What layer_norm_forward_tangent() keeps for layer_norm_backward_tangent().

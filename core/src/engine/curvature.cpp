@@ -17,6 +17,13 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
     return s;
 }
 
+// The logits of `examples`, for the member initialiser (the loss curvature needs them).
+const xt::xtensor<float, 2>& forward(model& m, const example_set& examples,
+                                     xt::xtensor<float, 2>& logits) {
+    m.forward(as_batch(examples), logits);
+    return logits;
+}
+
 } // namespace
 
 curvature_kind curvature_from_string(const std::string& name) {
@@ -43,7 +50,8 @@ curvature_product::curvature_product(model& m, const example_set& examples, cons
                                      curvature_kind kind, std::vector<double> regulariser,
                                      double damping)
     : m_net(m), m_examples(examples), m_loss(loss), m_kind(kind),
-      m_regulariser(std::move(regulariser)), m_damping(damping) {
+      m_regulariser(std::move(regulariser)), m_damping(damping),
+      m_loss_curvature(loss, forward(m, examples, m_logits)) {
     const std::size_t p = parameter_count(m);
     if (m_regulariser.size() != p)
         throw error("curvature_product",
@@ -52,7 +60,6 @@ curvature_product::curvature_product(model& m, const example_set& examples, cons
     if (!(damping >= 0.0))
         throw error("curvature_product", "damping " + std::to_string(damping), "damping >= 0");
     const batch all = as_batch(m_examples);
-    m_net.forward(all, m_logits);
     const nn::loss_sum sum = evaluate_loss(m_loss, m_logits, all.labels, &m_dlogits);
     m_mean_loss = all.n > 0 ? sum.loss / static_cast<double>(all.n) : 0.0;
     // backward_tangent() reads the primal backward's deltas; the Gauss–Newton product needs none.
@@ -69,7 +76,7 @@ void curvature_product::apply(const std::vector<double>& v, std::vector<double>&
     for (std::size_t j = 0; j < p; ++j)
         m_direction[j] = static_cast<float>(v[j]);
     m_net.forward_tangent(m_direction, m_t_logits);
-    loss_curvature(m_loss, m_logits, m_t_logits, m_t_dlogits);
+    m_loss_curvature.apply(m_t_logits, m_t_dlogits);
     if (m_kind == curvature_kind::hessian)
         m_net.backward_tangent(m_dlogits, m_t_dlogits);
     else

@@ -49,17 +49,26 @@ nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>&
     return weighted_loss(loss, logits, labels, dlogits, 1.0);
 }
 
-void loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits,
-                    const xt::xtensor<float, 2>& t_logits, xt::xtensor<float, 2>& t_dlogits) {
-    const std::size_t n = logits.shape(0), c = logits.shape(1);
-    const double scale = loss.class_mean && c > 0 ? 1.0 / static_cast<double>(c) : 1.0;
-    if (loss.name == "cross_entropy")
-        return nn::softmax_cross_entropy_tangent(logits, t_logits, t_dlogits, scale);
+loss_curvature::loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits) {
+    const std::size_t c = logits.shape(1);
+    m_scale = loss.class_mean && c > 0 ? 1.0 / static_cast<double>(c) : 1.0;
+    if (loss.name == "cross_entropy") {
+        nn::softmax(logits, m_probabilities);
+        return;
+    }
     if (loss.name != "mse")
         throw error(diagnostic{"loss", "loss", "unknown loss \"" + loss.name + "\"",
                                "cross_entropy or mse"});
+    m_is_cross_entropy = false;
+}
+
+void loss_curvature::apply(const xt::xtensor<float, 2>& t_logits,
+                           xt::xtensor<float, 2>& t_dlogits) const {
+    if (m_is_cross_entropy)
+        return nn::softmax_cross_entropy_tangent(m_probabilities, t_logits, t_dlogits, m_scale);
+    const std::size_t n = t_logits.shape(0), c = t_logits.shape(1);
     nn::ensure_shape(t_dlogits, n, c);
-    const double factor = n > 0 ? 2.0 * scale / static_cast<double>(n) : 0.0;
+    const double factor = n > 0 ? 2.0 * m_scale / static_cast<double>(n) : 0.0;
     for (std::size_t k = 0; k < n * c; ++k)
         t_dlogits.data()[k] = static_cast<float>(factor * t_logits.data()[k]);
 }

@@ -424,32 +424,45 @@ void unembed_backward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T*
     }
 }
 
-template <class T>
-void softmax_cross_entropy_tangent(const matrix<T>& logits, const matrix<T>& t_logits,
-                                   matrix<T>& t_dlogits, double scale) {
+template <class T> void softmax(const matrix<T>& logits, matrix<T>& p) {
     const std::size_t n = logits.shape(0);
     const std::size_t c = logits.shape(1);
-    ensure_shape(t_dlogits, n, c);
-    const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
-    thread_local std::vector<double> probs;
-    probs.resize(c);
+    ensure_shape(p, n, c);
     for (std::size_t i = 0; i < n; ++i) {
         const T* row = logits.data() + i * c;
-        const T* t = t_logits.data() + i * c;
+        T* out = p.data() + i * c;
         const double shift = static_cast<double>(*std::max_element(row, row + c));
-        double sum_exp = 0.0;
+        double sum = 0.0;
         for (std::size_t j = 0; j < c; ++j) {
-            probs[j] = std::exp(static_cast<double>(row[j]) - shift);
-            sum_exp += probs[j];
+            const double e = std::exp(static_cast<double>(row[j]) - shift);
+            out[j] = static_cast<T>(e);
+            sum += e;
         }
+        const double inv = 1.0 / sum;
+        for (std::size_t j = 0; j < c; ++j) {
+            out[j] = static_cast<T>(static_cast<double>(out[j]) * inv);
+        }
+    }
+}
+
+template <class T>
+void softmax_cross_entropy_tangent(const matrix<T>& p, const matrix<T>& t_logits,
+                                   matrix<T>& t_dlogits, double scale) {
+    const std::size_t n = p.shape(0);
+    const std::size_t c = p.shape(1);
+    ensure_shape(t_dlogits, n, c);
+    const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const T* pr = p.data() + i * c;
+        const T* t = t_logits.data() + i * c;
         double p_dot_t = 0.0;
         for (std::size_t j = 0; j < c; ++j) {
-            probs[j] /= sum_exp;
-            p_dot_t += probs[j] * static_cast<double>(t[j]);
+            p_dot_t += static_cast<double>(pr[j]) * static_cast<double>(t[j]);
         }
         T* out = t_dlogits.data() + i * c;
         for (std::size_t j = 0; j < c; ++j) {
-            out[j] = static_cast<T>(inv_n * probs[j] * (static_cast<double>(t[j]) - p_dot_t));
+            out[j] = static_cast<T>(inv_n * static_cast<double>(pr[j]) *
+                                    (static_cast<double>(t[j]) - p_dot_t));
         }
     }
 }
@@ -483,6 +496,7 @@ void softmax_cross_entropy_tangent(const matrix<T>& logits, const matrix<T>& t_l
     template void unembed_backward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,        \
                                               const T*, const matrix<T>&, const matrix<T>&,        \
                                               matrix<T>*, T*);                                     \
+    template void softmax<T>(const matrix<T>&, matrix<T>&);                                        \
     template void softmax_cross_entropy_tangent<T>(const matrix<T>&, const matrix<T>&, matrix<T>&, \
                                                    double);
 
