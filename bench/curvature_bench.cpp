@@ -92,9 +92,8 @@ template <class F> double best_ms(int repeats, F&& f) {
         const auto t0 = std::chrono::steady_clock::now();
         f();
         best = std::min(
-            best,
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                .count());
+            best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                      .count());
     }
     return best;
 }
@@ -144,18 +143,20 @@ int main(int argc, char** argv) {
     grokkit::curvature_product product(*c.net, c.data, c.loss, grokkit::curvature_kind::hessian,
                                        zero, 0.0);
     product.apply(v, out); // warm-up: buffers take their shapes
-    const double hvp = best_ms(repeats, [&] {
-                           for (int k = 0; k < hvps; ++k)
-                               product.apply(v, out);
-                       }) /
+    const double hvp = best_ms(repeats,
+                               [&] {
+                                   for (int k = 0; k < hvps; ++k)
+                                       product.apply(v, out);
+                               }) /
                        hvps;
     const double with_forward = best_ms(repeats, [&] {
         grokkit::curvature_product fresh(*c.net, c.data, c.loss, grokkit::curvature_kind::hessian,
                                          zero, 0.0);
         fresh.apply(v, out);
     });
-    std::printf("{\"case\": \"%s\", \"threads\": %d, \"n\": %zu, \"parameters\": %zu, "
-                "\"example_gradients_ms\": %.4f, \"hvp_ms\": %.4f, \"hvp_with_forward_ms\": %.4f}\n",
-                which.c_str(), threads, c.data.size(), p, grads, hvp, with_forward);
+    std::printf(
+        "{\"case\": \"%s\", \"threads\": %d, \"n\": %zu, \"parameters\": %zu, "
+        "\"example_gradients_ms\": %.4f, \"hvp_ms\": %.4f, \"hvp_with_forward_ms\": %.4f}\n",
+        which.c_str(), threads, c.data.size(), p, grads, hvp, with_forward);
     return 0;
 }
