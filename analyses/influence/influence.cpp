@@ -79,17 +79,19 @@ void score_block(const std::vector<double>& left, std::size_t n_left,
                   left.data(), p, right.data(), p, 0.0, r.scores.data() + first, r.n_train);
 }
 
-[[noreturn]] void not_positive_definite(grokkit::curvature_product& product, const settings& s) {
+// A damped curvature that is not positive definite has no Cholesky factor and its solves are no
+// answers: every score is NaN and every solve counted indefinite, as CG's are, and the smallest
+// eigenvalue says how much more damping would do.
+void not_positive_definite(grokkit::curvature_product& product, const settings& s, result& r) {
     const std::size_t p = product.size();
-    const auto eig = grokkit::symmetric_eigen(product.explicit_matrix(), p);
-    const double lowest = eig.values.front();
-    throw grokkit::error(grokkit::diagnostic{
-        "influence.run", "damping",
-        "the damped curvature (H + R + λI, λ = " + std::to_string(s.damping) +
-            ") is not positive definite: its smallest eigenvalue is " + std::to_string(lowest),
-        "damping above " + std::to_string(s.damping - lowest) +
-            ", or curvature = \"gauss_newton\" (positive semi-definite)",
-        0, 0});
+    r.min_eigenvalue = grokkit::symmetric_eigen(product.explicit_matrix(), p).values.front();
+    std::fill(r.scores.begin(), r.scores.end(), nan);
+    const solve_stats none{0, nan, false, true};
+    r.query_solves.assign(r.n_queries, none);
+    if (s.self_influence) {
+        std::fill(r.self_influence.begin(), r.self_influence.end(), nan);
+        r.self_solves.assign(r.n_train, none);
+    }
 }
 
 void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_net,
@@ -103,9 +105,12 @@ void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_
             "at most " + std::to_string(max_exact_parameters) + ", or method = \"cg\"", 0, 0});
     auto t0 = std::chrono::steady_clock::now();
     std::vector<double> factor = product.explicit_matrix();
-    if (grokkit::cholesky_factor(factor, p) != 0)
-        not_positive_definite(product, s);
+    const bool definite = grokkit::cholesky_factor(factor, p) == 0;
+    if (!definite)
+        not_positive_definite(product, s, r);
     r.seconds_curvature = seconds_since(t0);
+    if (!definite)
+        return;
     // With A = L Lᵀ, g_qᵀ A⁻¹ g_i = (L⁻¹ g_q) · (L⁻¹ g_i).
     t0 = std::chrono::steady_clock::now();
     grokkit::cholesky_half_solve(factor, p, query_grads.data(), r.n_queries);

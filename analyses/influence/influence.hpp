@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ struct result {
     std::vector<double> query_loss;     ///< (n_queries) each query's own loss
     std::vector<solve_stats> query_solves, self_solves;
     double train_loss = 0.0; ///< mean training loss at these parameters
+    /// exact, when H + R + λI is not positive definite: its smallest eigenvalue (every score and
+    /// solve is then NaN and indefinite); NaN otherwise.
+    double min_eigenvalue = std::numeric_limits<double>::quiet_NaN();
     double seconds_gradients = 0.0, seconds_curvature = 0.0, seconds_solves = 0.0;
 };
 
@@ -64,8 +68,8 @@ using progress_fn = std::function<void(const std::string&, std::int64_t, std::in
 /// parameters. `curvature_net` and `gradient_net` are two copies of the same model (curvature
 /// products and per-example gradients run on them in turn); `regulariser` is
 /// grokkit::regulariser_diagonal of the run. Throws grokkit::error for exact above
-/// max_exact_parameters (naming cg) and for a damped curvature that is not positive definite
-/// (naming its smallest eigenvalue).
+/// max_exact_parameters (naming cg). A damped curvature that is not positive definite gives NaN
+/// scores for the solves it spoils (CG) or for all (exact, with result::min_eigenvalue).
 result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
                const grokkit::example_set& train, const grokkit::example_set& queries,
                const grokkit::loss_config& loss, const std::vector<double>& regulariser,

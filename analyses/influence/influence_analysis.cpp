@@ -123,6 +123,10 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("n_indefinite", dtype::int64, {}, "1",
            "CG solves that met non-positive curvature (their scores are NaN)");
     os.add("damping", dtype::float64, {}, "1", "the damping lambda used");
+    os.add("min_eigenvalue", dtype::float64, {}, "1",
+           "exact: the smallest eigenvalue of H + R + lambda I when it is not positive definite "
+           "(every score is then NaN: raise damping above damping - min_eigenvalue, or use "
+           "gauss_newton); NaN when it is");
     os.add("regulariser", dtype::float64, {}, "1",
            "the regulariser's Hessian diagonal, largest value (l2 + coupled weight decay)");
     os.add("train_loss", dtype::float64, {}, "nats", "mean training loss at these parameters");
@@ -276,6 +280,7 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
     ctx.write("n_unconverged", unconverged);
     ctx.write("n_indefinite", indefinite);
     ctx.write("damping", m_params.damping);
+    ctx.write("min_eigenvalue", r.min_eigenvalue);
     ctx.write("train_loss", r.train_loss);
     ctx.write("n_parameters", static_cast<std::int64_t>(r.n_parameters));
     ctx.write("seconds_gradients", r.seconds_gradients);

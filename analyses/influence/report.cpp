@@ -86,6 +86,19 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
     const std::vector<double> x(steps.begin(), steps.end());
     std::vector<grokkit::chart_series> series{
         {"median", x, {}}, {"90%", x, {}}, {"99%", x, {}}, {"max", x, {}}};
+    // With label noise the dataset records which training labels it replaced: their mean
+    // self-influence against the others', the memorisation signal.
+    const auto records = f.dataset_records();
+    std::vector<bool> noisy;
+    if (std::find(records.begin(), records.end(), "noisy_index") != records.end()) {
+        series.push_back({"mean, noisy labels", x, {}});
+        series.push_back({"mean, clean labels", x, {}});
+        for (const auto i : f.dataset_record("noisy_index")) {
+            if (static_cast<std::size_t>(i) >= noisy.size())
+                noisy.resize(static_cast<std::size_t>(i) + 1, false);
+            noisy[static_cast<std::size_t>(i)] = true;
+        }
+    }
     std::vector<double> last;
     for (std::size_t r = 0; r < steps.size(); ++r) {
         const auto a = f.analysis_output(name, "self_influence", r).array();
@@ -94,6 +107,19 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
         series[1].y.push_back(quantile(v, 0.9));
         series[2].y.push_back(quantile(v, 0.99));
         series[3].y.push_back(quantile(v, 1.0));
+        if (series.size() > 4) {
+            double sum[2] = {0, 0};
+            std::size_t count[2] = {0, 0};
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                const int k = i < noisy.size() && noisy[i] ? 0 : 1;
+                if (std::isfinite(v[i])) {
+                    sum[k] += v[i];
+                    ++count[k];
+                }
+            }
+            series[4].y.push_back(count[0] ? sum[0] / static_cast<double>(count[0]) : std::nan(""));
+            series[5].y.push_back(count[1] ? sum[1] / static_cast<double>(count[1]) : std::nan(""));
+        }
         last = std::move(v);
     }
     if (steps.size() > 1)

@@ -281,6 +281,18 @@ TEST_CASE("influence: exact and cg agree on a small MLP", "[influence]") {
     s.curvature = kind;
     // The Hessian at initialisation has eigenvalues near −0.17: damping makes it definite.
     s.damping = kind == grokkit::curvature_kind::hessian ? 0.5 : 1e-2;
+    if (kind == grokkit::curvature_kind::hessian) {
+        // Without enough damping exact finds it indefinite: NaN scores, the eigenvalue recorded.
+        influence::settings weak = s;
+        weak.method = influence::solver::exact;
+        weak.damping = 0.1;
+        const auto r =
+            influence::compute(a, b, train, queries, {"cross_entropy", false}, reg, weak);
+        CHECK(r.min_eigenvalue < 0);
+        CHECK(std::isnan(r.scores[0]));
+        CHECK(r.query_solves[0].indefinite);
+        CHECK(std::isnan(r.self_influence[0]));
+    }
     s.cg_tolerance = 1e-7;
     s.method = influence::solver::exact;
     const auto exact = influence::compute(a, b, train, queries, {"cross_entropy", false}, reg, s);
