@@ -13,11 +13,7 @@ namespace hull_test {
 namespace {
 
 std::string number(double v, const char* format = "%.3f") {
-    if (!std::isfinite(v))
-        return "–";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
+    return grokkit::table_number(v, format);
 }
 
 void grid_chart(const grokkit::run_file& f, const std::string& name, std::size_t row,

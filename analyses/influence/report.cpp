@@ -14,11 +14,7 @@ namespace influence {
 namespace {
 
 std::string number(double v, const char* format = "%.3g") {
-    if (!std::isfinite(v))
-        return "–";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
+    return grokkit::table_number(v, format);
 }
 
 // The q-quantile of the finite values of `v` (NaN when none).

@@ -232,13 +232,10 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
 void model_impl::forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) {
     if (!m_is_built)
         throw grokkit::error("linear.forward_tangent", "the model is not built", "build() first");
-    const std::size_t n_weight = m_fan_in * m_n_classes;
-    const std::size_t p = n_weight + (m_tensors.size() > 1 ? m_n_classes : 0);
-    if (v.size() != p)
-        throw grokkit::error("linear.forward_tangent", std::to_string(v.size()) + " values",
-                             std::to_string(p) + " (one per parameter value)");
+    const std::vector<std::size_t> at =
+        grokkit::direction_offsets(m_tensors, v, "linear.forward_tangent");
     compute_logits(m_is_tokens ? m_tokens.data() : nullptr, m_is_tokens ? nullptr : m_x.data(), m_n,
-                   v.data(), m_tensors.size() > 1 ? v.data() + n_weight : nullptr, t_logits);
+                   v.data(), at.size() > 1 ? v.data() + at[1] : nullptr, t_logits);
 }
 
 void model_impl::backward_tangent(const xt::xtensor<float, 2>&,

@@ -33,15 +33,7 @@ void product_tangent(std::size_t rows, std::size_t cols, std::size_t k, const fl
 void model_impl::forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) {
     if (!m_is_built)
         throw grokkit::error("mlp.forward_tangent", "the model is not built", "build() first");
-    m_offsets.resize(m_tensors.size());
-    std::size_t p = 0;
-    for (std::size_t t = 0; t < m_tensors.size(); ++t) {
-        m_offsets[t] = p;
-        p += m_tensors[t].value.size();
-    }
-    if (v.size() != p)
-        throw grokkit::error("mlp.forward_tangent", std::to_string(v.size()) + " values",
-                             std::to_string(p) + " (one per parameter value)");
+    m_offsets = grokkit::direction_offsets(m_tensors, v, "mlp.forward_tangent");
     m_direction.assign(v.begin(), v.end());
     m_t_pre.resize(m_hidden.size());
     m_t_post.resize(m_hidden.size());

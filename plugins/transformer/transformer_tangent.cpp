@@ -94,15 +94,7 @@ void model_impl::forward_tangent(const std::vector<float>& v, xt::xtensor<float,
     if (!m_is_built || !m_has_training_pass)
         throw grokkit::error("transformer.forward_tangent", "no forward() pass to differentiate",
                              "forward() first");
-    m_offsets.resize(m_tensors.size());
-    std::size_t p = 0;
-    for (std::size_t k = 0; k < m_tensors.size(); ++k) {
-        m_offsets[k] = p;
-        p += m_tensors[k].value.size();
-    }
-    if (v.size() != p)
-        throw grokkit::error("transformer.forward_tangent", std::to_string(v.size()) + " values",
-                             std::to_string(p) + " (one per parameter value)");
+    m_offsets = grokkit::direction_offsets(m_tensors, v, "transformer.forward_tangent");
     m_direction.assign(v.begin(), v.end());
     if (m_use_table) {
         // Block 0's tangents are per row: repeat the pass on the rows once.

@@ -32,6 +32,14 @@ inline std::vector<parameter*> pointers_to(std::vector<parameter>& tensors) {
     return out;
 }
 
+/// Where each tensor of `tensors` starts in a flat parameter vector (flat_parameters order),
+/// after checking that the direction `v` of a tangent pass has one value per parameter value;
+/// throws grokkit::error naming `where` otherwise. For forward_tangent() of a model that keeps
+/// its parameters in one vector.
+GROKKIT_VISIBLE std::vector<std::size_t> direction_offsets(const std::vector<parameter>& tensors,
+                                                           const std::vector<float>& v,
+                                                           const char* where);
+
 /// A model plugin. The host assigns parameters, calls build(), then trains through forward and
 /// backward. Analyses read representations of any inputs from any checkpoint.
 class GROKKIT_VISIBLE model : public plugin_object {

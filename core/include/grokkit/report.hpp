@@ -79,6 +79,9 @@ report_chart heat_map(const std::string& title, const std::vector<double>& x,
 report_chart histogram(const std::string& title, const std::vector<double>& values,
                        const std::string& x_title, std::size_t bins = 40, bool log_x = false);
 
+/// `v` as table text with a printf `format` ("%.3f", "%.0f"), "–" for NaN and infinities.
+std::string table_number(double v, const char* format = "%.3g");
+
 /// `text` as a JSON string literal, quotes included.
 std::string json_string(const std::string& text);
 /// `v` as a JSON number (null for NaN and infinities).

@@ -32,6 +32,20 @@ void model::example_gradients(const xt::xtensor<float, 2>&, xt::xtensor<float, 2
                 "overrides grokkit::model::example_gradients (mlp, linear and transformer do)");
 }
 
+std::vector<std::size_t> direction_offsets(const std::vector<parameter>& tensors,
+                                           const std::vector<float>& v, const char* where) {
+    std::vector<std::size_t> offsets(tensors.size());
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < tensors.size(); ++k) {
+        offsets[k] = n;
+        n += tensors[k].value.size();
+    }
+    if (v.size() != n)
+        throw error(where, "a direction of " + std::to_string(v.size()) + " values",
+                    std::to_string(n) + " (one per parameter value)");
+    return offsets;
+}
+
 void model::forward_tangent(const std::vector<float>&, xt::xtensor<float, 2>&) {
     throw error("model.forward_tangent", "this model has no tangent passes",
                 "a model that overrides grokkit::model::forward_tangent and backward_tangent "

@@ -37,6 +37,14 @@ std::string json_number(double v) {
     return buf;
 }
 
+std::string table_number(double v, const char* format) {
+    if (!std::isfinite(v))
+        return "–";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
 namespace {
 
 // Appends one JSON object of `pieces` to a comma-separated list (piece by piece: "," +
