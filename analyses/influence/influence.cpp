@@ -80,11 +80,15 @@ void score_block(const std::vector<double>& left, std::size_t n_left,
 }
 
 // A damped curvature that is not positive definite has no Cholesky factor and its solves are no
-// answers: every score is NaN and every solve counted indefinite, as CG's are, and the smallest
-// eigenvalue says how much more damping would do.
-void not_positive_definite(grokkit::curvature_product& product, const settings& s, result& r) {
-    const std::size_t p = product.size();
-    r.min_eigenvalue = grokkit::symmetric_eigen(product.explicit_matrix(), p).values.front();
+// answers: every score is NaN and every solve counted indefinite, and the smallest eigenvalue
+// says how much more damping would do. The factorisation left the strict lower triangle as it
+// was; with the diagonal put back it is the matrix again.
+void not_positive_definite(std::vector<double>& matrix, const std::vector<double>& diagonal,
+                           const settings& s, result& r) {
+    const std::size_t p = diagonal.size();
+    for (std::size_t i = 0; i < p; ++i)
+        matrix[i * p + i] = diagonal[i];
+    r.min_eigenvalue = grokkit::symmetric_eigenvalues(matrix, p).front();
     std::fill(r.scores.begin(), r.scores.end(), nan);
     const solve_stats none{0, nan, false, true};
     r.query_solves.assign(r.n_queries, none);
@@ -105,10 +109,13 @@ void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_
             "at most " + std::to_string(max_exact_parameters) + ", or method = \"cg\"", 0, 0});
     auto t0 = std::chrono::steady_clock::now();
     std::vector<double> factor = product.explicit_matrix();
+    std::vector<double> diagonal(p);
+    for (std::size_t i = 0; i < p; ++i)
+        diagonal[i] = factor[i * p + i];
     const bool definite = grokkit::cholesky_factor(factor, p) == 0;
     if (!definite)
-        not_positive_definite(product, s, r);
-    r.seconds_curvature = seconds_since(t0);
+        not_positive_definite(factor, diagonal, s, r);
+    r.seconds_curvature += seconds_since(t0);
     if (!definite)
         return;
     // With A = L Lᵀ, g_qᵀ A⁻¹ g_i = (L⁻¹ g_q) · (L⁻¹ g_i).
@@ -206,14 +213,17 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
         r.self_solves.resize(r.n_train);
     }
     auto t0 = std::chrono::steady_clock::now();
-    r.query_loss = example_losses(gradient_net, queries, loss);
-    const std::vector<double> query_grads =
-        r.n_queries ? gradients(gradient_net, queries, loss, 0, r.n_queries)
-                    : std::vector<double>{};
+    std::vector<double> query_grads;
+    if (r.n_queries > 0) { // a chained set may be empty at a checkpoint
+        r.query_loss = example_losses(gradient_net, queries, loss);
+        query_grads = gradients(gradient_net, queries, loss, 0, r.n_queries);
+    }
     r.seconds_gradients = seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
     grokkit::curvature_product product(curvature_net, train, loss, s.curvature, regulariser,
                                        s.damping);
     r.train_loss = product.mean_loss();
+    r.seconds_curvature = seconds_since(t0); // the forward and backward pass it starts with
     // Both add the time of the training examples' gradients to seconds_gradients.
     if (s.method == solver::exact)
         exact_solves(product, gradient_net, train, loss, query_grads, s, r, progress);

@@ -59,11 +59,12 @@ void analysis_impl::declare(grokkit::param_set& ps) {
         .at_least(0);
     ps.add("queries", p.queries, "the split the queries come from").one_of({"test", "train"});
     ps.add("query_positions", p.query_positions,
-           "optional: these positions in the query split, instead of the whole split")
+           "optional: these positions in the query split (each once; taken in ascending order), "
+           "instead of the whole split")
         .at_least(0);
     ps.add("query_index", p.query_index,
-           "optional: positions in the query split from an earlier analysis (<analysis>/<output>, "
-           "int64), such as hull_test's out_of_hull")
+           "optional: positions in the query split from an earlier analysis over the same split "
+           "(<analysis>/<output>, int64), such as hull_test's out_of_hull")
         .input(grokkit::dtype::int64);
     ps.add("max_queries", p.max_queries,
            "at most this many queries per checkpoint: when more, a sample keyed by the run seed "
@@ -104,7 +105,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
         .axes({"query", "rank"});
     os.add("self_influence", dtype::float64, {"n_train"}, "1",
            "grad l(z)^T (H + R + lambda I)^-1 grad l(z) per training example: a memorisation "
-           "score (NaN for an indefinite solve)")
+           "score; NaN where a solve met non-positive curvature (CG on an indefinite matrix need "
+           "not meet it, and may then return any value, even negative)")
         .optional("self_influence = true");
     os.add("query_iterations", dtype::int64, {"n_queries"}, "1",
            "CG iterations of each query's solve (0 for exact, -1 unused)");
@@ -121,19 +123,22 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("n_unconverged", dtype::int64, {}, "1",
            "CG solves that stopped at cg_max_iterations above the tolerance");
     os.add("n_indefinite", dtype::int64, {}, "1",
-           "CG solves that met non-positive curvature (their scores are NaN)");
+           "solves without an answer (their scores are NaN): CG's that met non-positive "
+           "curvature, or all of exact's when H + R + lambda I is not positive definite");
     os.add("damping", dtype::float64, {}, "1", "the damping lambda used");
     os.add("min_eigenvalue", dtype::float64, {}, "1",
            "exact: the smallest eigenvalue of H + R + lambda I when it is not positive definite "
            "(every score is then NaN: raise damping above damping - min_eigenvalue, or use "
            "gauss_newton); NaN when it is");
     os.add("regulariser", dtype::float64, {}, "1",
-           "the regulariser's Hessian diagonal, largest value (l2 + coupled weight decay)");
+           "the largest value of the regulariser's Hessian diagonal R (l2, plus coupled weight "
+           "decay on decayed parameters)");
     os.add("train_loss", dtype::float64, {}, "nats", "mean training loss at these parameters");
     os.add("n_parameters", dtype::int64, {}, "1", "P: the model's parameter count");
     os.add("seconds_gradients", dtype::float64, {}, "s", "per-example gradients");
     os.add("seconds_curvature", dtype::float64, {}, "s",
-           "exact: forming and factoring the curvature matrix (0 for cg)");
+           "the forward and backward pass the curvature products start from, and for exact "
+           "forming and factoring the matrix");
     os.add("seconds_solves", dtype::float64, {}, "s", "the solves and score products");
     os.add("seconds_total", dtype::float64, {}, "s", "the whole checkpoint (wall)");
 }
@@ -143,7 +148,9 @@ void analysis_impl::outputs(const grokkit::analysis_setup& setup,
     const auto& p = m_params;
     const auto& split = p.queries == "test" ? setup.data.test : setup.data.train;
     const std::size_t n_train = setup.data.train.size();
-    if (n_train == 0 || split.size() == 0)
+    if (n_train == 0)
+        fail("queries", "the train split is empty", "a dataset with training examples");
+    if (split.size() == 0)
         fail("queries", "the " + p.queries + " split is empty", "a split with examples");
     if (!p.query_positions.empty() && !p.query_index.empty())
         fail("query_positions", "both query_positions and query_index are set",
@@ -153,6 +160,13 @@ void analysis_impl::outputs(const grokkit::analysis_setup& setup,
             fail("query_positions", "position " + std::to_string(i),
                  "positions in the " + p.queries + " split, 0 to " +
                      std::to_string(split.size() - 1));
+    std::vector<std::int64_t> sorted = p.query_positions;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+        fail("query_positions",
+             "position " + std::to_string(*std::adjacent_find(sorted.begin(), sorted.end())) +
+                 " given twice",
+             "each position once (the queries are taken in ascending order)");
     const std::size_t n_params = grokkit::parameter_count(setup.net);
     if (p.method == "exact" && n_params > max_exact_parameters)
         fail("method",
@@ -241,7 +255,7 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
         query_loss[q] = r.query_loss[q];
         iterations[q] = r.query_solves[q].iterations;
         residual[q] = r.query_solves[q].residual;
-        unconverged += !r.query_solves[q].converged;
+        unconverged += !r.query_solves[q].converged && !r.query_solves[q].indefinite;
         indefinite += r.query_solves[q].indefinite;
     }
     std::vector<std::int64_t> highest, lowest;
@@ -269,7 +283,7 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
         for (const solve_stats& s : r.self_solves) {
             self_iterations.push_back(s.iterations);
             self_residual.push_back(s.residual);
-            unconverged += !s.converged;
+            unconverged += !s.converged && !s.indefinite;
             indefinite += s.indefinite;
         }
         ctx.write("self_influence", r.self_influence);

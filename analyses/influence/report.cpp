@@ -86,7 +86,8 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
     // self-influence against the others', the memorisation signal.
     const auto records = f.dataset_records();
     std::vector<bool> noisy;
-    if (std::find(records.begin(), records.end(), "noisy_index") != records.end()) {
+    if (std::find(records.begin(), records.end(), "noisy_index") != records.end() &&
+        f.dataset_record("noisy_index").size() > 0) {
         series.push_back({"mean, noisy labels", x, {}});
         series.push_back({"mean, clean labels", x, {}});
         for (const auto i : f.dataset_record("noisy_index")) {

@@ -627,6 +627,10 @@ TEST_CASE("mlp: Hessian-vector products match central differences of gradients (
     const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), 2, 0);
     const grokkit::loss_config loss{"cross_entropy", false};
     CHECK(grokkit_test::hessian_vector_error(m, set, loss, 73) < 1e-2);
+    CHECK(grokkit_test::gauss_newton_error(m, set, loss, 74) < 1e-2);
+    for (const auto kind :
+         {grokkit::curvature_kind::hessian, grokkit::curvature_kind::gauss_newton})
+        CHECK(grokkit_test::repeated_product_difference(m, set, loss, kind) == 0.0);
 }
 
 TEST_CASE("mlp: Hessian-vector products of dense inputs, x² and mse", "[mlp][curvature]") {

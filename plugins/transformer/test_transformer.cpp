@@ -683,6 +683,12 @@ TEST_CASE("transformer: Hessian-vector products match central differences of gra
     const examples data = random_examples(n, 42);
     const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), n_ctx, 0);
     CHECK(grokkit_test::hessian_vector_error(m, set, {"cross_entropy", false}, 43) < 1e-2);
+    CHECK(grokkit_test::gauss_newton_error(m, set, {"cross_entropy", false}, 44) < 1e-2);
+    // The first product on the token table repeats the pass on the rows; later ones reuse it.
+    for (const auto kind :
+         {grokkit::curvature_kind::hessian, grokkit::curvature_kind::gauss_newton})
+        CHECK(grokkit_test::repeated_product_difference(m, set, {"cross_entropy", false}, kind) ==
+              0.0);
 }
 
 TEST_CASE("transformer: the Hessian product of a relu model away from its kinks",

@@ -38,8 +38,10 @@ GROKKIT_VISIBLE std::vector<double> regulariser_diagonal(model& m, const optimiz
 /// `examples` at the model's current parameters, r the regulariser diagonal and λ the damping.
 /// Products are in float through the model's passes and accumulated in double; v and the
 /// result are double. The constructor runs forward() (and for the Hessian backward()) once;
-/// each apply() then runs only the tangent passes, so nothing else may run on the model while
-/// this object is in use (give it its own copy: analysis_context::copy_model()).
+/// each apply() then runs forward_tangent() and backward_tangent() (Hessian) or backward()
+/// (Gauss–Newton) at those parameters, so nothing else may run on the model while this object
+/// is in use (give it its own copy: analysis_context::copy_model()). A model may repeat its
+/// forward and backward pass in its first tangent pass (transformer does, off its token table).
 class GROKKIT_VISIBLE curvature_product {
   public:
     curvature_product(model& m, const example_set& examples, const loss_config& loss,

@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
@@ -56,6 +57,32 @@ symmetric_eigen_result symmetric_eigen(std::vector<double> a, std::size_t n) {
         for (std::size_t k = 0; k < n; ++k)
             r.vectors[i * n + k] = a[k * n + i];
     return r;
+}
+
+std::vector<double> symmetric_eigenvalues(std::vector<double>& a, std::size_t n) {
+    if (a.size() != n * n)
+        throw error("symmetric_eigenvalues", std::to_string(a.size()) + " values",
+                    std::to_string(n * n) + " (an n x n matrix)");
+    std::vector<double> values(n);
+    if (n == 0)
+        return values;
+    // As in symmetric_eigen: the column-major upper triangle is the row-major lower one.
+    const int ni = static_cast<int>(n);
+    int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
+    double work_size = 0;
+    dsyevd_("N", "U", &ni, a.data(), &ni, values.data(), &work_size, &lwork, &iwork_size, &liwork,
+            &info, 1, 1);
+    lwork = static_cast<int>(work_size);
+    liwork = std::max(iwork_size, 1);
+    std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
+    std::vector<int> iwork(static_cast<std::size_t>(liwork));
+    if (info == 0)
+        dsyevd_("N", "U", &ni, a.data(), &ni, values.data(), work.data(), &lwork, iwork.data(),
+                &liwork, &info, 1, 1);
+    if (info != 0)
+        throw error("symmetric_eigenvalues", "LAPACK dsyevd returned info " + std::to_string(info),
+                    "convergence (info 0)");
+    return values;
 }
 
 std::size_t cholesky_factor(std::vector<double>& a, std::size_t n) {

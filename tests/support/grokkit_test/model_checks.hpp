@@ -181,6 +181,20 @@ inline std::vector<double> loss_gradient(grokkit::model& m, const grokkit::examp
     return std::vector<double>(g.begin(), g.end());
 }
 
+/// A random unit direction over `p` parameters, keyed by (seed, k).
+inline std::vector<double> unit_direction(std::size_t p, std::uint64_t seed, std::uint64_t k) {
+    grokkit::rng r(seed, "direction", k);
+    std::vector<double> v(p);
+    double norm = 0.0;
+    for (double& x : v) {
+        x = r.normal();
+        norm += x * x;
+    }
+    for (double& x : v)
+        x /= std::sqrt(norm);
+    return v;
+}
+
 /// The whole-model check of Hessian-vector products in float32: for `n_directions` random unit
 /// directions v, ‖curvature_product(hessian) v − (g(θ + hv) − g(θ − hv)) / 2h‖ / ‖the
 /// difference‖, worst over the directions, with g the float gradient of the mean loss and h =
@@ -195,15 +209,7 @@ inline double hessian_vector_error(grokkit::model& m, const grokkit::example_set
     const std::size_t p = theta.size();
     double worst = 0.0;
     for (int k = 0; k < n_directions; ++k) {
-        grokkit::rng r(seed, "hvp direction", static_cast<std::uint64_t>(k));
-        std::vector<double> v(p);
-        double norm = 0.0;
-        for (double& x : v) {
-            x = r.normal();
-            norm += x * x;
-        }
-        for (double& x : v)
-            x /= std::sqrt(norm);
+        const std::vector<double> v = unit_direction(p, seed, static_cast<std::uint64_t>(k));
         std::vector<double> hv;
         {
             grokkit::curvature_product product(m, set, loss, grokkit::curvature_kind::hessian,
@@ -230,6 +236,65 @@ inline double hessian_vector_error(grokkit::model& m, const grokkit::example_set
         worst = std::max(worst, std::sqrt(diff / fd_norm));
     }
     return worst;
+}
+
+/// The Gauss–Newton product against its definition, Jᵀ ∇²ℓ (J v), with J v from central
+/// differences of the float logits (h = 1e-2) and Jᵀ from the model's own backward(): checks
+/// forward_tangent() and the product's chaining. ‖G v − reference‖ / ‖reference‖, worst over 3
+/// directions; like hessian_vector_error, within ~1e-3 for smooth models.
+inline double gauss_newton_error(grokkit::model& m, const grokkit::example_set& set,
+                                 const grokkit::loss_config& loss, std::uint64_t seed) {
+    constexpr double h = 1e-2;
+    const std::vector<float> theta = grokkit::flat_parameters(m);
+    const std::size_t p = theta.size();
+    const grokkit::batch all = grokkit::as_batch(set);
+    double worst = 0.0;
+    for (std::uint64_t k = 0; k < 3; ++k) {
+        const std::vector<double> v = unit_direction(p, seed, k);
+        xt::xtensor<float, 2> plus, minus, logits, jv, u;
+        std::vector<float> moved(p);
+        for (const double sign : {1.0, -1.0}) {
+            for (std::size_t j = 0; j < p; ++j)
+                moved[j] = static_cast<float>(theta[j] + sign * h * v[j]);
+            grokkit::set_flat_parameters(m, moved);
+            m.forward(all, sign > 0 ? plus : minus);
+        }
+        grokkit::set_flat_parameters(m, theta);
+        jv = (plus - minus) / static_cast<float>(2.0 * h);
+        m.forward(all, logits);
+        grokkit::loss_curvature(loss, logits).apply(jv, u);
+        m.backward(u);
+        const std::vector<float> reference = flat_gradients(m);
+        std::vector<double> gv;
+        grokkit::curvature_product(m, set, loss, grokkit::curvature_kind::gauss_newton,
+                                   std::vector<double>(p, 0.0), 0.0)
+            .apply(v, gv);
+        double diff = 0.0, norm = 0.0;
+        for (std::size_t j = 0; j < p; ++j) {
+            diff += (gv[j] - reference[j]) * (gv[j] - reference[j]);
+            norm += static_cast<double>(reference[j]) * reference[j];
+        }
+        REQUIRE(norm > 0.0);
+        worst = std::max(worst, std::sqrt(diff / norm));
+    }
+    return worst;
+}
+
+/// Products on one curvature_product do not depend on the products before them: v, then w, then
+/// v again give the first answer exactly (max |difference|, 0 when they agree bit for bit).
+inline double repeated_product_difference(grokkit::model& m, const grokkit::example_set& set,
+                                          const grokkit::loss_config& loss,
+                                          grokkit::curvature_kind kind) {
+    const std::size_t p = grokkit::parameter_count(m);
+    grokkit::curvature_product product(m, set, loss, kind, std::vector<double>(p, 0.0), 0.0);
+    std::vector<double> first, other, again;
+    product.apply(unit_direction(p, 1, 0), first);
+    product.apply(unit_direction(p, 1, 1), other);
+    product.apply(unit_direction(p, 1, 0), again);
+    double diff = 0.0;
+    for (std::size_t j = 0; j < p; ++j)
+        diff = std::max(diff, std::abs(first[j] - again[j]));
+    return diff;
 }
 
 } // namespace grokkit_test
