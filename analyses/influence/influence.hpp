@@ -32,7 +32,7 @@ struct settings {
     solver method = solver::cg;
     grokkit::curvature_kind curvature = grokkit::curvature_kind::hessian;
     double damping = 1e-3;
-    double cg_tolerance = 1e-6; ///< stop at ‖r‖ <= cg_tolerance · ‖g‖
+    double cg_tolerance = 1e-5; ///< stop at ‖r‖ <= cg_tolerance · ‖g‖
     std::int64_t cg_max_iterations = 1000;
     bool self_influence = true;
 };

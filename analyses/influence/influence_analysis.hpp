@@ -25,7 +25,7 @@ struct params {
     std::int64_t max_queries = 100;
     std::int64_t top_k = 10;
     bool self_influence = true;
-    double cg_tolerance = 1e-6;
+    double cg_tolerance = 1e-5;
     std::int64_t cg_max_iterations = 1000;
 };
 
