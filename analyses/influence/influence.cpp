@@ -5,6 +5,7 @@
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
 #include <grokkit/linalg.hpp>
+#include <grokkit/rng.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -108,10 +109,16 @@ void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_
             "influence.run", "method", "exact: the model has " + std::to_string(p) + " parameters",
             "at most " + std::to_string(max_exact_parameters) + ", or method = \"cg\"", 0, 0});
     auto t0 = std::chrono::steady_clock::now();
+    // Formed undamped (the product starts at λ = 0), so the trace gives the mean eigenvalue.
     std::vector<double> factor = product.explicit_matrix();
+    double trace = 0.0;
+    for (std::size_t i = 0; i < p; ++i)
+        trace += factor[i * p + i];
+    r.mean_eigenvalue = p ? trace / static_cast<double>(p) : 0.0;
+    r.damping = s.relative_damping ? s.damping * r.mean_eigenvalue : s.damping;
     std::vector<double> diagonal(p);
     for (std::size_t i = 0; i < p; ++i)
-        diagonal[i] = factor[i * p + i];
+        diagonal[i] = factor[i * p + i] += r.damping;
     const bool definite = grokkit::cholesky_factor(factor, p) == 0;
     if (!definite)
         not_positive_definite(factor, diagonal, s, r);
@@ -143,6 +150,22 @@ void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_
     r.seconds_solves = seconds_since(t0) - gradient_seconds;
 }
 
+// Hutchinson's estimate of trace(A) / P with Rademacher probes z: E[zᵀ A z] = trace(A).
+double mean_eigenvalue_estimate(grokkit::curvature_product& product, std::uint64_t seed) {
+    const std::size_t p = product.size();
+    std::vector<double> z(p), az;
+    double sum = 0.0;
+    for (int k = 0; k < hutchinson_probes; ++k) {
+        grokkit::rng r(seed, "hutchinson", static_cast<std::uint64_t>(k));
+        for (double& x : z)
+            x = r.uniform() < 0.5 ? -1.0 : 1.0;
+        product.apply(z, az);
+        for (std::size_t j = 0; j < p; ++j)
+            sum += z[j] * az[j];
+    }
+    return sum / (static_cast<double>(hutchinson_probes) * static_cast<double>(p));
+}
+
 // x = A⁻¹ g by CG; returns its stats.
 solve_stats cg_solve(grokkit::curvature_product& product, const double* g, std::size_t p,
                      const settings& s, std::vector<double>& x) {
@@ -161,7 +184,12 @@ void cg_solves(grokkit::curvature_product& product, grokkit::model& gradient_net
                const std::vector<double>& query_grads, const settings& s, result& r,
                const progress_fn& progress) {
     const std::size_t p = product.size();
-    const auto t0 = std::chrono::steady_clock::now();
+    auto t0 = std::chrono::steady_clock::now();
+    r.mean_eigenvalue = mean_eigenvalue_estimate(product, s.probe_seed); // at λ = 0
+    r.damping = s.relative_damping ? s.damping * r.mean_eigenvalue : s.damping;
+    product.set_damping(r.damping);
+    r.seconds_curvature += seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
     const std::int64_t total =
         static_cast<std::int64_t>(r.n_queries + (s.self_influence ? r.n_train : 0));
     std::vector<double> solved(r.n_queries * p), x;
@@ -220,8 +248,8 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
     }
     r.seconds_gradients = seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
-    grokkit::curvature_product product(curvature_net, train, loss, s.curvature, regulariser,
-                                       s.damping);
+    // Undamped at first: each method measures the mean eigenvalue, then sets λ.
+    grokkit::curvature_product product(curvature_net, train, loss, s.curvature, regulariser, 0.0);
     r.train_loss = product.mean_loss();
     r.seconds_curvature = seconds_since(t0); // the forward and backward pass it starts with
     // Both add the time of the training examples' gradients to seconds_gradients.

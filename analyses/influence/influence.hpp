@@ -31,11 +31,20 @@ enum class solver { exact, cg };
 struct settings {
     solver method = solver::cg;
     grokkit::curvature_kind curvature = grokkit::curvature_kind::hessian;
+    /// λ itself, or with relative_damping λ = damping × the mean eigenvalue of C + R
+    /// (kronfluence's "0.1 × mean eigenvalue" is damping = 0.1 with relative_damping).
     double damping = 1e-3;
+    bool relative_damping = false;
+    /// Keys the Hutchinson probes that estimate CG's mean eigenvalue.
+    std::uint64_t probe_seed = 0;
     double cg_tolerance = 1e-5; ///< stop at ‖r‖ <= cg_tolerance · ‖g‖
     std::int64_t cg_max_iterations = 1000;
     bool self_influence = true;
 };
+
+/// Probes of Hutchinson's trace estimate (CG): its relative standard error is about
+/// sqrt(2 / probes) × ‖C‖_F / trace(C), a few percent for curvatures dominated by their diagonal.
+inline constexpr int hutchinson_probes = 16;
 
 /// The exact method forms a P × P matrix and factors it: refused above this many parameters.
 inline constexpr std::size_t max_exact_parameters = 10'000;
@@ -55,6 +64,10 @@ struct result {
     std::vector<double> query_loss;     ///< (n_queries) each query's own loss
     std::vector<solve_stats> query_solves, self_solves;
     double train_loss = 0.0; ///< mean training loss at these parameters
+    double damping = 0.0;    ///< the λ used
+    /// The mean eigenvalue trace(C + R) / P of the undamped curvature: exact from the matrix, for
+    /// CG Hutchinson's estimate from hutchinson_probes Rademacher probes.
+    double mean_eigenvalue = 0.0;
     /// exact, when H + R + λI is not positive definite: its smallest eigenvalue (every score and
     /// solve is then NaN and indefinite); NaN otherwise.
     double min_eigenvalue = std::numeric_limits<double>::quiet_NaN();

@@ -27,6 +27,7 @@ settings settings_of(const params& p) {
     s.method = p.method == "exact" ? solver::exact : solver::cg;
     s.curvature = grokkit::curvature_from_string(p.curvature);
     s.damping = p.damping;
+    s.relative_damping = p.relative_damping;
     s.cg_tolerance = p.cg_tolerance;
     s.cg_max_iterations = p.cg_max_iterations;
     s.self_influence = p.self_influence;
@@ -55,8 +56,12 @@ void analysis_impl::declare(grokkit::param_set& ps) {
         .one_of({"hessian", "gauss_newton"});
     ps.add("damping", p.damping,
            "lambda added to the curvature's diagonal, on top of the run's l2 and coupled weight "
-           "decay")
+           "decay (with relative_damping, the multiple of its mean eigenvalue)")
         .at_least(0);
+    ps.add("relative_damping", p.relative_damping,
+           "lambda = damping * the mean eigenvalue of the undamped curvature at each checkpoint "
+           "(kronfluence's 0.1 x mean eigenvalue is damping = 0.1): a damping that keeps its "
+           "weight as the curvature shrinks over training");
     ps.add("queries", p.queries, "the split the queries come from").one_of({"test", "train"});
     ps.add("query_positions", p.query_positions,
            "optional: these positions in the query split (each once; taken in ascending order), "
@@ -126,6 +131,9 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "solves without an answer (their scores are NaN): CG's that met non-positive "
            "curvature, or all of exact's when H + R + lambda I is not positive definite");
     os.add("damping", dtype::float64, {}, "1", "the damping lambda used");
+    os.add("mean_eigenvalue", dtype::float64, {}, "1",
+           "trace(C + R) / P of the undamped curvature: exact from the matrix, cg by "
+           "Hutchinson's estimate from 16 Rademacher probes");
     os.add("min_eigenvalue", dtype::float64, {}, "1",
            "exact: the smallest eigenvalue of H + R + lambda I when it is not positive definite "
            "(every score is then NaN: raise damping above damping - min_eigenvalue, or use "
@@ -224,10 +232,14 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     const auto gradient_net = ctx.copy_model();
     const std::vector<double> regulariser =
         grokkit::regulariser_diagonal(*curvature_net, ctx.training().optimizer);
-    const result r = compute(*curvature_net, *gradient_net, ctx.data().train, queries, ctx.loss(),
-                             regulariser, settings_of(m_params),
-                             [&ctx](const std::string& what, std::int64_t done,
-                                    std::int64_t total) { ctx.progress(what, done, total); });
+    settings s = settings_of(m_params);
+    s.probe_seed =
+        grokkit::rng(ctx.seed(), "hutchinson", static_cast<std::uint64_t>(ctx.step())).next_u64();
+    const result r =
+        compute(*curvature_net, *gradient_net, ctx.data().train, queries, ctx.loss(), regulariser,
+                s, [&ctx](const std::string& what, std::int64_t done, std::int64_t total) {
+                    ctx.progress(what, done, total);
+                });
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write(ctx, picked, r, seconds);
@@ -293,7 +305,8 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
     ctx.write("n_used", static_cast<std::int64_t>(used));
     ctx.write("n_unconverged", unconverged);
     ctx.write("n_indefinite", indefinite);
-    ctx.write("damping", m_params.damping);
+    ctx.write("damping", r.damping);
+    ctx.write("mean_eigenvalue", r.mean_eigenvalue);
     ctx.write("min_eigenvalue", r.min_eigenvalue);
     ctx.write("train_loss", r.train_loss);
     ctx.write("n_parameters", static_cast<std::int64_t>(r.n_parameters));

@@ -19,6 +19,7 @@ struct params {
     std::string method = "cg";
     std::string curvature = "hessian";
     double damping = 1e-3;
+    bool relative_damping = false;
     std::string queries = "test";
     std::vector<std::int64_t> query_positions;
     std::string query_index;

@@ -372,3 +372,43 @@ TEST_CASE("influence: an empty query set (a chained set at some checkpoint) stil
             CHECK(v > 0.0);
     }
 }
+
+TEST_CASE("influence: relative damping is damping x the mean eigenvalue, exact from the trace "
+          "and estimated by Hutchinson for cg",
+          "[influence]") {
+    const data d = make_data(120, 4);
+    linear::model_impl a, b;
+    grokkit::input_spec spec;
+    spec.n_features = dim;
+    spec.n_classes = n_classes;
+    for (linear::model_impl* m : {&a, &b}) {
+        grokkit::param_set ps;
+        m->declare(ps);
+        m->build(spec, 0);
+        grokkit::set_flat_parameters(*m, std::vector<float>(n_params, 0.1f));
+    }
+    const grokkit::example_set train = to_set(d, 0, 100), queries = to_set(d, 100, 5);
+    const std::vector<double> reg(n_params, l2);
+    const grokkit::loss_config loss{"cross_entropy", false};
+    influence::settings s;
+    s.method = influence::solver::exact;
+    s.damping = 0.1;
+    s.relative_damping = true;
+    const auto relative = influence::compute(a, b, train, queries, loss, reg, s);
+    // The mean eigenvalue is trace(C + R) / P: the regulariser alone contributes l2.
+    CHECK(relative.mean_eigenvalue > l2);
+    CHECK(relative.damping == Approx(0.1 * relative.mean_eigenvalue));
+    s.relative_damping = false;
+    s.damping = relative.damping;
+    const auto absolute = influence::compute(a, b, train, queries, loss, reg, s);
+    for (std::size_t k = 0; k < relative.scores.size(); ++k)
+        CHECK(relative.scores[k] == Approx(absolute.scores[k]).epsilon(1e-9));
+    // CG estimates it from 16 probes.
+    s.method = influence::solver::cg;
+    s.relative_damping = true;
+    s.damping = 0.1;
+    s.probe_seed = 7;
+    const auto cg = influence::compute(a, b, train, queries, loss, reg, s);
+    CHECK(cg.mean_eigenvalue == Approx(relative.mean_eigenvalue).epsilon(0.3));
+    CHECK(cg.damping == Approx(0.1 * cg.mean_eigenvalue));
+}

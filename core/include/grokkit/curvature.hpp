@@ -54,6 +54,8 @@ class GROKKIT_VISIBLE curvature_product {
     /// The mean loss over the examples at these parameters.
     double mean_loss() const { return m_mean_loss; }
     double damping() const { return m_damping; }
+    /// Changes λ for later apply() calls (a damping relative to the curvature, once it is known).
+    void set_damping(double damping);
     /// out = (C + diag(r) + λI) v; both have size() values.
     void apply(const std::vector<double>& v, std::vector<double>& out);
     /// The explicit (P, P) row-major matrix, one apply() per column, symmetrised as (A + Aᵀ)/2

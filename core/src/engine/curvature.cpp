@@ -68,6 +68,12 @@ curvature_product::curvature_product(model& m, const example_set& examples, cons
     m_direction.resize(p);
 }
 
+void curvature_product::set_damping(double damping) {
+    if (!(damping >= 0.0))
+        throw error("curvature_product", "damping " + std::to_string(damping), "damping >= 0");
+    m_damping = damping;
+}
+
 void curvature_product::apply(const std::vector<double>& v, std::vector<double>& out) {
     const std::size_t p = size();
     if (v.size() != p)
