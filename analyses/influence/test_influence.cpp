@@ -138,6 +138,23 @@ grokkit::example_set to_set(const data& d, std::size_t first, std::size_t count)
     return s;
 }
 
+// The two copies of the float `linear` model compute() takes, built for this problem with the
+// parameters `theta` (as the linear model lays them out).
+struct linear_pair {
+    linear::model_impl curvature, gradient;
+    explicit linear_pair(const std::vector<double>& theta) {
+        grokkit::input_spec spec;
+        spec.n_features = dim;
+        spec.n_classes = n_classes;
+        for (linear::model_impl* m : {&curvature, &gradient}) {
+            grokkit::param_set ps;
+            m->declare(ps);
+            m->build(spec, 0);
+            grokkit::set_flat_parameters(*m, std::vector<float>(theta.begin(), theta.end()));
+        }
+    }
+};
+
 double pearson(const std::vector<double>& a, const std::vector<double>& b) {
     const double n = static_cast<double>(a.size());
     const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n;
@@ -185,17 +202,10 @@ TEST_CASE("influence: predicted leave-one-out changes of a test loss track actua
     INFO("test point " << test << ", loss " << example_loss(theta, d, test));
 
     // The float linear model at the double optimum, and the influence of every training point.
-    linear::model_impl curvature_net, gradient_net;
+    linear_pair nets(theta);
+    linear::model_impl& curvature_net = nets.curvature;
+    linear::model_impl& gradient_net = nets.gradient;
     const grokkit::example_set train = to_set(d, 0, n_train), query = to_set(d, test, 1);
-    grokkit::input_spec spec;
-    spec.n_features = dim;
-    spec.n_classes = n_classes;
-    for (linear::model_impl* m : {&curvature_net, &gradient_net}) {
-        grokkit::param_set ps;
-        m->declare(ps);
-        m->build(spec, 0);
-        grokkit::set_flat_parameters(*m, std::vector<float>(theta.begin(), theta.end()));
-    }
     // The run's regulariser: l2 on every parameter; adamw's decoupled decay adds nothing.
     grokkit::optimizer_config opt;
     opt.kind = "adamw";
@@ -350,15 +360,8 @@ TEST_CASE("influence: an empty query set (a chained set at some checkpoint) stil
           "self-influence",
           "[influence]") {
     const data d = make_data(40, 3);
-    linear::model_impl a, b;
-    grokkit::input_spec spec;
-    spec.n_features = dim;
-    spec.n_classes = n_classes;
-    for (linear::model_impl* m : {&a, &b}) {
-        grokkit::param_set ps;
-        m->declare(ps);
-        m->build(spec, 0);
-    }
+    linear_pair nets(std::vector<double>(n_params, 0.0));
+    linear::model_impl &a = nets.curvature, &b = nets.gradient;
     const grokkit::example_set train = to_set(d, 0, 40), none = to_set(d, 0, 0);
     const std::vector<double> reg(n_params, l2);
     for (const auto method : {influence::solver::exact, influence::solver::cg}) {
@@ -377,16 +380,8 @@ TEST_CASE("influence: relative damping is damping x the mean eigenvalue, exact f
           "and estimated by Hutchinson for cg",
           "[influence]") {
     const data d = make_data(120, 4);
-    linear::model_impl a, b;
-    grokkit::input_spec spec;
-    spec.n_features = dim;
-    spec.n_classes = n_classes;
-    for (linear::model_impl* m : {&a, &b}) {
-        grokkit::param_set ps;
-        m->declare(ps);
-        m->build(spec, 0);
-        grokkit::set_flat_parameters(*m, std::vector<float>(n_params, 0.1f));
-    }
+    linear_pair nets(std::vector<double>(n_params, 0.1));
+    linear::model_impl &a = nets.curvature, &b = nets.gradient;
     const grokkit::example_set train = to_set(d, 0, 100), queries = to_set(d, 100, 5);
     const std::vector<double> reg(n_params, l2);
     const grokkit::loss_config loss{"cross_entropy", false};

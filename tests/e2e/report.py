@@ -157,30 +157,26 @@ def main(grokkit, pipeline, artefacts):
         subprocess.run([grokkit, "report", parity, "-o", parity_html], check=True)
         assert "Walsh spectrum" in open(parity_html).read()
         check_rendered(chromium, parity_html, artefacts, "report-parity.png")
-        # hull_test's section: the share inside against dimension, accuracy inside vs outside.
-        hull = os.path.join(tmp, "hull.h5")
-        hull_toml = os.path.join(os.path.dirname(os.path.abspath(pipeline)), "..", "..",
-                                 "analyses", "hull_test", "example.toml")
-        subprocess.run([grokkit, "run", hull_toml, "--out", hull, "--quiet"], check=True,
-                       stdout=subprocess.DEVNULL)
-        hull_html = os.path.join(tmp, "hull.html")
-        subprocess.run([grokkit, "report", hull, "-o", hull_html], check=True)
-        text = open(hull_html).read()
-        assert "Share of queries inside the hull against dimension" in text
-        assert "Accuracy inside and outside the hull" in text
-        check_rendered(chromium, hull_html, artefacts, "report-hull.png")
-        # influence's section: each query's proponents and opponents, self-influence.
-        infl = os.path.join(tmp, "influence.h5")
-        infl_toml = os.path.join(os.path.dirname(os.path.abspath(pipeline)), "..", "..",
-                                 "analyses", "influence", "example.toml")
-        subprocess.run([grokkit, "run", infl_toml, "--out", infl, "--quiet"], check=True,
-                       stdout=subprocess.DEVNULL)
-        infl_html = os.path.join(tmp, "influence.html")
-        subprocess.run([grokkit, "report", infl, "-o", infl_html], check=True)
-        text = open(infl_html).read()
-        assert "top proponents: train index (score)" in text
-        assert "Self-influence of the training examples" in text
-        check_rendered(chromium, infl_html, artefacts, "report-influence.png")
+        # Each analysis' own section, from its example pipeline: the texts it must show.
+        sections = [
+            ("hull", os.path.join("hull_test", "example.toml"),
+             ["Share of queries inside the hull against dimension",
+              "Accuracy inside and outside the hull"]),
+            ("influence", os.path.join("influence", "example.toml"),
+             ["top proponents: train index (score)", "Self-influence of the training examples"]),
+        ]
+        for name, example, texts in sections:
+            run_file = os.path.join(tmp, name + ".h5")
+            toml = os.path.join(os.path.dirname(os.path.abspath(pipeline)), "..", "..",
+                                "analyses", example)
+            subprocess.run([grokkit, "run", toml, "--out", run_file, "--quiet"], check=True,
+                           stdout=subprocess.DEVNULL)
+            page_html = os.path.join(tmp, name + ".html")
+            subprocess.run([grokkit, "report", run_file, "-o", page_html], check=True)
+            text = open(page_html).read()
+            for t in texts:
+                assert t in text, (name, t)
+            check_rendered(chromium, page_html, artefacts, f"report-{name}.png")
         live_report(grokkit, pipeline, tmp)
     print("PASS")
     return 0
