@@ -6,6 +6,7 @@
 #include <grokkit/gemm.hpp>
 #include <grokkit/linalg.hpp>
 #include <grokkit/rng.hpp>
+#include <grokkit/train.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -70,16 +71,15 @@ double dot(const double* a, const double* b, std::size_t n) {
     return s;
 }
 
-// scores[:, first .. first + count) = left (n_left, P) · rightᵀ (P, count)
+// scores[:, first .. first + count) = alpha · left (n_left, P) · rightᵀ (P, count) + beta · itself
 void score_block(const std::vector<double>& left, std::size_t n_left,
                  const std::vector<double>& right, std::size_t count, std::size_t p,
-                 std::size_t first, result& r) {
+                 std::size_t first, result& r, double alpha = 1.0, double beta = 0.0) {
     if (n_left == 0 || count == 0 || p == 0)
         return;
-    grokkit::gemm(grokkit::transpose::no, grokkit::transpose::yes, n_left, count, p, 1.0,
-                  left.data(), p, right.data(), p, 0.0, r.scores.data() + first, r.n_train);
+    grokkit::gemm(grokkit::transpose::no, grokkit::transpose::yes, n_left, count, p, alpha,
+                  left.data(), p, right.data(), p, beta, r.scores.data() + first, r.n_train);
 }
-
 // A damped curvature that is not positive definite has no Cholesky factor and its solves are no
 // answers: every score is NaN and every solve counted indefinite, and the smallest eigenvalue
 // says how much more damping would do. The factorisation left the strict lower triangle as it
@@ -257,6 +257,56 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
         exact_solves(product, gradient_net, train, loss, query_grads, s, r, progress);
     else
         cg_solves(product, gradient_net, train, loss, query_grads, s, r, progress);
+    return r;
+}
+
+result tracin(grokkit::model& net, const grokkit::example_set& train,
+              const grokkit::example_set& queries, const grokkit::loss_config& loss,
+              const std::vector<tracin_checkpoint>& checkpoints, bool self_influence,
+              const progress_fn& progress) {
+    result r;
+    r.n_queries = queries.size();
+    r.n_train = train.size();
+    r.n_parameters = grokkit::parameter_count(net);
+    const std::size_t p = r.n_parameters;
+    r.scores.assign(r.n_queries * r.n_train, 0.0);
+    r.query_solves.assign(r.n_queries, solve_stats{0, nan, true, false});
+    if (self_influence) {
+        r.self_influence.assign(r.n_train, 0.0);
+        r.self_solves.assign(r.n_train, solve_stats{0, nan, true, false});
+    }
+    r.damping = r.mean_eigenvalue = nan;
+    // Losses at the parameters the model has (this checkpoint's), before the sum moves them.
+    auto t0 = std::chrono::steady_clock::now();
+    if (r.n_queries > 0)
+        r.query_loss = example_losses(net, queries, loss);
+    const std::vector<double> train_losses = example_losses(net, train, loss);
+    r.train_loss = std::accumulate(train_losses.begin(), train_losses.end(), 0.0) /
+                   static_cast<double>(std::max<std::size_t>(r.n_train, 1));
+    const std::vector<float> current = grokkit::flat_parameters(net);
+    double product_seconds = 0.0;
+    const std::size_t block = block_rows(p, r.n_train);
+    for (std::size_t c = 0; c < checkpoints.size(); ++c) {
+        const double lr = checkpoints[c].learning_rate;
+        grokkit::set_flat_parameters(net, checkpoints[c].parameters());
+        const std::vector<double> gq =
+            r.n_queries ? gradients(net, queries, loss, 0, r.n_queries) : std::vector<double>{};
+        for (std::size_t first = 0; first < r.n_train; first += block) {
+            const std::size_t count = std::min(block, r.n_train - first);
+            const std::vector<double> g = gradients(net, train, loss, first, count);
+            const auto g0 = std::chrono::steady_clock::now();
+            score_block(gq, r.n_queries, g, count, p, first, r, lr, 1.0);
+            for (std::size_t i = 0; self_influence && i < count; ++i)
+                r.self_influence[first + i] += lr * dot(g.data() + i * p, g.data() + i * p, p);
+            product_seconds += seconds_since(g0);
+        }
+        if (progress)
+            progress("checkpoints", static_cast<std::int64_t>(c + 1),
+                     static_cast<std::int64_t>(checkpoints.size()));
+    }
+    grokkit::set_flat_parameters(net, current);
+    r.seconds_solves = product_seconds;
+    r.seconds_gradients = seconds_since(t0) - product_seconds;
     return r;
 }
 

@@ -88,6 +88,22 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
                const grokkit::loss_config& loss, const std::vector<double>& regulariser,
                const settings& s, const progress_fn& progress = {});
 
+/// One term of TracIn's sum: a checkpoint's learning rate and (read when needed) parameters.
+struct tracin_checkpoint {
+    double learning_rate = 0.0;
+    std::function<std::vector<float>()> parameters;
+};
+
+/// TracIn-CP (Pruthi et al. 2020): score(z, q) = Σ_c η_c ∇ℓ(q; θ_c) · ∇ℓ(z; θ_c) over
+/// `checkpoints`, and self-influence Σ_c η_c ‖∇ℓ(z; θ_c)‖². Positive marks a proponent, as for
+/// the solves, but the scale differs: with full-batch gradient descent checkpointed at every step,
+/// score / n_train is the first-order fall of the query's loss that z's share of the updates
+/// caused. `net` ends with the parameters it started with (whose losses are reported).
+result tracin(grokkit::model& net, const grokkit::example_set& train,
+              const grokkit::example_set& queries, const grokkit::loss_config& loss,
+              const std::vector<tracin_checkpoint>& checkpoints, bool self_influence,
+              const progress_fn& progress = {});
+
 /// Per row of `scores` (rows, cols): the columns of the k largest values, largest first
 /// (`highest`) and of the k smallest, smallest first (`lowest`); NaN never ranks.
 void rank_rows(const std::vector<double>& scores, std::size_t rows, std::size_t cols, std::size_t k,

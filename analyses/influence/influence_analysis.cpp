@@ -48,8 +48,10 @@ void analysis_impl::declare(grokkit::param_set& ps) {
     auto& p = m_params;
     ps.add("method", p.method,
            "exact: the explicit curvature matrix and its Cholesky factor (models of at most "
-           "10,000 parameters); cg: conjugate gradient on exact curvature-vector products")
-        .one_of({"exact", "cg"});
+           "10,000 parameters); cg: conjugate gradient on exact curvature-vector products; "
+           "tracin: the learning-rate-weighted sum of gradient dot products over the checkpoints "
+           "committed so far (no curvature: curvature and damping play no part)")
+        .one_of({"exact", "cg", "tracin"});
     ps.add("curvature", p.curvature,
            "hessian: the training loss's Hessian (Koh & Liang); gauss_newton: its Gauss-Newton "
            "part J^T H_loss J, positive semi-definite (the same for linear models)")
@@ -130,10 +132,12 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("n_indefinite", dtype::int64, {}, "1",
            "solves without an answer (their scores are NaN): CG's that met non-positive "
            "curvature, or all of exact's when H + R + lambda I is not positive definite");
-    os.add("damping", dtype::float64, {}, "1", "the damping lambda used");
+    os.add("damping", dtype::float64, {}, "1", "the damping lambda used (NaN for tracin)");
+    os.add("n_checkpoints", dtype::int64, {}, "1",
+           "tracin: the checkpoints summed (every one committed up to this one); 0 otherwise");
     os.add("mean_eigenvalue", dtype::float64, {}, "1",
            "trace(C + R) / P of the undamped curvature: exact from the matrix, cg by "
-           "Hutchinson's estimate from 16 Rademacher probes");
+           "Hutchinson's estimate from 16 Rademacher probes; NaN for tracin");
     os.add("min_eigenvalue", dtype::float64, {}, "1",
            "exact: the smallest eigenvalue of H + R + lambda I when it is not positive definite "
            "(every score is then NaN: raise damping above damping - min_eigenvalue, or use "
@@ -232,14 +236,24 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     const auto gradient_net = ctx.copy_model();
     const std::vector<double> regulariser =
         grokkit::regulariser_diagonal(*curvature_net, ctx.training().optimizer);
+    const progress_fn progress = [&ctx](const std::string& what, std::int64_t done,
+                                        std::int64_t total) { ctx.progress(what, done, total); };
+    std::vector<tracin_checkpoint> checkpoints;
+    if (m_params.method == "tracin") {
+        const auto committed = ctx.checkpoints();
+        for (std::size_t c = 0; c < committed.size(); ++c)
+            checkpoints.push_back(
+                {committed[c].learning_rate, [&ctx, c] { return ctx.checkpoint_parameters(c); }});
+    }
     settings s = settings_of(m_params);
     s.probe_seed =
         grokkit::rng(ctx.seed(), "hutchinson", static_cast<std::uint64_t>(ctx.step())).next_u64();
-    const result r =
-        compute(*curvature_net, *gradient_net, ctx.data().train, queries, ctx.loss(), regulariser,
-                s, [&ctx](const std::string& what, std::int64_t done, std::int64_t total) {
-                    ctx.progress(what, done, total);
-                });
+    const result r = m_params.method == "tracin"
+                         ? tracin(*gradient_net, ctx.data().train, queries, ctx.loss(), checkpoints,
+                                  m_params.self_influence, progress)
+                         : compute(*curvature_net, *gradient_net, ctx.data().train, queries,
+                                   ctx.loss(), regulariser, s, progress);
+    ctx.write("n_checkpoints", static_cast<std::int64_t>(checkpoints.size()));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write(ctx, picked, r, seconds);

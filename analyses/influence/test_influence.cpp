@@ -407,3 +407,57 @@ TEST_CASE("influence: relative damping is damping x the mean eigenvalue, exact f
     CHECK(cg.mean_eigenvalue == Approx(relative.mean_eigenvalue).epsilon(0.3));
     CHECK(cg.damping == Approx(0.1 * cg.mean_eigenvalue));
 }
+
+TEST_CASE("influence: tracin is the learning-rate-weighted sum of gradient dot products over "
+          "checkpoints",
+          "[influence]") {
+    mlp::params p;
+    p.d_embed = 4;
+    p.hidden = {6};
+    p.activation = "gelu";
+    grokkit::input_spec spec;
+    spec.n_tokens = 2;
+    spec.vocab_size = 5;
+    spec.n_classes = 5;
+    grokkit::example_set train;
+    train.tokens = xt::zeros<std::int32_t>({std::size_t{12}, std::size_t{2}});
+    train.labels = xt::zeros<std::int32_t>({std::size_t{12}});
+    for (std::size_t i = 0; i < 12; ++i) {
+        train.tokens(i, 0) = static_cast<std::int32_t>(i % 5);
+        train.tokens(i, 1) = static_cast<std::int32_t>((i * 3) % 5);
+        train.labels(i) = static_cast<std::int32_t>((i % 5 + (i * 3) % 5) % 5);
+    }
+    const grokkit::example_set queries = grokkit::subset(train, {2, 9});
+    mlp::model_impl net(p), other(p);
+    net.build(spec, 1);
+    other.build(spec, 2); // a second checkpoint's parameters
+    const std::vector<float> theta0 = grokkit::flat_parameters(other),
+                             theta1 = grokkit::flat_parameters(net);
+    const std::vector<influence::tracin_checkpoint> checkpoints{{0.5, [&] { return theta0; }},
+                                                                {0.25, [&] { return theta1; }}};
+    const grokkit::loss_config loss{"cross_entropy", false};
+    const auto r = influence::tracin(net, train, queries, loss, checkpoints, true);
+    // Direct: per checkpoint, every example's own gradient, then the weighted dot products.
+    const std::size_t n_params = grokkit::parameter_count(net);
+    std::vector<double> scores(2 * 12, 0.0), self(12, 0.0);
+    for (const auto& c : checkpoints) {
+        grokkit::set_flat_parameters(other, c.parameters());
+        xt::xtensor<float, 2> gq, gt;
+        grokkit::example_gradients(other, grokkit::as_batch(queries), loss, gq);
+        grokkit::example_gradients(other, grokkit::as_batch(train), loss, gt);
+        for (std::size_t i = 0; i < 12; ++i) {
+            for (std::size_t k = 0; k < n_params; ++k) {
+                self[i] += c.learning_rate * double(gt(i, k)) * double(gt(i, k));
+                for (std::size_t q = 0; q < 2; ++q)
+                    scores[q * 12 + i] += c.learning_rate * double(gq(q, k)) * double(gt(i, k));
+            }
+        }
+    }
+    for (std::size_t k = 0; k < scores.size(); ++k)
+        CHECK(r.scores[k] == Approx(scores[k]).epsilon(1e-6).margin(1e-9));
+    for (std::size_t i = 0; i < 12; ++i)
+        CHECK(r.self_influence[i] == Approx(self[i]).epsilon(1e-6));
+    // The model ends where it started, and the losses are those of its own parameters.
+    CHECK(grokkit::flat_parameters(net) == theta1);
+    CHECK(std::isnan(r.damping));
+}

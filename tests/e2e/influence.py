@@ -2,8 +2,9 @@
 """influence end to end, checked from the run file with numpy: exact and cg agree row for row;
 proponents and opponents are the extreme scores of their rows; queries chained from
 hull_test's out_of_hull are those positions, padded; a training example's score on itself as a
-query equals its self-influence; the report has the section; exact refuses a model above
-10,000 parameters at the key, before any file exists.
+query equals its self-influence; TracIn sums the checkpoints so far and gives the same scores
+under `analyze`; the report has the section; exact refuses a model above 10,000 parameters at
+the key, before any file exists.
 usage: influence.py GROKKIT_BINARY"""
 import os
 import subprocess
@@ -69,6 +70,14 @@ query_index = "hull/out_of_hull"
 max_queries = 200
 self_influence = false
 top_k = 3
+
+[[analysis]]
+plugin = "influence"
+name = "tracin"
+at = "checkpoints"
+method = "tracin"
+max_queries = 30
+top_k = 5
 
 [[analysis]]
 plugin = "influence"
@@ -145,10 +154,27 @@ def main(grokkit):
             for k, i in enumerate(q):
                 si = t["self_influence"][0][i]
                 assert abs(t["scores"][0][k, i] - si) <= 1e-6 * si, (k, i)
+            # TracIn sums every checkpoint committed so far.
+            tr = f["analyses/tracin"]
+            assert list(tr["n_checkpoints"][:]) == [1, 2, 3]
+            assert np.array_equal(tr["query"][:], e["query"][:])
+            assert (tr["self_influence"][:] >= 0).all()
+            assert np.isnan(tr["damping"][:]).all()
+            check_ranking(tr, 2)
+            run_tracin = tr["scores"][:]
+        # The same TracIn under `analyze` reads the same checkpoints: the same scores.
+        posthoc = os.path.join(tmp, "posthoc.toml")
+        head = PIPELINE[:PIPELINE.index("[[analysis]]")]
+        open(posthoc, "w").write(head + '[[analysis]]\nplugin = "influence"\nname = "tracin_posthoc"\n'
+                                 'at = "checkpoints"\nmethod = "tracin"\nmax_queries = 30\n'
+                                 'top_k = 5\n')
+        subprocess.run([grokkit, "analyze", out, posthoc], check=True, stdout=subprocess.DEVNULL)
+        with h5py.File(out, "r") as f:
+            assert np.array_equal(f["analyses/tracin_posthoc/scores"][:], run_tracin)
         html = os.path.join(tmp, "r.html")
         subprocess.run([grokkit, "report", out, "-o", html], check=True)
         text = open(html).read()
-        for name in ("exact", "cg", "outside", "on_train"):
+        for name in ("exact", "cg", "outside", "tracin", "on_train"):
             assert f"Influence ({name}," in text, name
         # exact on an MLP of 28,674 parameters: refused at file:line of the key, no file written.
         big = PIPELINE.replace('plugin = "linear"', 'plugin = "mlp"\nhidden = [4096]')
