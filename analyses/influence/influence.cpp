@@ -24,6 +24,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// λ: the damping itself, or relative to a mean eigenvalue, which is never taken below 0 (an
+// indefinite Hessian's, or a noisy estimate's): the same rule for exact and cg.
+double damping_of(const settings& s, double mean_eigenvalue) {
+    return s.relative_damping ? s.damping * std::max(mean_eigenvalue, 0.0) : s.damping;
+}
+
 // Examples [first, first + count) of `set` as a batch view.
 grokkit::batch slice(const grokkit::example_set& set, std::size_t first, std::size_t count) {
     grokkit::batch b;
@@ -115,7 +121,7 @@ void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_
     for (std::size_t i = 0; i < p; ++i)
         trace += factor[i * p + i];
     r.mean_eigenvalue = p ? trace / static_cast<double>(p) : 0.0;
-    r.damping = s.relative_damping ? s.damping * r.mean_eigenvalue : s.damping;
+    r.damping = damping_of(s, r.mean_eigenvalue);
     std::vector<double> diagonal(p);
     for (std::size_t i = 0; i < p; ++i)
         diagonal[i] = factor[i * p + i] += r.damping;
@@ -186,7 +192,7 @@ void cg_solves(grokkit::curvature_product& product, grokkit::model& gradient_net
     const std::size_t p = product.size();
     auto t0 = std::chrono::steady_clock::now();
     r.mean_eigenvalue = mean_eigenvalue_estimate(product, s.probe_seed); // at λ = 0
-    r.damping = s.relative_damping ? s.damping * r.mean_eigenvalue : s.damping;
+    r.damping = damping_of(s, r.mean_eigenvalue);
     product.set_damping(r.damping);
     r.seconds_curvature += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
@@ -287,7 +293,7 @@ result tracin(grokkit::model& net, const grokkit::example_set& train,
     double product_seconds = 0.0;
     const std::size_t block = block_rows(p, r.n_train);
     for (std::size_t c = 0; c < checkpoints.size(); ++c) {
-        const double lr = checkpoints[c].learning_rate;
+        const double lr = checkpoints[c].weight;
         grokkit::set_flat_parameters(net, checkpoints[c].parameters());
         const std::vector<double> gq =
             r.n_queries ? gradients(net, queries, loss, 0, r.n_queries) : std::vector<double>{};

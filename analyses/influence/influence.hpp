@@ -31,8 +31,9 @@ enum class solver { exact, cg };
 struct settings {
     solver method = solver::cg;
     grokkit::curvature_kind curvature = grokkit::curvature_kind::hessian;
-    /// λ itself, or with relative_damping λ = damping × the mean eigenvalue of C + R
-    /// (kronfluence's "0.1 × mean eigenvalue" is damping = 0.1 with relative_damping).
+    /// λ itself, or with relative_damping λ = damping × the mean eigenvalue of C + R, taken as 0
+    /// when it is not positive (kronfluence's "0.1 × mean eigenvalue" is damping = 0.1 with
+    /// relative_damping).
     double damping = 1e-3;
     bool relative_damping = false;
     /// Keys the Hutchinson probes that estimate CG's mean eigenvalue.
@@ -88,16 +89,18 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
                const grokkit::loss_config& loss, const std::vector<double>& regulariser,
                const settings& s, const progress_fn& progress = {});
 
-/// One term of TracIn's sum: a checkpoint's learning rate and (read when needed) parameters.
+/// One term of TracIn's sum: a checkpoint's weight, the learning rate summed over the updates it
+/// stands for, and (read when needed) its parameters.
 struct tracin_checkpoint {
-    double learning_rate = 0.0;
+    double weight = 0.0;
     std::function<std::vector<float>()> parameters;
 };
 
-/// TracIn-CP (Pruthi et al. 2020): score(z, q) = Σ_c η_c ∇ℓ(q; θ_c) · ∇ℓ(z; θ_c) over
-/// `checkpoints`, and self-influence Σ_c η_c ‖∇ℓ(z; θ_c)‖². Positive marks a proponent, as for
-/// the solves, but the scale differs: with full-batch gradient descent checkpointed at every step,
-/// score / n_train is the first-order fall of the query's loss that z's share of the updates
+/// TracIn-CP (Pruthi et al. 2020): score(z, q) = Σ_c w_c ∇ℓ(q; θ_c) · ∇ℓ(z; θ_c) over
+/// `checkpoints`, and self-influence Σ_c w_c ‖∇ℓ(z; θ_c)‖². Positive marks a proponent, as for
+/// the solves, but the scale differs: with full-batch gradient descent, w_c the learning rates of
+/// the updates from checkpoint c to the next, and gradients that change little in between,
+/// score / n_train is the first-order fall of the query's loss that z's share of those updates
 /// caused. `net` ends with the parameters it started with (whose losses are reported).
 result tracin(grokkit::model& net, const grokkit::example_set& train,
               const grokkit::example_set& queries, const grokkit::loss_config& loss,

@@ -49,8 +49,9 @@ void analysis_impl::declare(grokkit::param_set& ps) {
     ps.add("method", p.method,
            "exact: the explicit curvature matrix and its Cholesky factor (models of at most "
            "10,000 parameters); cg: conjugate gradient on exact curvature-vector products; "
-           "tracin: the learning-rate-weighted sum of gradient dot products over the checkpoints "
-           "committed so far (no curvature: curvature and damping play no part)")
+           "tracin: TracIn-CP, gradient dot products summed over the checkpoints before this "
+           "one, each weighted by the learning rate times the updates to the next (no curvature: "
+           "curvature, damping and the cg settings play no part)")
         .one_of({"exact", "cg", "tracin"});
     ps.add("curvature", p.curvature,
            "hessian: the training loss's Hessian (Koh & Liang); gauss_newton: its Gauss-Newton "
@@ -98,7 +99,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("scores", dtype::float64, {"n_queries", "n_train"}, "1",
            "grad l(query)^T (H + R + lambda I)^-1 grad l(train): about n_train times the rise in "
            "the query's loss when the training example is left out; > 0 a proponent, < 0 an "
-           "opponent (NaN unused or indefinite)")
+           "opponent (NaN unused or indefinite); tracin: sum_c w_c grad l(query).grad l(train) "
+           "at the checkpoints")
         .axes({"query", "train"});
     os.add("proponents", dtype::int64, {"n_queries", "top_k"}, "index",
            "training examples of the highest scores, highest first (-1 unused)")
@@ -113,18 +115,20 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("self_influence", dtype::float64, {"n_train"}, "1",
            "grad l(z)^T (H + R + lambda I)^-1 grad l(z) per training example: a memorisation "
            "score; NaN where a solve met non-positive curvature (CG on an indefinite matrix need "
-           "not meet it, and may then return any value, even negative)")
+           "not meet it, and may then return any value, even negative); tracin: sum_c w_c "
+           "|grad l(z)|^2")
         .optional("self_influence = true");
     os.add("query_iterations", dtype::int64, {"n_queries"}, "1",
-           "CG iterations of each query's solve (0 for exact, -1 unused)");
+           "CG iterations of each query's solve (0 for exact and tracin, -1 unused)");
     os.add("query_residual", dtype::float64, {"n_queries"}, "1",
-           "cg: |g - A x| / |g| of each query's solve, from one more product; NaN for exact "
-           "and unused rows");
+           "cg: |g - A x| / |g| of each query's solve, from one more product; NaN for exact, "
+           "tracin and unused rows");
     os.add("self_iterations", dtype::int64, {"n_train"}, "1",
-           "CG iterations of each training example's self-influence solve (0 for exact)")
+           "CG iterations of each training example's self-influence solve (0 for exact and "
+           "tracin)")
         .optional("self_influence = true");
     os.add("self_residual", dtype::float64, {"n_train"}, "1",
-           "cg: the relative residual of each self-influence solve; NaN for exact")
+           "cg: the relative residual of each self-influence solve; NaN for exact and tracin")
         .optional("self_influence = true");
     os.add("n_used", dtype::int64, {}, "1", "queries scored at this checkpoint");
     os.add("n_unconverged", dtype::int64, {}, "1",
@@ -134,7 +138,7 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "curvature, or all of exact's when H + R + lambda I is not positive definite");
     os.add("damping", dtype::float64, {}, "1", "the damping lambda used (NaN for tracin)");
     os.add("n_checkpoints", dtype::int64, {}, "1",
-           "tracin: the checkpoints summed (every one committed up to this one); 0 otherwise");
+           "tracin: the checkpoints summed (every one before this); 0 otherwise");
     os.add("mean_eigenvalue", dtype::float64, {}, "1",
            "trace(C + R) / P of the undamped curvature: exact from the matrix, cg by "
            "Hutchinson's estimate from 16 Rademacher probes; NaN for tracin");
@@ -144,7 +148,7 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "gauss_newton); NaN when it is");
     os.add("regulariser", dtype::float64, {}, "1",
            "the largest value of the regulariser's Hessian diagonal R (l2, plus coupled weight "
-           "decay on decayed parameters)");
+           "decay on decayed parameters; unused by tracin)");
     os.add("train_loss", dtype::float64, {}, "nats", "mean training loss at these parameters");
     os.add("n_parameters", dtype::int64, {}, "1", "P: the model's parameter count");
     os.add("seconds_gradients", dtype::float64, {}, "s", "per-example gradients");
@@ -240,10 +244,15 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
                                         std::int64_t total) { ctx.progress(what, done, total); };
     std::vector<tracin_checkpoint> checkpoints;
     if (m_params.method == "tracin") {
+        // Every checkpoint before this one, weighted by the updates taken from it to the next:
+        // this one's own updates are still to come (none at step 0, where every score is 0).
         const auto committed = ctx.checkpoints();
-        for (std::size_t c = 0; c < committed.size(); ++c)
-            checkpoints.push_back(
-                {committed[c].learning_rate, [&ctx, c] { return ctx.checkpoint_parameters(c); }});
+        for (std::size_t c = 0; c + 1 < committed.size(); ++c) {
+            const double updates =
+                static_cast<double>(committed[c + 1].updates - committed[c].updates);
+            checkpoints.push_back({committed[c].learning_rate * updates,
+                                   [&ctx, c] { return ctx.checkpoint_parameters(c); }});
+        }
     }
     settings s = settings_of(m_params);
     s.probe_seed =

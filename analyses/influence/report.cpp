@@ -131,19 +131,27 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
 grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
                                               const std::string& name) const {
     grokkit::report_section s;
-    s.title = "Influence (" + name + ", " + setting(f, name, "method") + " solves on the " +
-              setting(f, name, "curvature") + ")";
+    const bool is_tracin = setting(f, name, "method") == "tracin";
+    s.title = is_tracin ? "Influence (" + name + ", TracIn over the checkpoints)"
+                        : "Influence (" + name + ", " + setting(f, name, "method") +
+                              " solves on the " + setting(f, name, "curvature") + ")";
     const auto steps = f.analysis_steps(name);
     if (steps.empty()) {
         s.notes.push_back("No checkpoint analysed yet.");
         return s;
     }
     s.notes.push_back(
-        "score = grad l(query) . (H + R + lambda I)^-1 grad l(train example), H the curvature of "
-        "the mean training loss and R the run's regulariser: leaving the example out raises "
-        "the query's loss by about score / n_train. Positive: a proponent (the query relies "
-        "on it); negative: an opponent. Self-influence is an example's score on itself, large "
-        "for examples the model fits by memorising them.");
+        is_tracin
+            ? "score = sum over the checkpoints before this one of w_c grad l(query) . grad "
+              "l(train example), w_c the learning rate times the updates to the next checkpoint "
+              "(TracIn-CP): positive, a proponent whose updates lowered the query's loss; "
+              "negative, an opponent. Self-influence is an example's score on itself."
+            : "score = grad l(query) . (H + R + lambda I)^-1 grad l(train example), H the "
+              "curvature of the mean training loss and R the run's regulariser: leaving the "
+              "example out raises the query's loss by about score / n_train. Positive: a "
+              "proponent (the query relies on it); negative: an opponent. Self-influence is an "
+              "example's score on itself, large for examples the model fits by memorising "
+              "them.");
     grokkit::report_table t;
     t.header = {
         "step",           "queries",        "train loss",  "damping",    "self-infl. median",

@@ -447,9 +447,9 @@ TEST_CASE("influence: tracin is the learning-rate-weighted sum of gradient dot p
         grokkit::example_gradients(other, grokkit::as_batch(train), loss, gt);
         for (std::size_t i = 0; i < 12; ++i) {
             for (std::size_t k = 0; k < n_params; ++k) {
-                self[i] += c.learning_rate * double(gt(i, k)) * double(gt(i, k));
+                self[i] += c.weight * double(gt(i, k)) * double(gt(i, k));
                 for (std::size_t q = 0; q < 2; ++q)
-                    scores[q * 12 + i] += c.learning_rate * double(gq(q, k)) * double(gt(i, k));
+                    scores[q * 12 + i] += c.weight * double(gq(q, k)) * double(gt(i, k));
             }
         }
     }
@@ -459,5 +459,12 @@ TEST_CASE("influence: tracin is the learning-rate-weighted sum of gradient dot p
         CHECK(r.self_influence[i] == Approx(self[i]).epsilon(1e-6));
     // The model ends where it started, and the losses are those of its own parameters.
     CHECK(grokkit::flat_parameters(net) == theta1);
+    grokkit::set_flat_parameters(other, theta1);
+    xt::xtensor<float, 2> logits;
+    other.forward(grokkit::as_batch(queries), logits);
+    xt::xtensor<float, 2> row = xt::zeros<float>({std::size_t{1}, logits.shape(1)});
+    std::copy_n(logits.data(), logits.shape(1), row.data());
+    CHECK(r.query_loss[0] ==
+          Approx(grokkit::evaluate_loss(loss, row, queries.labels.data(), nullptr).loss));
     CHECK(std::isnan(r.damping));
 }

@@ -154,9 +154,11 @@ def main(grokkit):
             for k, i in enumerate(q):
                 si = t["self_influence"][0][i]
                 assert abs(t["scores"][0][k, i] - si) <= 1e-6 * si, (k, i)
-            # TracIn sums every checkpoint committed so far.
+            # TracIn sums the checkpoints before this one: none at step 0, where all is 0.
             tr = f["analyses/tracin"]
-            assert list(tr["n_checkpoints"][:]) == [1, 2, 3]
+            assert list(tr["n_checkpoints"][:]) == [0, 1, 2]
+            assert (tr["scores"][0][:30] == 0).all() and (tr["self_influence"][0] == 0).all()
+            assert (tr["self_influence"][2] > 0).all()
             assert np.array_equal(tr["query"][:], e["query"][:])
             assert (tr["self_influence"][:] >= 0).all()
             assert np.isnan(tr["damping"][:]).all()
