@@ -155,6 +155,23 @@ struct linear_pair {
     }
 };
 
+// The small MLP of the MLP cases: 5 tokens, embeddings 4 wide, 6 GELU units.
+mlp::params small_mlp() {
+    mlp::params p;
+    p.d_embed = 4;
+    p.hidden = {6};
+    p.activation = "gelu";
+    return p;
+}
+
+grokkit::input_spec small_mlp_spec() {
+    grokkit::input_spec spec;
+    spec.n_tokens = 2;
+    spec.vocab_size = 5;
+    spec.n_classes = 5;
+    return spec;
+}
+
 double pearson(const std::vector<double>& a, const std::vector<double>& b) {
     const double n = static_cast<double>(a.size());
     const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n;
@@ -264,14 +281,8 @@ TEST_CASE("influence: exact and cg agree on a small MLP", "[influence]") {
     const grokkit::curvature_kind kind =
         GENERATE(grokkit::curvature_kind::gauss_newton, grokkit::curvature_kind::hessian);
     INFO("curvature " << (kind == grokkit::curvature_kind::hessian ? "hessian" : "gauss_newton"));
-    mlp::params p;
-    p.d_embed = 4;
-    p.hidden = {6};
-    p.activation = "gelu";
-    grokkit::input_spec spec;
-    spec.n_tokens = 2;
-    spec.vocab_size = 5;
-    spec.n_classes = 5;
+    const mlp::params p = small_mlp();
+    const grokkit::input_spec spec = small_mlp_spec();
     grokkit::example_set train, queries;
     const std::size_t n = 25;
     train.tokens = xt::zeros<std::int32_t>({n, std::size_t{2}});
@@ -411,14 +422,8 @@ TEST_CASE("influence: relative damping is damping x the mean eigenvalue, exact f
 TEST_CASE("influence: tracin is the learning-rate-weighted sum of gradient dot products over "
           "checkpoints",
           "[influence]") {
-    mlp::params p;
-    p.d_embed = 4;
-    p.hidden = {6};
-    p.activation = "gelu";
-    grokkit::input_spec spec;
-    spec.n_tokens = 2;
-    spec.vocab_size = 5;
-    spec.n_classes = 5;
+    const mlp::params p = small_mlp();
+    const grokkit::input_spec spec = small_mlp_spec();
     grokkit::example_set train;
     train.tokens = xt::zeros<std::int32_t>({std::size_t{12}, std::size_t{2}});
     train.labels = xt::zeros<std::int32_t>({std::size_t{12}});
