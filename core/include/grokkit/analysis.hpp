@@ -74,9 +74,17 @@ class GROKKIT_VISIBLE analysis_context {
     /// "<analysis>/<output>" (the value of a parameter declared with param::input()), in the
     /// producer's dtype. Throws grokkit::error when the producer has not written this step.
     virtual output_value input(const std::string& reference) const = 0;
-    /// Stores this checkpoint's value of a declared output. Throws grokkit::error naming the
-    /// analysis and the output for an undeclared name, a wrong dtype or a wrong shape.
+    /// Stores this checkpoint's value of a declared output (not a tiled one). Throws grokkit::error
+    /// naming the analysis and the output for an undeclared name, a wrong dtype or a wrong shape.
     virtual void write(const std::string& output, const output_value& value) = 0;
+    /// Stores one block of this checkpoint's value of an output declared tiled(): `tile`, of
+    /// the output's dtype (or float32 for float64) and rank, goes to the file at once with its
+    /// first element at `origin` (one index per dim). Tiles must not overlap and must cover the
+    /// whole value before run() returns (their element counts are summed to check), so a value
+    /// larger than memory is never held whole. Throws grokkit::error naming the analysis and the
+    /// output for an output not declared tiled, a wrong dtype, or a block outside the shape.
+    virtual void write_tile(const std::string& output, const std::vector<std::size_t>& origin,
+                            const output_value& tile) = 0;
     /// How far this run() has got with long work of its own (retraining, queries, games):
     /// shown beside the training progress as "analysis <name>: <what> <done>/<total>". Call it
     /// per unit of work; the display draws only when due.

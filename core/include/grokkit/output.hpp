@@ -41,6 +41,9 @@ class GROKKIT_VISIBLE output_decl {
     /// Names of the axes as the run file's `axes` attribute gives them, one per dim; by
     /// default each dim's name without a leading "n_" (n_queries -> queries).
     output_decl& axes(std::vector<std::string> names);
+    /// Written in parts with analysis_context::write_tile() (fixed-shape numeric outputs only):
+    /// one too large to hold whole in memory, such as an n_queries x n_train score matrix.
+    output_decl& tiled();
 
     const std::string& name() const { return m_name; }
     dtype type() const { return m_type; }
@@ -50,6 +53,7 @@ class GROKKIT_VISIBLE output_decl {
     const std::string& when() const { return m_when; }
     const std::vector<std::string>& axis_names() const { return m_axes; }
     bool is_optional() const { return !m_when.empty(); }
+    bool is_tiled() const { return m_tiled; }
     /// Variable-length rows: ragged numeric rows, or strings.
     bool is_variable() const { return m_ragged || m_type == dtype::string; }
     /// "(n_neurons, n_frequencies)", "()", "(n_queries, *)" with * a variable-length axis.
@@ -64,6 +68,7 @@ class GROKKIT_VISIBLE output_decl {
     std::string m_doc;
     std::string m_when;
     bool m_ragged = false;
+    bool m_tiled = false;
 };
 
 /// The outputs of one analysis, in declaration order.
@@ -105,10 +110,14 @@ struct output_layout {
     bool variable = false;          ///< each element of `shape` is a variable-length row
     std::string units;
     std::string doc;
+    bool tiled = false; ///< written in parts (output_decl::tiled)
 
     /// Number of fixed elements (of rows, when variable): the product of `shape`.
     std::size_t n_elements() const;
 };
+
+/// "(3, 4)", "()": a shape as messages give it.
+std::string dims_text(const std::vector<std::size_t>& shape);
 
 /// The layouts of every output `os` declares that `b` does not skip. Throws grokkit::error
 /// ("<analysis>.outputs", ...) for a size left unbound or a skip of an unknown or required

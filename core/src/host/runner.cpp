@@ -16,6 +16,8 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -126,26 +128,64 @@ class context_impl : public analysis_context {
     }
     void write(const std::string& output, const output_value& value) override {
         const std::string where = m_layout.name + ".run"; // the analysis, not only its plugin
-        const output_layout* o = m_layout.find(output);
-        if (!o) {
-            std::vector<std::string> names;
-            for (const auto& x : m_layout.outputs)
-                names.push_back(x.name);
+        const output_layout& o = declared(output, where);
+        if (o.tiled)
+            throw error(where, "output \"" + output + "\" is declared tiled",
+                        "write_tile() for each of its blocks");
+        m_values[output] = value.conformed(o, where);
+    }
+    void write_tile(const std::string& output, const std::vector<std::size_t>& origin,
+                    const output_value& tile) override {
+        const std::string where = m_layout.name + ".run";
+        const output_layout& o = declared(output, where);
+        if (!o.tiled)
+            throw error(where, "write_tile() of \"" + output + "\", which is not declared tiled",
+                        "write() of its whole value");
+        bool inside = origin.size() == o.shape.size() && tile.shape().size() == o.shape.size();
+        for (std::size_t d = 0; inside && d < origin.size(); ++d)
+            inside = origin[d] + tile.shape()[d] <= o.shape[d];
+        if (!inside)
             throw error(where,
-                        "analysis \"" + m_layout.name + "\" writes \"" + output +
-                            "\", which it did not declare (or skipped)",
-                        "one of: " + join(names));
-        }
-        m_values[output] = value.conformed(*o, where);
+                        "a tile of \"" + output + "\" of shape " + dims_text(tile.shape()) +
+                            " at " + dims_text(origin),
+                        "a block inside its shape " + dims_text(o.shape));
+        output_layout block = o;
+        block.shape = tile.shape();
+        m_store.write_analysis_tile(m_layout.name, output, origin, tile.conformed(block, where));
+        m_tiled[output] += block.n_elements();
     }
 
     void begin(std::int64_t step) {
         m_step = step;
         m_values.clear();
+        m_tiled.clear();
     }
-    void commit() { m_store.append_analysis(m_layout.name, m_step, m_values); }
+    void commit() {
+        std::set<std::string> tiled;
+        for (const auto& o : m_layout.outputs)
+            if (o.tiled && m_tiled[o.name] != o.n_elements())
+                throw error(m_layout.name + ".run",
+                            "tiles of \"" + o.name + "\" cover " + std::to_string(m_tiled[o.name]) +
+                                " elements",
+                            "tiles covering all " + std::to_string(o.n_elements()) + " once");
+            else if (o.tiled)
+                tiled.insert(o.name);
+        m_store.append_analysis(m_layout.name, m_step, m_values, tiled);
+    }
 
   private:
+    const output_layout& declared(const std::string& output, const std::string& where) const {
+        if (const output_layout* o = m_layout.find(output))
+            return *o;
+        std::vector<std::string> names;
+        for (const auto& x : m_layout.outputs)
+            names.push_back(x.name);
+        throw error(where,
+                    "analysis \"" + m_layout.name + "\" writes \"" + output +
+                        "\", which it did not declare (or skipped)",
+                    "one of: " + join(names));
+    }
+
     const prepared_run& m_run;
     const analysis_layout& m_layout;
     loss_config m_loss;
@@ -153,6 +193,7 @@ class context_impl : public analysis_context {
     std::uint64_t m_seed;
     std::int64_t m_step = 0;
     std::map<std::string, output_value> m_values;
+    std::map<std::string, std::size_t> m_tiled; // elements written per tiled output
     std::function<void(const std::string&)> m_show;
 };
 

@@ -59,6 +59,11 @@ output_decl& output_decl::ragged() {
     return *this;
 }
 
+output_decl& output_decl::tiled() {
+    m_tiled = true;
+    return *this;
+}
+
 output_decl& output_decl::optional(std::string when) {
     m_when = std::move(when);
     return *this;
@@ -103,6 +108,13 @@ std::string describe_outputs(const output_set& os) {
     return s;
 }
 
+std::string dims_text(const std::vector<std::size_t>& shape) {
+    std::vector<std::string> parts;
+    for (auto n : shape)
+        parts.push_back(std::to_string(n));
+    return parenthesised(join(parts));
+}
+
 std::size_t output_layout::n_elements() const {
     return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
 }
@@ -122,8 +134,11 @@ std::vector<output_layout> bind_outputs(const std::string& analysis, const outpu
         const auto& skipped = b.skipped();
         if (std::find(skipped.begin(), skipped.end(), d.name()) != skipped.end())
             continue;
-        output_layout l{d.name(),        d.type(),  {},     d.axis_names(),
-                        d.is_variable(), d.units(), d.doc()};
+        if (d.is_tiled() && d.is_variable())
+            throw error(where, "output \"" + d.name() + "\" is tiled and of variable length",
+                        "tiled() for fixed-shape numeric outputs only");
+        output_layout l{d.name(),        d.type(),  {},      d.axis_names(),
+                        d.is_variable(), d.units(), d.doc(), d.is_tiled()};
         for (const auto& dim : d.dims()) {
             auto it = b.sizes().find(dim);
             if (it == b.sizes().end())
@@ -146,13 +161,6 @@ template <class T> std::vector<T> flat(const xt::xarray<T>& a) {
 
 std::vector<std::size_t> shape_of(const xt::svector<std::size_t>& s) {
     return std::vector<std::size_t>(s.begin(), s.end());
-}
-
-std::string dims_text(const std::vector<std::size_t>& shape) {
-    std::vector<std::string> parts;
-    for (auto n : shape)
-        parts.push_back(std::to_string(n));
-    return parenthesised(join(parts));
 }
 
 bool is_real(dtype t) {

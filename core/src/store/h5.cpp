@@ -4,6 +4,10 @@
 
 #include <grokkit/error.hpp>
 
+#include <algorithm>
+#include <functional>
+#include <numeric>
+
 namespace grokkit::h5 {
 
 handle::handle(hid_t id) : m_id(id) {}
@@ -266,6 +270,16 @@ handle create_typed_series(hid_t parent, const std::string& name, hid_t file_typ
     // time, flat values of variable-length outputs many at a time).
     if (row_shape.empty())
         chunk[0] = options.chunk_rows;
+    // A large row is split, its largest axis halved until a chunk fits the default 1 MiB chunk
+    // cache: reading one query's scores must not inflate the whole matrix, and a tile written
+    // into part of a chunk stays cached until the rest arrives.
+    const auto elements = [&chunk] {
+        return std::accumulate(chunk.begin(), chunk.end(), hsize_t{1}, std::multiplies<>());
+    };
+    while (!row_shape.empty() && elements() > max_chunk_elements) {
+        auto largest = std::max_element(chunk.begin() + 1, chunk.end());
+        *largest = (*largest + 1) / 2;
+    }
     handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
                        "space"));
     handle dcpl = dataset_props(chunk, options);
@@ -345,6 +359,18 @@ void write_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_typ
 
 void read_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type, void* data) {
     rows_io(dset, first, n_rows, mem_type, data, false);
+}
+
+void write_block(hid_t dset, const std::vector<std::size_t>& start,
+                 const std::vector<std::size_t>& count, hid_t mem_type, const void* data) {
+    if (std::find(count.begin(), count.end(), std::size_t{0}) != count.end())
+        return;
+    handle fspace(check(H5Dget_space(dset), "dataset space"));
+    const std::vector<hsize_t> first(start.begin(), start.end()), n(count.begin(), count.end());
+    check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, first.data(), nullptr, n.data(), nullptr),
+          "block selection");
+    handle mspace(check(H5Screate_simple(static_cast<int>(n.size()), n.data(), nullptr), "space"));
+    check(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data), "cannot write block");
 }
 
 std::vector<std::int64_t> read_int_series(hid_t dset) {

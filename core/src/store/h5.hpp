@@ -80,7 +80,12 @@ struct series_options {
     std::size_t chunk_rows = 256; ///< rows per chunk of a series of scalars
 };
 
-/// Creates an empty dataset of shape (0, row_shape...) extendible along axis 0, chunked by row,
+/// Elements of one chunk of a series of rows at most: 512 KiB of doubles, so a chunk fits
+/// HDF5's default chunk cache of 1 MiB.
+inline constexpr hsize_t max_chunk_elements = hsize_t{1} << 16;
+
+/// Creates an empty dataset of shape (0, row_shape...) extendible along axis 0, chunked by row
+/// (a row of more than max_chunk_elements split along its largest axes),
 /// stored in the little-endian file type of `mem_type` (native float, double, int64, uint8, or
 /// an enum such as bool_type()).
 handle create_series(hid_t parent, const std::string& name, hid_t mem_type,
@@ -103,6 +108,9 @@ void write_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_typ
                 const void* data);
 /// Reads rows [first, first + n_rows) into `data` (sized by the caller).
 void read_rows(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type, void* data);
+/// Writes the block of `count` elements per axis from `start` (within the extent) from `data`.
+void write_block(hid_t dset, const std::vector<std::size_t>& start,
+                 const std::vector<std::size_t>& count, hid_t mem_type, const void* data);
 /// Number of elements of one row.
 std::size_t row_size(hid_t dset);
 /// Reads the whole of a 1-D series.

@@ -113,6 +113,17 @@ void output_series::append(std::size_t row, const output_value& v) {
     h5::write_row(m_offsets, row, H5T_NATIVE_INT64, offsets.data());
 }
 
+void output_series::write_tile(std::size_t row, const std::vector<std::size_t>& origin,
+                               const output_value& v) {
+    if (h5::series_length(m_data) <= row)
+        h5::set_series_length(m_data, row + 1);
+    std::vector<std::size_t> start{row}, count{1};
+    start.insert(start.end(), origin.begin(), origin.end());
+    count.insert(count.end(), v.shape().begin(), v.shape().end());
+    h5::handle type = memory_type(m_layout.type);
+    h5::write_block(m_data, start, count, type, data_of(v.values()));
+}
+
 output_value output_series::read(std::size_t row) const {
     h5::handle type = memory_type(m_layout.type);
     if (!m_layout.variable) {

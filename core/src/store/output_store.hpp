@@ -26,6 +26,9 @@ class output_series {
 
     /// Writes `v` (already conformed to the layout) as row `row`, the current row count.
     void append(std::size_t row, const output_value& v);
+    /// Writes `v` (conformed to a layout of its own shape) into row `row` as the block from
+    /// `origin`, growing the series to row + 1 rows when shorter; fixed-shape outputs only.
+    void write_tile(std::size_t row, const std::vector<std::size_t>& origin, const output_value& v);
     /// Row `row`'s value.
     output_value read(std::size_t row) const;
     /// Keeps the first `n_rows` rows (and, for variable ones, the values they point at).

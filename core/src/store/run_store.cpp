@@ -302,16 +302,25 @@ std::int64_t run_store::last_analysis_step(const std::string& name) const {
     return s;
 }
 
+void run_store::write_analysis_tile(const std::string& name, const std::string& output,
+                                    const std::vector<std::size_t>& origin,
+                                    const output_value& tile) {
+    auto& h = m_analyses.at(name);
+    h.outputs.at(output).write_tile(h5::series_length(h.step), origin, tile);
+}
+
 void run_store::append_analysis(const std::string& name, std::int64_t step,
-                                const std::map<std::string, output_value>& values) {
+                                const std::map<std::string, output_value>& values,
+                                const std::set<std::string>& tiled) {
     auto& h = m_analyses.at(name);
     const std::size_t n = h5::series_length(h.step);
     for (auto& [out, series] : h.outputs) // all checked before any row grows
-        if (!values.count(out))
+        if (!values.count(out) && !tiled.count(out))
             throw error(name + ".run", "output \"" + out + "\" was declared but not written",
                         "a value for every output outputs() did not skip");
     for (auto& [out, series] : h.outputs)
-        series.append(n, values.at(out));
+        if (!tiled.count(out))
+            series.append(n, values.at(out));
     flush();
     h5::set_series_length(h.step, n + 1);
     h5::write_row(h.step, n, H5T_NATIVE_INT64, &step);

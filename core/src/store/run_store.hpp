@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -140,10 +141,17 @@ class run_store {
     void append_metrics(std::int64_t step, const std::vector<double>& values);
     /// Appends the current parameters and optimizer state.
     void append_checkpoint(std::int64_t step, std::int64_t updates);
+    /// Writes part of the row analysis `name` is writing (its next, uncommitted one) of a tiled
+    /// output: `tile` conformed to a layout of its own shape, placed at `origin`.
+    void write_analysis_tile(const std::string& name, const std::string& output,
+                             const std::vector<std::size_t>& origin, const output_value& tile);
     /// Appends one run of an analysis; `values` holds every bound output, each conformed to
-    /// its layout (output_value::conformed). Data first, the step row last (the commit).
+    /// its layout (output_value::conformed), except those in `tiled`, which
+    /// write_analysis_tile() has already written in full. Data first, the step row last (the
+    /// commit).
     void append_analysis(const std::string& name, std::int64_t step,
-                         const std::map<std::string, output_value>& values);
+                         const std::map<std::string, output_value>& values,
+                         const std::set<std::string>& tiled = {});
     /// The value analysis `name` wrote for `output` at checkpoint step `step`. Throws
     /// grokkit::error when it has no row for that step.
     output_value read_analysis(const std::string& name, const std::string& output,
