@@ -24,13 +24,23 @@ constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 settings settings_of(const params& p) {
     settings s;
-    s.method = p.method == "exact" ? solver::exact : solver::cg;
+    s.method = p.method == "exact"   ? solver::exact
+               : p.method == "lissa" ? solver::lissa
+               : p.method == "trak"  ? solver::trak
+                                     : solver::cg;
     s.curvature = grokkit::curvature_from_string(p.curvature);
     s.damping = p.damping;
     s.relative_damping = p.relative_damping;
     s.cg_tolerance = p.cg_tolerance;
     s.cg_max_iterations = p.cg_max_iterations;
     s.self_influence = p.self_influence;
+    s.top_k = static_cast<std::size_t>(p.top_k);
+    s.max_memory = p.max_memory * 1024.0 * 1024.0;
+    s.lissa_scale = p.lissa_scale;
+    s.lissa_depth = p.lissa_depth;
+    s.lissa_repeats = p.lissa_repeats;
+    s.lissa_batch_size = p.lissa_batch_size;
+    s.trak_dimension = p.trak_dimension;
     return s;
 }
 
@@ -49,10 +59,13 @@ void analysis_impl::declare(grokkit::param_set& ps) {
     ps.add("method", p.method,
            "exact: the explicit curvature matrix and its Cholesky factor (models of at most "
            "10,000 parameters); cg: conjugate gradient on exact curvature-vector products; "
-           "tracin: TracIn-CP, gradient dot products summed over the checkpoints before this "
-           "one, each weighted by the learning rate times the updates to the next (no curvature: "
-           "curvature, damping and the cg settings play no part)")
-        .one_of({"exact", "cg", "tracin"});
+           "lissa: a stochastic Neumann series on curvature products of random batches "
+           "(lissa_*); trak: TRAK's estimator, per-example gradients randomly projected to "
+           "trak_dimension and the Gram matrix of their margin gradients (cross-entropy only; "
+           "curvature plays no part); tracin: TracIn-CP, gradient dot products summed over the "
+           "checkpoints before this one, each weighted by the learning rate times the updates "
+           "to the next (no curvature: curvature, damping and the solver settings play no part)")
+        .one_of({"exact", "cg", "lissa", "trak", "tracin"});
     ps.add("curvature", p.curvature,
            "hessian: the training loss's Hessian (Koh & Liang); gauss_newton: its Gauss-Newton "
            "part J^T H_loss J, positive semi-definite (the same for linear models)")
@@ -88,6 +101,33 @@ void analysis_impl::declare(grokkit::param_set& ps) {
         .below(1);
     ps.add("cg_max_iterations", p.cg_max_iterations, "cg: iterations per solve at most")
         .at_least(1);
+    ps.add("max_memory", p.max_memory,
+           "MiB the method's matrices and blocks may take: scores are computed and written in "
+           "tiles of training examples that fit, so the n_queries x n_train matrix is never "
+           "held whole (the top_k are kept exactly across tiles); an error says what is needed "
+           "when the fixed part (query gradients, exact's matrix, trak's features) does not fit")
+        .above(0);
+    ps.add("lissa_scale", p.lissa_scale,
+           "lissa: s in h <- v + (I - A_batch / s) h; the series converges only when s exceeds "
+           "half of every batch's largest eigenvalue, and is stopped with an error naming this "
+           "knob when it does not; 0: 1.25 x the whole set's largest eigenvalue (30 power "
+           "iterations)")
+        .at_least(0);
+    ps.add("lissa_depth", p.lissa_depth,
+           "lissa: terms of each series (it needs about lissa_scale / (damping + smallest "
+           "eigenvalue) of them to converge)")
+        .at_least(1);
+    ps.add("lissa_repeats", p.lissa_repeats, "lissa: independent series averaged").at_least(1);
+    ps.add("lissa_batch_size", p.lissa_batch_size,
+           "lissa: training examples (drawn with replacement, keyed by the analysis seed) per "
+           "curvature product; at least the training set's size: the whole set, a deterministic "
+           "series")
+        .at_least(1);
+    ps.add("trak_dimension", p.trak_dimension,
+           "trak: k, the dimension of the seeded random projection (with k >= the parameter "
+           "count it is exact for its curvature)")
+        .at_least(1)
+        .at_most(65'536);
 }
 
 void analysis_impl::declare_outputs(grokkit::output_set& os) const {
@@ -99,9 +139,11 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("scores", dtype::float64, {"n_queries", "n_train"}, "1",
            "grad l(query)^T (H + R + lambda I)^-1 grad l(train): about n_train times the rise in "
            "the query's loss when the training example is left out; > 0 a proponent, < 0 an "
-           "opponent (NaN unused or indefinite); tracin: sum_c w_c grad l(query).grad l(train) "
-           "at the checkpoints")
-        .axes({"query", "train"});
+           "opponent (NaN unused or indefinite); trak: with TRAK's curvature in projection; "
+           "tracin: sum_c w_c grad l(query).grad l(train) at the checkpoints. Written in tiles "
+           "(chunked by blocks, so one query's row reads alone)")
+        .axes({"query", "train"})
+        .tiled();
     os.add("proponents", dtype::int64, {"n_queries", "top_k"}, "index",
            "training examples of the highest scores, highest first (-1 unused)")
         .axes({"query", "rank"});
@@ -119,7 +161,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "|grad l(z)|^2")
         .optional("self_influence = true");
     os.add("query_iterations", dtype::int64, {"n_queries"}, "1",
-           "CG iterations of each query's solve (0 for exact and tracin, -1 unused)");
+           "CG iterations of each query's solve, lissa's terms times repeats (0 for exact, trak "
+           "and tracin, -1 unused)");
     os.add("query_residual", dtype::float64, {"n_queries"}, "1",
            "cg: |g - A x| / |g| of each query's solve, from one more product; NaN for exact, "
            "tracin and unused rows");
@@ -131,6 +174,13 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "cg: the relative residual of each self-influence solve; NaN for exact and tracin")
         .optional("self_influence = true");
     os.add("n_used", dtype::int64, {}, "1", "queries scored at this checkpoint");
+    os.add("n_tiles", dtype::int64, {}, "1",
+           "tiles of training examples the scores were computed and written in (max_memory)");
+    os.add("memory_mib", dtype::float64, {}, "MiB",
+           "the largest working set of the method's matrices and blocks, by its own count (the "
+           "model and its cached passes aside)");
+    os.add("lissa_scale", dtype::float64, {}, "1",
+           "lissa: the scale s used (the one set, or the automatic one); NaN otherwise");
     os.add("n_unconverged", dtype::int64, {}, "1",
            "CG solves that stopped at cg_max_iterations above the tolerance");
     os.add("n_indefinite", dtype::int64, {}, "1",
@@ -140,12 +190,13 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("n_checkpoints", dtype::int64, {}, "1",
            "tracin: the checkpoints summed (every one before this); 0 otherwise");
     os.add("mean_eigenvalue", dtype::float64, {}, "1",
-           "trace(C + R) / P of the undamped curvature: exact from the matrix, cg by "
-           "Hutchinson's estimate from 16 Rademacher probes; NaN for tracin");
+           "trace(C + R) / P of the undamped curvature: exact from the matrix (trak: of "
+           "M^T M / n + R, M the margin gradients), cg and lissa by Hutchinson's estimate from "
+           "16 Rademacher probes; NaN for tracin");
     os.add("min_eigenvalue", dtype::float64, {}, "1",
            "exact: the smallest eigenvalue of H + R + lambda I when it is not positive definite "
            "(every score is then NaN: raise damping above damping - min_eigenvalue, or use "
-           "gauss_newton); NaN when it is");
+           "gauss_newton), trak: of its projected matrix; NaN when it is");
     os.add("regulariser", dtype::float64, {}, "1",
            "the largest value of the regulariser's Hessian diagonal R (l2, plus coupled weight "
            "decay on decayed parameters; unused by tracin)");
@@ -255,13 +306,14 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
         }
     }
     settings s = settings_of(m_params);
-    s.probe_seed =
-        grokkit::rng(ctx.seed(), "hutchinson", static_cast<std::uint64_t>(ctx.step())).next_u64();
+    s.seed =
+        grokkit::rng(ctx.seed(), "influence", static_cast<std::uint64_t>(ctx.step())).next_u64();
+    const score_sink sink = scores_to(ctx, queries.size());
     const result r = m_params.method == "tracin"
                          ? tracin(*gradient_net, ctx.data().train, queries, ctx.loss(), checkpoints,
-                                  m_params.self_influence, progress)
+                                  s, sink, progress)
                          : compute(*curvature_net, *gradient_net, ctx.data().train, queries,
-                                   ctx.loss(), regulariser, s, progress);
+                                   ctx.loss(), regulariser, s, sink, progress);
     ctx.write("n_checkpoints", static_cast<std::int64_t>(checkpoints.size()));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -271,19 +323,33 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     ctx.write("regulariser", largest);
 }
 
-void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std::int64_t>& picked,
-                          const result& r, double seconds_total) const {
+std::size_t analysis_impl::rows(const grokkit::analysis_context& ctx) const {
     const auto& split = m_params.queries == "test" ? ctx.data().test : ctx.data().train;
     const std::size_t candidates =
         m_params.query_positions.empty() ? split.size() : m_params.query_positions.size();
-    const std::size_t rows = std::min(candidates, static_cast<std::size_t>(m_params.max_queries));
+    return std::min(candidates, static_cast<std::size_t>(m_params.max_queries));
+}
+
+score_sink analysis_impl::scores_to(grokkit::analysis_context& ctx, std::size_t used) const {
+    const std::size_t unused = rows(ctx) - used;
+    return [&ctx, used, unused](std::size_t first, std::size_t count,
+                                const std::vector<double>& tile) {
+        if (used > 0)
+            ctx.write_tile("scores", {0, first}, table(tile, used, count));
+        if (unused > 0)
+            ctx.write_tile("scores", {used, first},
+                           table(std::vector<double>(unused * count, nan), unused, count));
+    };
+}
+
+void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std::int64_t>& picked,
+                          const result& r, double seconds_total) const {
+    const std::size_t rows = this->rows(ctx);
     const std::size_t k = std::min(r.n_train, static_cast<std::size_t>(m_params.top_k));
     const std::size_t used = r.n_queries;
     // Every per-query output has `rows` rows; the first `used` hold this checkpoint's queries.
     std::vector<std::int64_t> query(rows, -1), iterations(rows, -1);
     std::vector<double> query_loss(rows, nan), residual(rows, nan);
-    std::vector<double> scores(rows * r.n_train, nan);
-    std::copy(r.scores.begin(), r.scores.end(), scores.begin());
     std::int64_t unconverged = 0, indefinite = 0;
     for (std::size_t q = 0; q < used; ++q) {
         query[q] = picked[q];
@@ -293,23 +359,17 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
         unconverged += !r.query_solves[q].converged && !r.query_solves[q].indefinite;
         indefinite += r.query_solves[q].indefinite;
     }
-    std::vector<std::int64_t> highest, lowest;
-    rank_rows(scores, rows, r.n_train, k, highest, lowest);
-    std::vector<double> highest_scores(rows * k, nan), lowest_scores(rows * k, nan);
-    for (std::size_t j = 0; j < rows * k; ++j) {
-        const std::size_t q = j / k;
-        if (highest[j] >= 0)
-            highest_scores[j] = scores[q * r.n_train + static_cast<std::size_t>(highest[j])];
-        if (lowest[j] >= 0)
-            lowest_scores[j] = scores[q * r.n_train + static_cast<std::size_t>(lowest[j])];
-    }
+    // The ranking's rows are the used queries; the rest stay -1 and NaN.
+    const auto padded = [rows, k](auto values, auto fill) {
+        values.resize(rows * k, fill);
+        return table(values, rows, k);
+    };
     ctx.write("query", query);
     ctx.write("query_loss", query_loss);
-    ctx.write("scores", table(scores, rows, r.n_train));
-    ctx.write("proponents", table(highest, rows, k));
-    ctx.write("proponent_scores", table(highest_scores, rows, k));
-    ctx.write("opponents", table(lowest, rows, k));
-    ctx.write("opponent_scores", table(lowest_scores, rows, k));
+    ctx.write("proponents", padded(r.top.highest(), std::int64_t{-1}));
+    ctx.write("proponent_scores", padded(r.top.highest_scores(), nan));
+    ctx.write("opponents", padded(r.top.lowest(), std::int64_t{-1}));
+    ctx.write("opponent_scores", padded(r.top.lowest_scores(), nan));
     ctx.write("query_iterations", iterations);
     ctx.write("query_residual", residual);
     if (m_params.self_influence) {
@@ -326,6 +386,9 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
         ctx.write("self_residual", self_residual);
     }
     ctx.write("n_used", static_cast<std::int64_t>(used));
+    ctx.write("n_tiles", static_cast<std::int64_t>(r.n_tiles));
+    ctx.write("memory_mib", r.memory_bytes / (1024.0 * 1024.0));
+    ctx.write("lissa_scale", r.lissa_scale);
     ctx.write("n_unconverged", unconverged);
     ctx.write("n_indefinite", indefinite);
     ctx.write("damping", r.damping);

@@ -28,6 +28,12 @@ struct params {
     bool self_influence = true;
     double cg_tolerance = 1e-5;
     std::int64_t cg_max_iterations = 1000;
+    double max_memory = 1024.0; ///< MiB
+    double lissa_scale = 0.0;
+    std::int64_t lissa_depth = 1000;
+    std::int64_t lissa_repeats = 1;
+    std::int64_t lissa_batch_size = 128;
+    std::int64_t trak_dimension = 1024;
 };
 
 class analysis_impl : public grokkit::analysis, public grokkit::report_contributor {
@@ -45,6 +51,10 @@ class analysis_impl : public grokkit::analysis, public grokkit::report_contribut
   private:
     /// Positions in the query split of this checkpoint's queries, ascending.
     std::vector<std::int64_t> pick_queries(grokkit::analysis_context& ctx) const;
+    /// Rows of the per-query outputs: the most queries any checkpoint can have.
+    std::size_t rows(const grokkit::analysis_context& ctx) const;
+    /// Where the scores go: tiles of the used rows, and NaN for the unused ones.
+    score_sink scores_to(grokkit::analysis_context& ctx, std::size_t used) const;
     void write(grokkit::analysis_context& ctx, const std::vector<std::int64_t>& picked,
                const result& r, double seconds_total) const;
 };

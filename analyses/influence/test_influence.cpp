@@ -198,13 +198,28 @@ double slope(const std::vector<double>& a, const std::vector<double>& b) {
     return sab / saa;
 }
 
+const char* method_name(influence::solver m) {
+    switch (m) {
+    case influence::solver::exact:
+        return "exact";
+    case influence::solver::cg:
+        return "cg";
+    case influence::solver::lissa:
+        return "lissa";
+    case influence::solver::trak:
+        return "trak";
+    }
+    return "?";
+}
+
 } // namespace
 
 TEST_CASE("influence: predicted leave-one-out changes of a test loss track actual retraining "
-          "(logistic regression, Pearson >= 0.95)",
+          "(logistic regression, Pearson >= 0.95 for exact and cg, >= 0.9 for lissa and trak)",
           "[influence]") {
-    const influence::solver method = GENERATE(influence::solver::exact, influence::solver::cg);
-    INFO("method " << (method == influence::solver::exact ? "exact" : "cg"));
+    const influence::solver method = GENERATE(influence::solver::exact, influence::solver::cg,
+                                              influence::solver::lissa, influence::solver::trak);
+    INFO("method " << method_name(method));
     // 200 training points and 1 test point, the test point the one of highest loss of 20.
     const data d = make_data(n_train + 20, 1);
     const std::vector<double> optimum = newton(std::vector<double>(n_params, 0.0), d, n_train + 20);
@@ -234,6 +249,11 @@ TEST_CASE("influence: predicted leave-one-out changes of a test loss track actua
     s.method = method;
     s.damping = 0.0;
     s.cg_tolerance = 1e-10;
+    // The series needs about scale / l2 terms (here ~40) to converge; batches of 50 keep it
+    // stochastic, and three repeats average its noise down.
+    s.lissa_depth = 400;
+    s.lissa_batch_size = 50;
+    s.lissa_repeats = 3;
     const influence::result r = influence::compute(curvature_net, gradient_net, train, query,
                                                    {"cross_entropy", false}, reg, s);
     REQUIRE(r.scores.size() == n_train);
@@ -265,12 +285,18 @@ TEST_CASE("influence: predicted leave-one-out changes of a test loss track actua
     }
     const double rho = pearson(pred, actual), b = slope(pred, actual);
     INFO("Pearson " << rho << ", slope " << b);
-    CHECK(rho >= 0.95);
+    const bool solves = method == influence::solver::exact || method == influence::solver::cg;
+    CHECK(rho >= (solves ? 0.95 : 0.9));
     // The sign and scale: removing a proponent raises the loss by about score / n. (Retraining
     // on n − 1 examples also reweights the regulariser, which adds the same amount to every
-    // change: the intercept moves, not the slope; second-order effects put it above 1.)
-    CHECK(b > 0.8);
-    CHECK(b < 1.25);
+    // change: the intercept moves, not the slope; second-order effects put it above 1.) TRAK's
+    // curvature drops the p(1 − p) weights, so only its sign is the same.
+    if (method != influence::solver::trak) {
+        CHECK(b > 0.8);
+        CHECK(b < 1.25);
+    } else {
+        CHECK(b > 0.0);
+    }
     // Self-influence is ∇ℓᵀ A⁻¹ ∇ℓ >= 0 for positive definite A.
     REQUIRE(r.self_influence.size() == n_train);
     for (const double v : r.self_influence)
@@ -361,10 +387,20 @@ TEST_CASE("influence: ranking keeps the highest and lowest scores and skips NaN"
     const double nan = std::nan("");
     const std::vector<double> scores{0.5, -2.0, nan, 3.0, 0.5, // ties go to the lower index
                                      nan, nan,  nan, nan, nan};
-    std::vector<std::int64_t> high, low;
-    influence::rank_rows(scores, 2, 5, 3, high, low);
-    CHECK(high == std::vector<std::int64_t>{3, 0, 4, -1, -1, -1});
-    CHECK(low == std::vector<std::int64_t>{1, 0, 4, -1, -1, -1});
+    influence::ranking whole(2, 3);
+    whole.add(scores.data(), 0, 5);
+    CHECK(whole.highest() == std::vector<std::int64_t>{3, 0, 4, -1, -1, -1});
+    CHECK(whole.lowest() == std::vector<std::int64_t>{1, 0, 4, -1, -1, -1});
+    // Tiled column by column it ranks the same, ties included.
+    influence::ranking tiled(2, 3);
+    for (std::size_t c = 0; c < 5; ++c) {
+        const double tile[2] = {scores[c], scores[5 + c]};
+        tiled.add(tile, c, 1);
+    }
+    CHECK(tiled.highest() == whole.highest());
+    CHECK(tiled.lowest() == whole.lowest());
+    CHECK(tiled.highest_scores()[0] == 3.0);
+    CHECK(std::isnan(tiled.lowest_scores()[3]));
 }
 
 TEST_CASE("influence: an empty query set (a chained set at some checkpoint) still scores "
@@ -413,7 +449,7 @@ TEST_CASE("influence: relative damping is damping x the mean eigenvalue, exact f
     s.method = influence::solver::cg;
     s.relative_damping = true;
     s.damping = 0.1;
-    s.probe_seed = 7;
+    s.seed = 7;
     const auto cg = influence::compute(a, b, train, queries, loss, reg, s);
     CHECK(cg.mean_eigenvalue == Approx(relative.mean_eigenvalue).epsilon(0.3));
     CHECK(cg.damping == Approx(0.1 * cg.mean_eigenvalue));
@@ -441,7 +477,7 @@ TEST_CASE("influence: tracin is the learning-rate-weighted sum of gradient dot p
     const std::vector<influence::tracin_checkpoint> checkpoints{{0.5, [&] { return theta0; }},
                                                                 {0.25, [&] { return theta1; }}};
     const grokkit::loss_config loss{"cross_entropy", false};
-    const auto r = influence::tracin(net, train, queries, loss, checkpoints, true);
+    const auto r = influence::tracin(net, train, queries, loss, checkpoints, {});
     // Direct: per checkpoint, every example's own gradient, then the weighted dot products.
     const std::size_t n_params = grokkit::parameter_count(net);
     std::vector<double> scores(2 * 12, 0.0), self(12, 0.0);
@@ -472,4 +508,108 @@ TEST_CASE("influence: tracin is the learning-rate-weighted sum of gradient dot p
     CHECK(r.query_loss[0] ==
           Approx(grokkit::evaluate_loss(loss, row, queries.labels.data(), nullptr).loss));
     CHECK(std::isnan(r.damping));
+}
+
+TEST_CASE("influence: with max_memory a tenth of the score matrix, every method gives the "
+          "identical matrix, ranking and self-influence in tiles",
+          "[influence]") {
+    constexpr std::size_t n = 2000, n_queries = 20;
+    const data d = make_data(n + n_queries, 5);
+    std::vector<double> theta(n_params);
+    for (std::size_t k = 0; k < n_params; ++k)
+        theta[k] = 0.3 * std::sin(static_cast<double>(k + 1));
+    linear_pair nets(theta);
+    const grokkit::example_set train = to_set(d, 0, n), queries = to_set(d, n, n_queries);
+    const std::vector<double> reg(n_params, l2);
+    const grokkit::loss_config loss{"cross_entropy", false};
+    const std::vector<float> other(n_params, 0.05f), current(theta.begin(), theta.end());
+    const std::vector<influence::tracin_checkpoint> checkpoints{{0.5, [&] { return other; }},
+                                                                {0.25, [&] { return current; }}};
+    const int which = GENERATE(0, 1, 2, 3, 4);
+    const char* names[] = {"exact", "cg", "lissa", "trak", "tracin"};
+    INFO("method " << names[which]);
+    influence::settings s;
+    if (which < 4)
+        s.method = static_cast<influence::solver>(which);
+    s.lissa_depth = 20;
+    s.lissa_batch_size = 64;
+    s.trak_dimension = 8;
+    s.seed = 11;
+    const auto run = [&](const influence::score_sink& sink) {
+        return which == 4
+                   ? influence::tracin(nets.gradient, train, queries, loss, checkpoints, s, sink)
+                   : influence::compute(nets.curvature, nets.gradient, train, queries, loss, reg, s,
+                                        sink);
+    };
+    const influence::result whole = run({});
+    REQUIRE(whole.scores.size() == n_queries * n);
+    CHECK(whole.n_tiles == 1);
+    s.max_memory = static_cast<double>(n_queries * n * sizeof(double)) / 10.0;
+    std::vector<double> tiled(n_queries * n, std::nan(""));
+    std::size_t next = 0; // tiles arrive in column order and cover every column once
+    const influence::result parts =
+        run([&](std::size_t first, std::size_t count, const std::vector<double>& tile) {
+            CHECK(first == next);
+            next = first + count;
+            REQUIRE(tile.size() == n_queries * count);
+            for (std::size_t q = 0; q < n_queries; ++q)
+                std::copy_n(tile.begin() + static_cast<std::ptrdiff_t>(q * count), count,
+                            tiled.begin() + static_cast<std::ptrdiff_t>(q * n + first));
+        });
+    CHECK(next == n);
+    CHECK(parts.scores.empty());
+    CHECK(parts.n_tiles >= 10);
+    CHECK(parts.memory_bytes <= s.max_memory);
+    CHECK(tiled == whole.scores);
+    CHECK(parts.self_influence == whole.self_influence);
+    CHECK(parts.top.highest() == whole.top.highest());
+    CHECK(parts.top.lowest() == whole.top.lowest());
+    CHECK(parts.top.highest_scores() == whole.top.highest_scores());
+    // And a cap below the fixed part names the knob and what it must hold.
+    s.max_memory = 64.0;
+    CHECK_THROWS_WITH(run({}), Catch::Contains("max_memory of at least"));
+}
+
+TEST_CASE("influence: a lissa series that cannot converge stops with an error naming "
+          "lissa_scale, and one that can is within a few percent of the exact solve",
+          "[influence]") {
+    const data d = make_data(300, 6);
+    linear_pair nets(std::vector<double>(n_params, 0.1));
+    const grokkit::example_set train = to_set(d, 0, 250), queries = to_set(d, 250, 5);
+    const std::vector<double> reg(n_params, l2);
+    const grokkit::loss_config loss{"cross_entropy", false};
+    influence::settings s;
+    s.method = influence::solver::lissa;
+    s.curvature = grokkit::curvature_kind::gauss_newton;
+    s.damping = 0.01;
+    s.lissa_scale = 0.01; // far below the largest eigenvalue (about 1 for these features)
+    s.lissa_depth = 200;
+    try {
+        (void)influence::compute(nets.curvature, nets.gradient, train, queries, loss, reg, s);
+        FAIL("a series at lissa_scale = 0.01 converged");
+    } catch (const grokkit::error& e) {
+        const std::string text = e.what();
+        INFO(text);
+        CHECK(text.find("lissa_scale") != std::string::npos);
+        CHECK(text.find("diverged") != std::string::npos);
+        CHECK(text.find("largest eigenvalue") != std::string::npos);
+    }
+    // The automatic scale converges; with the whole set per product the series is
+    // deterministic and, deep enough, the exact solve's.
+    s.lissa_scale = 0.0;
+    s.lissa_batch_size = 250;
+    s.lissa_depth = 3000;
+    const auto lissa =
+        influence::compute(nets.curvature, nets.gradient, train, queries, loss, reg, s);
+    CHECK(lissa.lissa_scale > 0.0);
+    s.method = influence::solver::exact;
+    const auto exact =
+        influence::compute(nets.curvature, nets.gradient, train, queries, loss, reg, s);
+    double diff = 0.0, scale = 0.0;
+    for (std::size_t k = 0; k < exact.scores.size(); ++k) {
+        REQUIRE(std::isfinite(lissa.scores[k]));
+        diff = std::max(diff, std::abs(lissa.scores[k] - exact.scores[k]));
+        scale = std::max(scale, std::abs(exact.scores[k]));
+    }
+    CHECK(diff < 0.02 * scale);
 }
