@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """influence end to end, checked from the run file with numpy: exact and cg agree row for row;
-proponents and opponents are the extreme scores of their rows; queries chained from
+proponents and opponents are the extreme scores of their rows; a tenth of the memory gives the
+same bits in tiles; lissa and trak rank as exact does; a diverging lissa stops at its key with
+nothing non-finite written; queries chained from
 hull_test's out_of_hull are those positions, padded; a training example's score on itself as a
 query equals its self-influence; TracIn sums the checkpoints so far and gives the same scores
 under `analyze`; the report has the section; exact refuses a model above 10,000 parameters at
@@ -81,6 +83,34 @@ top_k = 5
 
 [[analysis]]
 plugin = "influence"
+name = "exact_tiled"
+at = "checkpoints"
+method = "exact"
+max_queries = 30
+top_k = 5
+max_memory = 0.0046
+
+[[analysis]]
+plugin = "influence"
+name = "lissa"
+at = "checkpoints"
+method = "lissa"
+max_queries = 30
+top_k = 5
+lissa_depth = 1000
+lissa_batch_size = 50
+self_influence = false
+
+[[analysis]]
+plugin = "influence"
+name = "trak"
+at = "checkpoints"
+method = "trak"
+max_queries = 30
+top_k = 5
+
+[[analysis]]
+plugin = "influence"
 name = "on_train"
 at = "end"
 method = "exact"
@@ -136,6 +166,27 @@ def main(grokkit):
                 check_ranking(c, row)
             assert e["damping"][0] == 1e-3 and e["regulariser"][0] == 1e-2
             assert e["n_parameters"][0] == 10  # (4 + 1) x 2
+            # A tenth of the matrix's memory: the same bits, in tens of tiles; chunks by block.
+            t = f["analyses/exact_tiled"]
+            assert np.array_equal(t["scores"][:], e["scores"][:])
+            assert np.array_equal(t["self_influence"][:], e["self_influence"][:])
+            assert np.array_equal(t["proponents"][:], e["proponents"][:])
+            assert (t["n_tiles"][:] >= 10).all() and (e["n_tiles"][:] == 1).all()
+            assert (t["memory_mib"][:] <= 0.0046).all()
+            assert e["scores"].chunks == (1, 30, 200)
+            # lissa and trak rank as the exact solve does.
+            for name, least in (("lissa", 0.95), ("trak", 0.8)):
+                a = f["analyses/" + name]
+                for row in (1, 2):
+                    used = int(a["n_used"][row])
+                    x, y = a["scores"][row][:used].ravel(), e["scores"][row][:used].ravel()
+                    assert np.isfinite(x).all(), name
+                    rho = np.corrcoef(x, y)[0, 1]
+                    assert rho >= least, (name, row, rho)
+                check_ranking(a, 2)
+            assert (f["analyses/lissa/lissa_scale"][:] > 0).all()
+            assert (f["analyses/lissa/query_iterations"][0] == 1000).all()
+            assert np.isnan(f["analyses/trak/lissa_scale"][:]).all()
             # Chained: the positions hull_test found outside, in order, then padding.
             o, h = f["analyses/outside"], f["analyses/hull"]
             assert "self_influence" not in o
@@ -176,8 +227,25 @@ def main(grokkit):
         html = os.path.join(tmp, "r.html")
         subprocess.run([grokkit, "report", out, "-o", html], check=True)
         text = open(html).read()
-        for name in ("exact", "cg", "outside", "tracin", "on_train"):
+        for name in ("exact", "cg", "outside", "tracin", "on_train", "lissa", "trak"):
             assert f"Influence ({name}," in text, name
+        # A lissa scale far too small: the run stops at the key, the analysis writes nothing,
+        # and what the file holds is finite.
+        diverging = head + ('[[analysis]]\nplugin = "influence"\nname = "lissa"\n'
+                            'at = "checkpoints"\nmethod = "lissa"\nmax_queries = 30\n'
+                            'lissa_scale = 1e-4\nlissa_depth = 100\n')
+        open(toml, "w").write(diverging)
+        lost = os.path.join(tmp, "diverged.h5")
+        p = subprocess.run([grokkit, "run", toml, "--out", lost, "--quiet"],
+                           capture_output=True, text=True)
+        assert p.returncode != 0, p.stderr
+        assert "lissa_scale" in p.stderr and "diverged" in p.stderr, p.stderr
+        with h5py.File(lost, "r") as f:
+            g = f["analyses/lissa"]
+            assert len(g["step"]) == 0
+            for name in g:
+                if isinstance(g[name], h5py.Dataset) and g[name].dtype.kind == "f":
+                    assert np.isfinite(g[name][:]).all(), name
         # exact on an MLP of 28,674 parameters: refused at file:line of the key, no file written.
         big = PIPELINE.replace('plugin = "linear"', 'plugin = "mlp"\nhidden = [4096]')
         open(toml, "w").write(big)
