@@ -227,6 +227,30 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
     }
 }
 
+std::vector<grokkit::linear_site> model_impl::linear_sites() const {
+    return {{"linear", 0, m_tensors.size() > 1 ? 1 : -1}};
+}
+
+void model_impl::linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                                  xt::xtensor<float, 2>& inputs,
+                                  xt::xtensor<float, 2>& output_grads) {
+    check_dlogits(dlogits, "linear.linear_site_rows");
+    if (index != 0)
+        throw grokkit::error("linear.linear_site_rows", "site " + std::to_string(index),
+                             "site 0, the only one");
+    nn::ensure_shape(inputs, m_n, m_fan_in);
+    if (m_is_tokens) {
+        inputs.fill(0.0f);
+        for (std::size_t i = 0; i < m_n; ++i)
+            for (std::size_t t = 0; t < m_n_tokens; ++t)
+                inputs(i, t * m_vocab + static_cast<std::size_t>(m_tokens[i * m_n_tokens + t])) =
+                    1.0f;
+    } else {
+        std::copy(m_x.begin(), m_x.end(), inputs.begin());
+    }
+    output_grads = dlogits;
+}
+
 // The logits are linear in (W, b): their tangent along v is the logits with v for the
 // parameters, and the second-order term of the backward tangent is zero.
 void model_impl::forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) {

@@ -44,6 +44,11 @@ class model_impl : public grokkit::model {
     void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
     void backward_tangent(const xt::xtensor<float, 2>& dlogits,
                           const xt::xtensor<float, 2>& t_dlogits) override;
+    /// One site, the whole model: inputs the dense features or one-hot token rows.
+    std::vector<grokkit::linear_site> linear_sites() const override;
+    void linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                          xt::xtensor<float, 2>& inputs,
+                          xt::xtensor<float, 2>& output_grads) override;
     /// "input" (n, fan_in), one-hot rows for token inputs, and "logits" (n, n_classes).
     std::vector<std::string> representations() const override;
     /// Leaves the inputs a pending backward() would use untouched.

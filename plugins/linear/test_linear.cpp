@@ -464,3 +464,15 @@ TEST_CASE("linear: Hessian-vector products match central differences of gradient
     CHECK(grokkit_test::repeated_product_difference(m, set, loss,
                                                     grokkit::curvature_kind::hessian) == 0.0);
 }
+
+TEST_CASE("linear: its one linear site's rows give the per-example gradients", "[linear]") {
+    const bool is_tokens = GENERATE(false, true);
+    INFO("tokens " << is_tokens);
+    const problem data = make_problem(is_tokens, 12, 35);
+    linear::model_impl m(normal_init(true));
+    m.build(data.spec, 7);
+    const grokkit::example_set set =
+        grokkit_test::to_example_set(data.as_batch(), data.spec.n_tokens, data.spec.n_features);
+    CHECK(m.linear_sites().size() == 1);
+    CHECK(grokkit_test::linear_site_error(m, set, 36) < 1e-6);
+}

@@ -568,6 +568,50 @@ void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
     }
 }
 
+std::vector<grokkit::linear_site> model_impl::linear_sites() const {
+    std::vector<grokkit::linear_site> sites;
+    const auto bias = [](const layer& l) {
+        return l.bias == none ? std::ptrdiff_t{-1} : static_cast<std::ptrdiff_t>(l.bias);
+    };
+    for (std::size_t i = 0; i < m_hidden.size(); ++i)
+        sites.push_back({"hidden" + std::to_string(i), m_hidden[i].weight, bias(m_hidden[i])});
+    sites.push_back({"out", m_out.weight, bias(m_out)});
+    return sites;
+}
+
+// backward() left each hidden layer's output gradients in m_dpre; the first layer's input x0
+// is formed here when the token tables skipped it, and the tied output's dy = dlogits·E.
+void model_impl::linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                                  xt::xtensor<float, 2>& inputs,
+                                  xt::xtensor<float, 2>& output_grads) {
+    const std::size_t n_layers = m_hidden.size();
+    if (index > n_layers)
+        throw grokkit::error("mlp.linear_site_rows", "site " + std::to_string(index),
+                             "one of the " + std::to_string(n_layers + 1) + " sites");
+    if (dlogits.shape(0) != m_n || dlogits.shape(1) != m_n_classes)
+        throw grokkit::error("mlp.linear_site_rows",
+                             "dlogits shape " +
+                                 grokkit::shape_text(dlogits.shape(0), dlogits.shape(1)),
+                             grokkit::shape_text(m_n, m_n_classes) + " from the last forward()");
+    if (m_used_table && (index == 0 || n_layers == 0))
+        embed_forward();
+    const matrix& in = index == 0 ? m_x0 : m_post[index - 1];
+    inputs = in;
+    if (index < n_layers) {
+        output_grads = m_dpre[index];
+        return;
+    }
+    if (!m_params.tie_unembedding) {
+        output_grads = dlogits;
+        return;
+    }
+    nn::ensure_shape(output_grads, m_n, m_d);
+    if (m_n > 0)
+        grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, m_n, m_d, m_vocab, 1.0f,
+                      dlogits.data(), m_vocab, value(m_embed_a), m_d, 0.0f, output_grads.data(),
+                      m_d);
+}
+
 std::vector<std::string> model_impl::representations() const {
     std::vector<std::string> names{"embed"};
     for (std::size_t i = 0; i < m_params.hidden.size(); ++i) {

@@ -57,6 +57,12 @@ class model_impl : public grokkit::model {
     void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
     void backward_tangent(const xt::xtensor<float, 2>& dlogits,
                           const xt::xtensor<float, 2>& t_dlogits) override;
+    /// Every hidden layer, then the output layer (tied: W_out, whose outputs u = h·W_out the
+    /// unembedding Eᵀ maps to logits); the embeddings are not sites.
+    std::vector<grokkit::linear_site> linear_sites() const override;
+    void linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                          xt::xtensor<float, 2>& inputs,
+                          xt::xtensor<float, 2>& output_grads) override;
     std::vector<std::string> representations() const override;
     /// Runs forward() on `x`, so it replaces the activations a pending backward() would use.
     xt::xarray<float> representation(const std::string& name, const grokkit::batch& x) override;

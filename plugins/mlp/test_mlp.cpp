@@ -633,6 +633,25 @@ TEST_CASE("mlp: Hessian-vector products match central differences of gradients (
         CHECK(grokkit_test::repeated_product_difference(m, set, loss, kind) == 0.0);
 }
 
+TEST_CASE("mlp: the linear sites' rows give every layer's per-example weight and bias "
+          "gradients",
+          "[mlp][curvature]") {
+    const layout l = GENERATE(layout{false, "concat", false}, layout{true, "concat", true},
+                              layout{false, "sum", false});
+    const mlp::first_layer path = GENERATE(mlp::first_layer::direct, mlp::first_layer::table);
+    INFO("tied " << l.tied << ", combine " << l.combine << ", first layer "
+                 << static_cast<int>(path));
+    mlp::params p = small_params("gelu", l);
+    p.hidden = {5, 3};
+    mlp::model_impl m(p);
+    m.build(small_spec(), 75);
+    m.set_first_layer(path);
+    CHECK(m.linear_sites().size() == 3);
+    const examples data = random_examples(40, 76);
+    const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), 2, 0);
+    CHECK(grokkit_test::linear_site_error(m, set, 77) < 1e-5);
+}
+
 TEST_CASE("mlp: Hessian-vector products of dense inputs, x² and mse", "[mlp][curvature]") {
     mlp::params p = small_params("square", layout{false, "concat", false});
     p.hidden = {6, 4};

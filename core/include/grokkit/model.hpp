@@ -40,6 +40,15 @@ GROKKIT_VISIBLE std::vector<std::size_t> direction_offsets(const std::vector<par
                                                            const std::vector<float>& v,
                                                            const char* where);
 
+/// A linear map y = x·W + b inside a model, W a (d_in, d_out) parameter tensor and b an
+/// optional (d_out) one, seen row by row: what Kronecker-factored curvature (K-FAC, EK-FAC)
+/// approximates one layer at a time.
+struct linear_site {
+    std::string name;         ///< "hidden0", "out", "block0.mlp_in"
+    std::size_t weight = 0;   ///< index into parameters() of W
+    std::ptrdiff_t bias = -1; ///< index of b, or -1
+};
+
 /// A model plugin. The host assigns parameters, calls build(), then trains through forward and
 /// backward. Analyses read representations of any inputs from any checkpoint.
 class GROKKIT_VISIBLE model : public plugin_object {
@@ -79,6 +88,17 @@ class GROKKIT_VISIBLE model : public plugin_object {
     /// Hessian-vector product H v of L. Overwrites grads.
     virtual void backward_tangent(const xt::xtensor<float, 2>& dlogits,
                                   const xt::xtensor<float, 2>& dlogits_tangent);
+    /// The model's linear maps, for Kronecker-factored curvature. The default has none (such
+    /// methods then refuse the model).
+    virtual std::vector<linear_site> linear_sites() const;
+    /// After forward(x) and backward(dlogits), with nothing else run on the model in between:
+    /// site `index`'s inputs x (rows, d_in) and the gradients of Σ dlogits ⊙ logits with
+    /// respect to its outputs y (rows, d_out). Example i owns rows [i·m, (i + 1)·m), m = rows /
+    /// x.n (the positions of a sequence; 1 for one vector per example), so its gradient of W is
+    /// Σ over its rows of xᵀ·dy and of b the sum of its dy. The default throws grokkit::error.
+    virtual void linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                                  xt::xtensor<float, 2>& inputs,
+                                  xt::xtensor<float, 2>& output_grads);
     /// Names of the hidden representations this model exposes ("embed", "hidden0", ...).
     virtual std::vector<std::string> representations() const = 0;
     /// Representation `name` for inputs `x`: leading axis x.n. Throws grokkit::error for an

@@ -58,6 +58,17 @@ void model::backward_tangent(const xt::xtensor<float, 2>&, const xt::xtensor<flo
                 "(mlp, linear and transformer do)");
 }
 
+std::vector<linear_site> model::linear_sites() const {
+    return {};
+}
+
+void model::linear_site_rows(std::size_t, const xt::xtensor<float, 2>&, xt::xtensor<float, 2>&,
+                             xt::xtensor<float, 2>&) {
+    throw error("model.linear_site_rows", "this model exposes no linear layers",
+                "a model that overrides grokkit::model::linear_sites and linear_site_rows "
+                "(mlp and linear do)");
+}
+
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits) {
     return weighted_loss(loss, logits, labels, dlogits, 1.0);

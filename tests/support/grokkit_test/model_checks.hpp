@@ -297,4 +297,60 @@ inline double repeated_product_difference(grokkit::model& m, const grokkit::exam
     return diff;
 }
 
+/// How far each site's rows (model::linear_site_rows) are from the model's own per-example
+/// gradients on `set`: for every site and example, Σ_rows xᵀ·dy against the example's W slice
+/// of example_gradients(), and Σ_rows dy against its b slice; the worst scaled_error. Also
+/// REQUIREs at least one site and shapes that fit W.
+inline double linear_site_error(grokkit::model& m, const grokkit::example_set& set,
+                                std::uint64_t seed) {
+    const auto sites = m.linear_sites();
+    REQUIRE(!sites.empty());
+    xt::xtensor<float, 2> logits;
+    m.forward(grokkit::as_batch(set), logits);
+    xt::xtensor<float, 2> dlogits = xt::zeros<float>(logits.shape());
+    grokkit::rng r(seed, "site check");
+    for (float& x : dlogits)
+        x = static_cast<float>(r.normal());
+    xt::xtensor<float, 2> rows;
+    m.example_gradients(dlogits, rows);
+    // example_gradients() ran backward() with these dlogits: the sites read what it left.
+    const auto tensors = m.parameters();
+    std::vector<std::size_t> offset(tensors.size());
+    for (std::size_t t = 1; t < tensors.size(); ++t)
+        offset[t] = offset[t - 1] + tensors[t - 1]->value.size();
+    const std::size_t n = set.size(), width = rows.shape(1);
+    double worst = 0.0;
+    for (std::size_t s = 0; s < sites.size(); ++s) {
+        xt::xtensor<float, 2> in, dy;
+        m.linear_site_rows(s, dlogits, in, dy);
+        const auto& w = tensors[sites[s].weight]->value;
+        REQUIRE(w.dimension() == 2);
+        const std::size_t d_in = w.shape(0), d_out = w.shape(1);
+        REQUIRE(in.shape(1) == d_in);
+        REQUIRE(dy.shape(1) == d_out);
+        REQUIRE(in.shape(0) == dy.shape(0));
+        REQUIRE(in.shape(0) % std::max<std::size_t>(n, 1) == 0);
+        const std::size_t per = n ? in.shape(0) / n : 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            std::vector<float> gw(d_in * d_out, 0.0f), gb(d_out, 0.0f);
+            for (std::size_t t = i * per; t < (i + 1) * per; ++t)
+                for (std::size_t a = 0; a < d_in; ++a)
+                    for (std::size_t b = 0; b < d_out; ++b) {
+                        gw[a * d_out + b] += in(t, a) * dy(t, b);
+                        if (a == 0)
+                            gb[b] += dy(t, b);
+                    }
+            const float* row = rows.data() + i * width;
+            worst = std::max(
+                worst, scaled_error(gw.data(), row + offset[sites[s].weight], gw.size(), 1e-3));
+            if (sites[s].bias >= 0)
+                worst = std::max(worst,
+                                 scaled_error(gb.data(),
+                                              row + offset[static_cast<std::size_t>(sites[s].bias)],
+                                              gb.size(), 1e-3));
+        }
+    }
+    return worst;
+}
+
 } // namespace grokkit_test
