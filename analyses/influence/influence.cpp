@@ -128,6 +128,30 @@ std::size_t columns_per_tile(const settings& s, double fixed, double per_column,
     return columns;
 }
 
+void gram_accumulator::add(const double* rows, std::size_t n_rows) {
+    m_pending.insert(m_pending.end(), rows, rows + n_rows * m_width);
+    std::size_t done = 0;
+    while (m_pending.size() - done * m_width >= m_run * m_width) {
+        sum_rows(done, m_run);
+        done += m_run;
+    }
+    m_pending.erase(m_pending.begin(),
+                    m_pending.begin() + static_cast<std::ptrdiff_t>(done * m_width));
+}
+
+void gram_accumulator::finish() {
+    sum_rows(0, m_width ? m_pending.size() / m_width : 0);
+    m_pending.clear();
+}
+
+void gram_accumulator::sum_rows(std::size_t first, std::size_t n_rows) {
+    if (n_rows == 0 || m_width == 0)
+        return;
+    const double* rows = m_pending.data() + first * m_width;
+    grokkit::gemm(grokkit::transpose::yes, grokkit::transpose::no, m_width, m_width, n_rows,
+                  m_scale, rows, m_width, rows, m_width, 1.0, m_gram.data(), m_width);
+}
+
 void stream_tiles(std::size_t columns, const tile_producer& produce, const score_sink& sink,
                   const progress_fn& progress, result& r) {
     if (!sink)
@@ -366,9 +390,12 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
         exact_solves(product, gradient_net, train, loss, query_grads, s, r, sink, progress);
     else if (s.method == solver::cg)
         cg_solves(product, gradient_net, train, loss, query_grads, s, r, sink, progress);
-    else
+    else if (s.method == solver::lissa)
         detail::lissa_solves(product, curvature_net, gradient_net, train, loss, regulariser,
                              query_grads, s, r, sink, progress);
+    else
+        detail::ekfac_scores(curvature_net, gradient_net, train, loss, regulariser, query_grads, s,
+                             r, sink, progress);
     return r;
 }
 

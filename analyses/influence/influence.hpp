@@ -2,8 +2,8 @@
 // ∇ℓ(z_q)ᵀ (C + R + λI)⁻¹ ∇ℓ(z), C the curvature of the mean training loss, R the regulariser's
 // Hessian and λ the damping, with the inverse applied by one of several methods: an explicit
 // Cholesky factor (exact), conjugate gradient (cg) or a stochastic Neumann series (lissa) on
-// exact curvature-vector products, or the Gram matrix of randomly projected margin gradients
-// (trak). TracIn sums gradient dot products over checkpoints instead.
+// exact curvature-vector products, eigenvalue-corrected Kronecker factors of the linear layers
+// (ekfac), or the Gram matrix of randomly projected margin gradients (trak). TracIn sums gradient dot products over checkpoints instead.
 //
 // Sign and scale, once: removing z from the training set changes the query's loss by about
 // +score / n (n training examples). A positive score marks a proponent (the query's loss rises
@@ -33,7 +33,7 @@
 namespace influence {
 
 /// How the inverse curvature is applied.
-enum class solver { exact, cg, lissa, trak };
+enum class solver { exact, cg, lissa, ekfac, trak };
 
 struct settings {
     solver method = solver::cg;
@@ -43,7 +43,8 @@ struct settings {
     /// relative_damping).
     double damping = 1e-3;
     bool relative_damping = false;
-    /// Keys every random draw: Hutchinson probes, LiSSA's batches, TRAK's projection.
+    /// Keys every random draw: Hutchinson probes, LiSSA's batches, EK-FAC's sampled labels,
+    /// TRAK's projection.
     std::uint64_t seed = 0;
     double cg_tolerance = 1e-5; ///< stop at ‖r‖ <= cg_tolerance · ‖g‖
     std::int64_t cg_max_iterations = 1000;

@@ -26,6 +26,7 @@ settings settings_of(const params& p) {
     settings s;
     s.method = p.method == "exact"   ? solver::exact
                : p.method == "lissa" ? solver::lissa
+               : p.method == "ekfac" ? solver::ekfac
                : p.method == "trak"  ? solver::trak
                                      : solver::cg;
     s.curvature = grokkit::curvature_from_string(p.curvature);
@@ -60,12 +61,15 @@ void analysis_impl::declare(grokkit::param_set& ps) {
            "exact: the explicit curvature matrix and its Cholesky factor (models of at most "
            "10,000 parameters); cg: conjugate gradient on exact curvature-vector products; "
            "lissa: a stochastic Neumann series on curvature products of random batches "
-           "(lissa_*); trak: TRAK's estimator, per-example gradients randomly projected to "
+           "(lissa_*); ekfac: eigenvalue-corrected Kronecker factors of the model's linear "
+           "layers from labels sampled from the model (the Gauss-Newton matrix; other "
+           "parameters play no part; kronfluence's damping is damping = 0.1 with "
+           "relative_damping); trak: TRAK's estimator, per-example gradients randomly projected to "
            "trak_dimension and the Gram matrix of their margin gradients (cross-entropy only; "
            "curvature plays no part); tracin: TracIn-CP, gradient dot products summed over the "
            "checkpoints before this one, each weighted by the learning rate times the updates "
            "to the next (no curvature: curvature, damping and the solver settings play no part)")
-        .one_of({"exact", "cg", "lissa", "trak", "tracin"});
+        .one_of({"exact", "cg", "lissa", "ekfac", "trak", "tracin"});
     ps.add("curvature", p.curvature,
            "hessian: the training loss's Hessian (Koh & Liang); gauss_newton: its Gauss-Newton "
            "part J^T H_loss J, positive semi-definite (the same for linear models)")
@@ -191,7 +195,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "tracin: the checkpoints summed (every one before this); 0 otherwise");
     os.add("mean_eigenvalue", dtype::float64, {}, "1",
            "trace(C + R) / P of the undamped curvature: exact from the matrix (trak: of "
-           "M^T M / n + R, M the margin gradients), cg and lissa by Hutchinson's estimate from "
+           "M^T M / n + R, M the margin gradients; ekfac: the mean corrected eigenvalue plus "
+           "R over the linear layers' parameters), cg and lissa by Hutchinson's estimate from "
            "16 Rademacher probes; NaN for tracin");
     os.add("min_eigenvalue", dtype::float64, {}, "1",
            "exact: the smallest eigenvalue of H + R + lambda I when it is not positive definite "

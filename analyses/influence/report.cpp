@@ -30,8 +30,13 @@ double quantile(std::vector<double> v, double q) {
 std::string setting(const grokkit::run_file& f, const std::string& name, const std::string& key) {
     const auto tree = f.resolved_pipeline();
     for (std::size_t i = 0; i < tree.n_analyses(); ++i)
-        if (tree.string("analysis." + std::to_string(i) + ".name") == name)
-            return tree.string("analysis." + std::to_string(i) + "." + key);
+        if (tree.string("analysis." + std::to_string(i) + ".name") == name) {
+            // Any type as its TOML text, a string without its quotes.
+            std::string text = tree.value_text("analysis." + std::to_string(i) + "." + key);
+            if (text.size() >= 2 && text.front() == '"')
+                text = text.substr(1, text.size() - 2);
+            return text.empty() ? "?" : text;
+        }
     return "?";
 }
 
@@ -131,10 +136,15 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
 grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
                                               const std::string& name) const {
     grokkit::report_section s;
-    const bool is_tracin = setting(f, name, "method") == "tracin";
-    s.title = is_tracin ? "Influence (" + name + ", TracIn over the checkpoints)"
-                        : "Influence (" + name + ", " + setting(f, name, "method") +
-                              " solves on the " + setting(f, name, "curvature") + ")";
+    const std::string method = setting(f, name, "method");
+    const bool is_tracin = method == "tracin";
+    const std::string how =
+        is_tracin           ? "TracIn over the checkpoints"
+        : method == "ekfac" ? "EK-FAC of the linear layers"
+        : method == "trak"  ? "TRAK, projected to " + setting(f, name, "trak_dimension")
+        : method == "lissa" ? "LiSSA on the " + setting(f, name, "curvature")
+                            : method + " solves on the " + setting(f, name, "curvature");
+    s.title = "Influence (" + name + ", " + how + ")";
     const auto steps = f.analysis_steps(name);
     if (steps.empty()) {
         s.notes.push_back("No checkpoint analysed yet.");
@@ -153,9 +163,17 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
               "example's score on itself, large for examples the model fits by memorising "
               "them.");
     grokkit::report_table t;
-    t.header = {
-        "step",           "queries",        "train loss",  "damping",    "self-infl. median",
-        "self-infl. max", "worst residual", "unconverged", "indefinite", "seconds"};
+    t.header = {"step",
+                "queries",
+                "train loss",
+                "damping",
+                "self-infl. median",
+                "self-infl. max",
+                "worst residual",
+                "unconverged",
+                "indefinite",
+                "seconds",
+                "MiB"};
     bool has_self = false; // stored unless self_influence = false
     for (const auto& a : f.analyses())
         if (a.name == name)
@@ -174,7 +192,7 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
                           number(v("train_loss")), number(v("damping")),
                           number(quantile(self, 0.5)), number(quantile(self, 1.0)), number(worst),
                           number(v("n_unconverged"), "%.0f"), number(v("n_indefinite"), "%.0f"),
-                          number(v("seconds_total"))});
+                          number(v("seconds_total")), number(v("memory_mib"))});
     }
     s.tables.push_back(std::move(t));
     query_table(f, name, steps.size() - 1, steps.back(), s);

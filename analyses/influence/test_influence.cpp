@@ -206,6 +206,8 @@ const char* method_name(influence::solver m) {
         return "cg";
     case influence::solver::lissa:
         return "lissa";
+    case influence::solver::ekfac:
+        return "ekfac";
     case influence::solver::trak:
         return "trak";
     }
@@ -214,11 +216,13 @@ const char* method_name(influence::solver m) {
 
 } // namespace
 
-TEST_CASE("influence: predicted leave-one-out changes of a test loss track actual retraining "
-          "(logistic regression, Pearson >= 0.95 for exact and cg, >= 0.9 for lissa and trak)",
-          "[influence]") {
-    const influence::solver method = GENERATE(influence::solver::exact, influence::solver::cg,
-                                              influence::solver::lissa, influence::solver::trak);
+TEST_CASE(
+    "influence: predicted leave-one-out changes of a test loss track actual retraining "
+    "(logistic regression, Pearson >= 0.95 for exact and cg, >= 0.9 for lissa, ekfac and trak)",
+    "[influence]") {
+    const influence::solver method =
+        GENERATE(influence::solver::exact, influence::solver::cg, influence::solver::lissa,
+                 influence::solver::ekfac, influence::solver::trak);
     INFO("method " << method_name(method));
     // 200 training points and 1 test point, the test point the one of highest loss of 20.
     const data d = make_data(n_train + 20, 1);
@@ -525,18 +529,18 @@ TEST_CASE("influence: with max_memory a tenth of the score matrix, every method 
     const std::vector<float> other(n_params, 0.05f), current(theta.begin(), theta.end());
     const std::vector<influence::tracin_checkpoint> checkpoints{{0.5, [&] { return other; }},
                                                                 {0.25, [&] { return current; }}};
-    const int which = GENERATE(0, 1, 2, 3, 4);
-    const char* names[] = {"exact", "cg", "lissa", "trak", "tracin"};
+    const int which = GENERATE(0, 1, 2, 3, 4, 5);
+    const char* names[] = {"exact", "cg", "lissa", "ekfac", "trak", "tracin"};
     INFO("method " << names[which]);
     influence::settings s;
-    if (which < 4)
+    if (which < 5)
         s.method = static_cast<influence::solver>(which);
     s.lissa_depth = 20;
     s.lissa_batch_size = 64;
     s.trak_dimension = 8;
     s.seed = 11;
     const auto run = [&](const influence::score_sink& sink) {
-        return which == 4
+        return which == 5
                    ? influence::tracin(nets.gradient, train, queries, loss, checkpoints, s, sink)
                    : influence::compute(nets.curvature, nets.gradient, train, queries, loss, reg, s,
                                         sink);

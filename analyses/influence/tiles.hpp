@@ -62,6 +62,27 @@ void product_tile(const std::vector<double>& left, std::size_t n_left,
                   const std::vector<double>& right, std::size_t count, std::size_t p,
                   std::vector<double>& tile, double alpha = 1.0, double beta = 0.0);
 
+/// gram += scale · Σ rowsᵀ rows over rows that arrive in blocks of any size, summed in runs of
+/// `run_rows` rows fixed by their position in the stream (a remainder waits for the next block):
+/// the order of the sums, and so every bit of the result, does not depend on the blocks.
+class gram_accumulator {
+  public:
+    gram_accumulator(std::vector<double>& gram, std::size_t width, std::size_t run_rows,
+                     double scale)
+        : m_gram(gram), m_width(width), m_run(run_rows), m_scale(scale) {}
+    /// Appends `n_rows` rows of `width` values.
+    void add(const double* rows, std::size_t n_rows);
+    /// Sums what is still waiting (call once, after the last block).
+    void finish();
+
+  private:
+    void sum_rows(std::size_t first, std::size_t n_rows); // rows [first, first + n) of pending
+    std::vector<double>& m_gram;
+    std::size_t m_width, m_run;
+    double m_scale;
+    std::vector<double> m_pending;
+};
+
 /// λ: the damping itself, or relative to a mean eigenvalue, never taken below 0.
 inline double damping_of(const settings& s, double mean_eigenvalue) {
     return s.relative_damping ? s.damping * std::max(mean_eigenvalue, 0.0) : s.damping;
@@ -70,12 +91,17 @@ inline double damping_of(const settings& s, double mean_eigenvalue) {
 /// Hutchinson's estimate of trace(A) / P with Rademacher probes.
 double mean_eigenvalue_estimate(grokkit::curvature_product& product, std::uint64_t seed);
 
-/// The methods on curvature products, each filling the result (lissa.cpp, trak.cpp).
+/// The other methods, each filling the result (lissa.cpp, ekfac.cpp, trak.cpp).
 void lissa_solves(grokkit::curvature_product& product, grokkit::model& curvature_net,
                   grokkit::model& gradient_net, const grokkit::example_set& train,
                   const grokkit::loss_config& loss, const std::vector<double>& regulariser,
                   const std::vector<double>& query_grads, const settings& s, result& r,
                   const score_sink& sink, const progress_fn& progress);
+void ekfac_scores(grokkit::model& curvature_net, grokkit::model& gradient_net,
+                  const grokkit::example_set& train, const grokkit::loss_config& loss,
+                  const std::vector<double>& regulariser, const std::vector<double>& query_grads,
+                  const settings& s, result& r, const score_sink& sink,
+                  const progress_fn& progress);
 void trak_scores(grokkit::model& gradient_net, const grokkit::example_set& train,
                  const grokkit::example_set& queries, const grokkit::loss_config& loss,
                  const std::vector<double>& regulariser, const settings& s, result& r,

@@ -146,32 +146,27 @@ void trak_scores(grokkit::model& gradient_net, const grokkit::example_set& train
     // Pass 1: the Gram matrix of the projected margin gradients, summed over runs of
     // gram_rows examples fixed by their indices (a remainder waits for the next block), so the
     // order of the sums and hence every bit of the matrix is the same for any max_memory.
-    std::vector<double> gram(k * k, 0.0), block, pending;
-    const auto accumulate = [&](std::size_t rows) {
-        grokkit::gemm(grokkit::transpose::yes, grokkit::transpose::no, k, k, rows,
-                      1.0 / static_cast<double>(n), pending.data(), k, pending.data(), k, 1.0,
-                      gram.data(), k);
-        pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(rows * k));
-    };
+    std::vector<double> gram(k * k, 0.0), block, margins;
+    gram_accumulator sums(gram, k, gram_rows, 1.0 / static_cast<double>(n));
     double trace = 0.0, loss_sum = 0.0;
     for (std::size_t first = 0; first < n; first += columns) {
         const std::size_t count = std::min(columns, n - first);
         const std::vector<double> g = gradients(gradient_net, train, loss, first, count);
         const std::vector<double> factor = margin_factors(gradient_net, train, first, count, loss);
         project(g, count, p, k, s.seed, block);
+        margins = block;
         for (std::size_t i = 0; i < count; ++i) {
             for (std::size_t c = 0; c < k; ++c)
-                pending.push_back(block[i * k + c] * factor[i]);
+                margins[i * k + c] *= factor[i];
             trace += factor[i] * factor[i] / static_cast<double>(n) *
                      dot(g.data() + i * p, g.data() + i * p, p);
         }
-        while (pending.size() >= gram_rows * k)
-            accumulate(gram_rows);
+        sums.add(margins.data(), count);
         if (progress)
             progress("projected gradients", static_cast<std::int64_t>(first + count),
                      static_cast<std::int64_t>(n));
     }
-    accumulate(pending.size() / std::max<std::size_t>(k, 1));
+    sums.finish();
     for (const double x : example_losses(gradient_net, train, loss))
         loss_sum += x;
     r.train_loss = n ? loss_sum / static_cast<double>(n) : 0.0;

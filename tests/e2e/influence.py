@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """influence end to end, checked from the run file with numpy: exact and cg agree row for row;
 proponents and opponents are the extreme scores of their rows; a tenth of the memory gives the
-same bits in tiles; lissa and trak rank as exact does; a diverging lissa stops at its key with
+same bits in tiles; lissa, ekfac and trak rank as exact does; a diverging lissa stops at its key with
 nothing non-finite written; queries chained from
 hull_test's out_of_hull are those positions, padded; a training example's score on itself as a
 query equals its self-influence; TracIn sums the checkpoints so far and gives the same scores
@@ -103,6 +103,14 @@ self_influence = false
 
 [[analysis]]
 plugin = "influence"
+name = "ekfac"
+at = "checkpoints"
+method = "ekfac"
+max_queries = 30
+top_k = 5
+
+[[analysis]]
+plugin = "influence"
 name = "trak"
 at = "checkpoints"
 method = "trak"
@@ -175,7 +183,7 @@ def main(grokkit):
             assert (t["memory_mib"][:] <= 0.0046).all()
             assert e["scores"].chunks == (1, 30, 200)
             # lissa and trak rank as the exact solve does.
-            for name, least in (("lissa", 0.95), ("trak", 0.8)):
+            for name, least in (("lissa", 0.95), ("ekfac", 0.8), ("trak", 0.8)):
                 a = f["analyses/" + name]
                 for row in (1, 2):
                     used = int(a["n_used"][row])
@@ -227,7 +235,7 @@ def main(grokkit):
         html = os.path.join(tmp, "r.html")
         subprocess.run([grokkit, "report", out, "-o", html], check=True)
         text = open(html).read()
-        for name in ("exact", "cg", "outside", "tracin", "on_train", "lissa", "trak"):
+        for name in ("exact", "cg", "outside", "tracin", "on_train", "lissa", "ekfac", "trak"):
             assert f"Influence ({name}," in text, name
         # A lissa scale far too small: the run stops at the key, the analysis writes nothing,
         # and what the file holds is finite.
