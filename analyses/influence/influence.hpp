@@ -3,7 +3,8 @@
 // Hessian and λ the damping, with the inverse applied by one of several methods: an explicit
 // Cholesky factor (exact), conjugate gradient (cg) or a stochastic Neumann series (lissa) on
 // exact curvature-vector products, eigenvalue-corrected Kronecker factors of the linear layers
-// (ekfac), or the Gram matrix of randomly projected margin gradients (trak). TracIn sums gradient dot products over checkpoints instead.
+// (ekfac), or the Gram matrix of randomly projected margin gradients (trak). TracIn sums gradient
+// dot products over checkpoints instead.
 //
 // Sign and scale, once: removing z from the training set changes the query's loss by about
 // +score / n (n training examples). A positive score marks a proponent (the query's loss rises
