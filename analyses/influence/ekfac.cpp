@@ -225,7 +225,7 @@ void ekfac_scores(grokkit::model& curvature_net, grokkit::model& gradient_net,
         throw grokkit::error(grokkit::diagnostic{
             "influence.run", "method",
             "ekfac: the model exposes no linear layers (grokkit::model::linear_sites)",
-            "a model with linear sites (linear, mlp), or method = \"cg\"", 0, 0});
+            "a model with linear sites (linear, mlp, transformer), or method = \"cg\"", 0, 0});
     const std::size_t p = r.n_parameters;
     std::size_t d = 0;
     double factor_bytes = 0.0;

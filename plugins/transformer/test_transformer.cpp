@@ -691,6 +691,21 @@ TEST_CASE("transformer: Hessian-vector products match central differences of gra
               0.0);
 }
 
+TEST_CASE("transformer: the linear sites' rows give the per-example gradients of W_O, the MLP "
+          "and the unembedding",
+          "[transformer][curvature]") {
+    const bool layer_norm = GENERATE(false, true);
+    const std::int64_t n_layers = GENERATE(1, 2);
+    const std::size_t n = GENERATE(6, 20); // direct products, and block 0 on the token table
+    INFO("layer_norm " << layer_norm << ", n_layers " << n_layers << ", n " << n);
+    transformer::model_impl m(small_params(n_layers, layer_norm, "gelu"));
+    m.build(small_spec(), 45);
+    CHECK(m.linear_sites().size() == static_cast<std::size_t>(3 * n_layers + 1));
+    const examples data = random_examples(n, 46);
+    const grokkit::example_set set = grokkit_test::to_example_set(data.as_batch(), n_ctx, 0);
+    CHECK(grokkit_test::linear_site_error(m, set, 47) < 1e-5);
+}
+
 TEST_CASE("transformer: the Hessian product of a relu model away from its kinks",
           "[transformer][curvature]") {
     transformer::model_impl m(small_params(1, false, "relu"));

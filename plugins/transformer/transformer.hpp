@@ -55,6 +55,14 @@ class model_impl : public grokkit::model {
     void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
     void backward_tangent(const xt::xtensor<float, 2>& dlogits,
                           const xt::xtensor<float, 2>& t_dlogits) override;
+    /// Per block its attention output W_O and MLP W_in (+ b_in) and W_out (+ b_out), then the
+    /// unembedding W_U; rows are the positions each computes (only the last in the last block).
+    /// W_Q, W_K, W_V (fused, and on the token table for block 0), embeddings and layer norms are
+    /// not sites.
+    std::vector<grokkit::linear_site> linear_sites() const override;
+    void linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                          xt::xtensor<float, 2>& inputs,
+                          xt::xtensor<float, 2>& output_grads) override;
     std::vector<std::string> representations() const override;
     /// Runs a forward pass over all positions of every block (so the last block's attention
     /// pattern is complete); a backward() then needs a new forward() first.

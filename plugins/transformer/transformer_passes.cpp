@@ -222,6 +222,55 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
     m_backward_is_direct = !m_use_table;
 }
 
+std::vector<grokkit::linear_site> model_impl::linear_sites() const {
+    std::vector<grokkit::linear_site> sites;
+    const auto at = [](std::size_t i) { return static_cast<std::ptrdiff_t>(i); };
+    for (std::size_t l = 0; l < m_blocks.size(); ++l) {
+        const block_params& b = m_blocks[l];
+        const std::string block = "block" + std::to_string(l) + ".";
+        sites.push_back({block + "attn_out", b.w_o, -1});
+        sites.push_back({block + "mlp_in", b.w_in, at(b.b_in)});
+        sites.push_back({block + "mlp_out", b.w_out, at(b.b_out)});
+    }
+    sites.push_back({"unembed", m_unembed, -1});
+    return sites;
+}
+
+// After backward() each block's state holds its sites' inputs and output gradients: W_O maps z
+// to the attention output, whose gradient is d_mid (the residual after attention); W_in maps
+// LN2(mid) to mlp_pre; W_out maps mlp_post to the block's output, whose gradient is d_resid.
+void model_impl::linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
+                                  xt::xtensor<float, 2>& inputs,
+                                  xt::xtensor<float, 2>& output_grads) {
+    check_dlogits(dlogits, "transformer.linear_site_rows");
+    const std::size_t n_sites = 3 * m_blocks.size() + 1;
+    if (index >= n_sites)
+        throw grokkit::error("transformer.linear_site_rows", "site " + std::to_string(index),
+                             "one of the " + std::to_string(n_sites) + " sites");
+    const bool ln = m_params.layer_norm;
+    if (index + 1 == n_sites) {
+        inputs = ln ? pass().ln_final : pass().resid.back();
+        output_grads = dlogits;
+        return;
+    }
+    const std::size_t l = index / 3;
+    const block_state& s = pass().state[l];
+    switch (index % 3) {
+    case 0:
+        inputs = s.z;
+        output_grads = s.d_mid;
+        return;
+    case 1:
+        inputs = ln ? s.ln2 : s.mid;
+        output_grads = s.d_mlp_pre;
+        return;
+    default:
+        inputs = s.mlp_post;
+        output_grads = pass().d_resid[l + 1];
+        return;
+    }
+}
+
 void model_impl::zero_gradients() {
     for (grokkit::parameter& p : m_tensors) {
         p.grad.fill(0.0f);

@@ -66,7 +66,7 @@ void model::linear_site_rows(std::size_t, const xt::xtensor<float, 2>&, xt::xten
                              xt::xtensor<float, 2>&) {
     throw error("model.linear_site_rows", "this model exposes no linear layers",
                 "a model that overrides grokkit::model::linear_sites and linear_site_rows "
-                "(mlp and linear do)");
+                "(linear, mlp and transformer do)");
 }
 
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,

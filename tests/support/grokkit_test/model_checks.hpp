@@ -313,7 +313,9 @@ inline double linear_site_error(grokkit::model& m, const grokkit::example_set& s
         x = static_cast<float>(r.normal());
     xt::xtensor<float, 2> rows;
     m.example_gradients(dlogits, rows);
-    // example_gradients() ran backward() with these dlogits: the sites read what it left.
+    // The contract: the sites read what forward() and backward() left.
+    m.forward(grokkit::as_batch(set), logits);
+    m.backward(dlogits);
     const auto tensors = m.parameters();
     std::vector<std::size_t> offset(tensors.size());
     for (std::size_t t = 1; t < tensors.size(); ++t)
