@@ -272,17 +272,13 @@ std::vector<std::int64_t> analysis_impl::pick_queries(grokkit::analysis_context&
                                  "query_index \"" + p.query_index + "\" holds " + std::to_string(i),
                                  "positions in the " + p.queries + " split, 0 to " +
                                      std::to_string(split.size() - 1));
-    const auto cap = static_cast<std::size_t>(p.max_queries);
-    if (candidates.size() <= cap)
-        return candidates;
-    // Keyed by the run seed, not this analysis' own: every influence analysis of a run samples
-    // the same queries, so methods and settings compare row for row.
-    const auto order =
-        grokkit::rng(ctx.run_seed(), "influence queries").permutation(candidates.size());
+    // Keyed by the run seed, not this analysis' own: every influence analysis of a run (and
+    // retraining) samples the same queries, so methods and settings compare row for row.
     std::vector<std::int64_t> picked;
-    for (std::size_t k = 0; k < cap; ++k)
-        picked.push_back(candidates[order[k]]);
-    std::sort(picked.begin(), picked.end());
+    for (const std::size_t k :
+         grokkit::sample_sorted(ctx.run_seed(), "influence queries", candidates.size(),
+                                static_cast<std::size_t>(p.max_queries)))
+        picked.push_back(candidates[k]);
     return picked;
 }
 

@@ -12,6 +12,7 @@
 #include <grokkit/train.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,14 @@ class GROKKIT_VISIBLE analysis_context {
     /// output for an output not declared tiled, a wrong dtype, or a block outside the shape.
     virtual void write_tile(const std::string& output, const std::vector<std::size_t>& origin,
                             const output_value& tile) = 0;
+    /// Long work in items (retrainings, games) that a kill must not lose, for an analysis whose
+    /// outputs() called output_binding::keep_items(). commit_item() writes one item's values to
+    /// the run file at once, its index and then the checkpoint's step last, so once it returns
+    /// the item survives a SIGKILL. After `grokkit run --resume`, committed_items() gives back
+    /// what this checkpoint had committed (index -> values), and run() continues with the
+    /// items still missing. Call both from the thread that calls run().
+    virtual std::map<std::int64_t, std::vector<double>> committed_items() const = 0;
+    virtual void commit_item(std::int64_t index, const std::vector<double>& values) = 0;
     /// How far this run() has got with long work of its own (retraining, queries, games):
     /// shown beside the training progress as "analysis <name>: <what> <done>/<total>". Call it
     /// per unit of work; the display draws only when due.

@@ -93,12 +93,17 @@ class GROKKIT_VISIBLE output_binding {
   public:
     void size(const std::string& dim, std::size_t n) { m_sizes[dim] = n; }
     void skip(const std::string& output) { m_skipped.push_back(output); }
+    /// The analysis commits long work item by item (analysis_context::commit_item): the run
+    /// file gets the group that keeps the items across a kill.
+    void keep_items() { m_items = true; }
+    bool items() const { return m_items; }
     const std::map<std::string, std::size_t>& sizes() const { return m_sizes; }
     const std::vector<std::string>& skipped() const { return m_skipped; }
 
   private:
     std::map<std::string, std::size_t> m_sizes;
     std::vector<std::string> m_skipped;
+    bool m_items = false;
 };
 
 /// One output of one run of the pipeline: its declaration with every size bound.

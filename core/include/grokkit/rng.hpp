@@ -32,6 +32,12 @@ class rng {
     std::uint64_t m_counter = 0;
 };
 
+/// `k` of the indices 0..n-1 without replacement, drawn by rng(seed, purpose), in ascending
+/// order (all n when k >= n): one rule for analyses that must pick the same sample (influence
+/// and retraining pick their queries with purpose "influence queries" and the run seed).
+std::vector<std::size_t> sample_sorted(std::uint64_t seed, std::string_view purpose, std::size_t n,
+                                       std::size_t k);
+
 /// 64-bit hash of a string (FNV-1a), stable across platforms; used to key purposes.
 std::uint64_t hash_purpose(std::string_view purpose);
 

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <grokkit/rng.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -61,6 +62,20 @@ std::vector<std::size_t> rng::permutation(std::size_t n) {
     for (std::size_t i = n; i > 1; --i)
         std::swap(p[i - 1], p[below(i)]);
     return p;
+}
+
+std::vector<std::size_t> sample_sorted(std::uint64_t seed, std::string_view purpose, std::size_t n,
+                                       std::size_t k) {
+    std::vector<std::size_t> picked;
+    if (k >= n) {
+        picked.resize(n);
+        std::iota(picked.begin(), picked.end(), std::size_t{0});
+        return picked;
+    }
+    const std::vector<std::size_t> order = rng(seed, purpose).permutation(n);
+    picked.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+    std::sort(picked.begin(), picked.end());
+    return picked;
 }
 
 } // namespace grokkit

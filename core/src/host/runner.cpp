@@ -155,6 +155,16 @@ class context_impl : public analysis_context {
         m_tiled[output] += block.n_elements();
     }
 
+    std::map<std::int64_t, std::vector<double>> committed_items() const override {
+        return m_store.read_items(m_layout.name, m_step);
+    }
+    void commit_item(std::int64_t index, const std::vector<double>& values) override {
+        if (!m_layout.items)
+            throw error(m_layout.name + ".run", "commit_item() of an analysis that keeps no items",
+                        "output_binding::keep_items() in its outputs()");
+        m_store.append_item(m_layout.name, m_step, index, values);
+    }
+
     void begin(std::int64_t step) {
         m_step = step;
         m_values.clear();
@@ -269,8 +279,8 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
             a.object->declare_outputs(declared);
             output_binding binding;
             a.object->outputs(analysis_setup{r->spec, r->split, *p.net, *p.data}, binding);
-            r->analyses.push_back(
-                {a.name, a.plugin, a.at, bind_outputs(a.plugin, declared, binding)});
+            r->analyses.push_back({a.name, a.plugin, a.at,
+                                   bind_outputs(a.plugin, declared, binding), binding.items()});
         });
     }
     check_analysis_inputs(*r);

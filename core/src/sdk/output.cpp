@@ -84,6 +84,9 @@ output_decl& output_set::add(std::string name, dtype type, std::vector<std::stri
     if (find(name))
         throw error(
             diagnostic{"output " + name, "", "declared twice", "unique output names", 0, 0});
+    if (name == "step" || name == "items")
+        throw error(diagnostic{"output " + name, "", "a name the run file reserves",
+                               "a name other than step and items", 0, 0});
     m_outputs.emplace_back(std::move(name), type, std::move(dims), std::move(units),
                            std::move(doc));
     return m_outputs.back();

@@ -135,9 +135,9 @@ void progress_meter::activity(const std::string& what) {
     const bool started_or_ended = what.empty() != m_activity.empty();
     m_activity = what;
     const auto now = clock::now();
-    if (m_style == progress_style::lines) { // logs get a line as work starts, when one is due
+    if (m_style == progress_style::lines) { // logs get a line as work starts and as it goes
         const double since = std::chrono::duration<double>(now - m_last_line).count();
-        if (started_or_ended && !what.empty() && since >= m_line_interval) {
+        if (!what.empty() && since >= m_line_interval) { // on (retraining 40/200), when due
             m_out << m_unit.substr(0, m_unit.size() - 1) << " " << std::setw(7) << m_done << "  ["
                   << what << "]\n";
             m_out.flush();

@@ -338,7 +338,7 @@ std::vector<run_file_analysis> run_file::analyses() const {
         run_file_analysis a{
             n, h5::read_string_attr(ag, "plugin"), h5::read_string_attr(ag, "at"), {}};
         for (const auto& o : h5::members(ag))
-            if (o != "step")
+            if (o != "step" && o != "items") // the commit marker and the work items
                 a.outputs.push_back(m_impl->layout_of("/analyses/" + n, o));
         out.push_back(std::move(a));
     }

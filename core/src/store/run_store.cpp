@@ -12,6 +12,21 @@
 
 namespace grokkit {
 
+namespace {
+// The layout of a work item's values: one variable-length row of float64.
+output_layout item_layout() {
+    output_layout o;
+    o.name = "values";
+    o.type = dtype::float64;
+    o.shape = {1};
+    o.axes = {"value"};
+    o.variable = true;
+    o.units = "1";
+    o.doc = "each item's values, as the analysis documents them";
+    return o;
+}
+} // namespace
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -226,6 +241,16 @@ void run_store::create_analysis_groups(hid_t analyses_group,
         h5::create_series(ag, "step", H5T_NATIVE_INT64, {}, {});
         for (const auto& o : a.outputs)
             output_series::create(ag, o, a.at == "end" ? "run" : "checkpoint");
+        if (!a.items)
+            continue;
+        h5::handle ig = h5::create_group(ag, "items");
+        h5::write_attr(ig, "doc",
+                       std::string("work items committed one by one within a checkpoint's run "
+                                   "(a kill loses none): row r is item index[r] of checkpoint "
+                                   "step[r], its values values[r]; step is written last"));
+        output_series::create(ig, item_layout(), "item");
+        h5::create_series(ig, "index", H5T_NATIVE_INT64, {}, {});
+        h5::create_series(ig, "step", H5T_NATIVE_INT64, {}, {});
     }
 }
 
@@ -253,6 +278,12 @@ void run_store::open_handles() {
         h5::handle g = h5::open_group(m_file, "analyses/" + a.name);
         for (const auto& o : a.outputs)
             h.outputs.emplace(o.name, output_series::open(g, o));
+        if (a.items) {
+            h5::handle ig = h5::open_group(g, "items");
+            h.item_values = output_series::open(ig, item_layout());
+            h.item_index = open("/analyses/" + a.name + "/items/index");
+            h.item_step = open("/analyses/" + a.name + "/items/step");
+        }
     }
 }
 
@@ -325,6 +356,39 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
     h5::set_series_length(h.step, n + 1);
     h5::write_row(h.step, n, H5T_NATIVE_INT64, &step);
     flush();
+}
+
+void run_store::append_item(const std::string& name, std::int64_t step, std::int64_t index,
+                            const std::vector<double>& values) {
+    auto& h = m_analyses.at(name);
+    if (!h.item_values)
+        throw error(name + ".run", "commit_item() of an analysis that keeps no items",
+                    "output_binding::keep_items() in its outputs()");
+    const std::size_t n = h5::series_length(h.item_step);
+    const std::int64_t count = static_cast<std::int64_t>(values.size());
+    h.item_values->append(n, output_value(dtype::float64, {1}, values, {0, count}));
+    h5::set_series_length(h.item_index, n + 1);
+    h5::write_row(h.item_index, n, H5T_NATIVE_INT64, &index);
+    flush();
+    h5::set_series_length(h.item_step, n + 1);
+    h5::write_row(h.item_step, n, H5T_NATIVE_INT64, &step);
+    flush();
+}
+
+std::map<std::int64_t, std::vector<double>> run_store::read_items(const std::string& name,
+                                                                  std::int64_t step) const {
+    std::map<std::int64_t, std::vector<double>> items;
+    const auto& h = m_analyses.at(name);
+    if (!h.item_values)
+        return items;
+    const auto steps = h5::read_int_series(h.item_step);
+    const auto index = h5::read_int_series(h.item_index);
+    for (std::size_t r = 0; r < steps.size(); ++r)
+        if (steps[r] == step) {
+            const auto rows = h.item_values->read(r).real_rows();
+            items[index[r]] = rows.empty() ? std::vector<double>{} : rows.front();
+        }
+    return items;
 }
 
 output_value run_store::read_analysis(const std::string& name, const std::string& output,
@@ -438,6 +502,12 @@ void run_store::drop_rows_after_checkpoint() {
         h5::set_series_length(h.step, k);
         for (auto& [o, series] : h.outputs)
             series.truncate(k);
+        if (h.item_values) { // items of this checkpoint stay: the analysis resumes from them
+            const std::size_t i = keep_rows(h.item_step);
+            h5::set_series_length(h.item_step, i);
+            h5::set_series_length(h.item_index, i);
+            h.item_values->truncate(i);
+        }
     }
 }
 

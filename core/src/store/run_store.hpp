@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@ struct analysis_layout {
     std::string plugin;
     std::string at;
     std::vector<output_layout> outputs;
+    bool items = false; ///< keeps work items (output_binding::keep_items)
 
     /// The layout of output `name`, or null.
     const output_layout* find(const std::string& output) const;
@@ -152,6 +154,13 @@ class run_store {
     void append_analysis(const std::string& name, std::int64_t step,
                          const std::map<std::string, output_value>& values,
                          const std::set<std::string>& tiled = {});
+    /// Commits one work item of analysis `name` at checkpoint step `step`: its values, its
+    /// index, then the step (the commit marker), each flushed.
+    void append_item(const std::string& name, std::int64_t step, std::int64_t index,
+                     const std::vector<double>& values);
+    /// The items analysis `name` committed at checkpoint step `step`: index -> values.
+    std::map<std::int64_t, std::vector<double>> read_items(const std::string& name,
+                                                           std::int64_t step) const;
     /// The value analysis `name` wrote for `output` at checkpoint step `step`. Throws
     /// grokkit::error when it has no row for that step.
     output_value read_analysis(const std::string& name, const std::string& output,
@@ -196,6 +205,9 @@ class run_store {
     struct analysis_handles {
         std::map<std::string, output_series> outputs;
         h5::handle step;
+        // Work items, when kept: values (ragged), index, and step last.
+        std::optional<output_series> item_values;
+        h5::handle item_index, item_step;
     };
     std::map<std::string, analysis_handles> m_analyses;
     std::int64_t m_last_checkpoint = -1;
