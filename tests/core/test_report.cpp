@@ -48,3 +48,13 @@ TEST_CASE("report: no section text or specification ends a script element", "[re
     CHECK_THAT(page, Contains("\\u003c/script>\\u003cscript>alert(2)"));
     CHECK_THAT(page, Contains("&lt;b&gt;title&lt;/b&gt;"));
 }
+
+TEST_CASE("report: precision at k counts the known cases among the k highest values", "[report]") {
+    // k = 2: the two highest are indices 3 and 0; of the positives {0, 2} only 0 is among them.
+    CHECK(grokkit::precision_at_k({5.0, 1.0, 2.0, 9.0}, {0, 2}) == Approx(0.5));
+    // NaN never ranks, ties go to the lower index.
+    const double nan = std::nan("");
+    CHECK(grokkit::precision_at_k({nan, 1.0, 1.0, 0.0}, {1, 2}) == Approx(1.0));
+    CHECK(grokkit::precision_at_k({nan, 1.0, 1.0, 0.0}, {2}) == Approx(0.0));
+    CHECK(std::isnan(grokkit::precision_at_k({1.0}, {})));
+}

@@ -155,3 +155,21 @@ TEST_CASE("run_store: a file without a committed checkpoint cannot be resumed", 
     CHECK_THROWS_AS(grokkit::run_store::resume(f.file(), f.header, f.layout),
                     grokkit::no_checkpoint);
 }
+
+TEST_CASE("run store: a large row is chunked by its trailing rows, so one reads alone",
+          "[run_store]") {
+    const fixture fx("chunks");
+    const auto path = fx.dir / "c.h5";
+    grokkit::h5::handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    const auto chunks = [&](const std::string& name, std::vector<std::size_t> shape) {
+        grokkit::h5::handle d =
+            grokkit::h5::create_series(f, name, H5T_NATIVE_DOUBLE, shape, {true, false, 256});
+        grokkit::h5::handle dcpl(H5Dget_create_plist(d));
+        std::vector<hsize_t> c(shape.size() + 1);
+        H5Pget_chunk(dcpl, static_cast<int>(c.size()), c.data());
+        return c;
+    };
+    CHECK(chunks("small", {30, 200}) == std::vector<hsize_t>{1, 30, 200});
+    CHECK(chunks("scores", {100, 50'000}) == std::vector<hsize_t>{1, 1, 50'000});
+    CHECK(chunks("long", {4, 300'000}) == std::vector<hsize_t>{1, 1, 37'500});
+}

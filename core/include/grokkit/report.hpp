@@ -79,6 +79,12 @@ report_chart heat_map(const std::string& title, const std::vector<double>& x,
 report_chart histogram(const std::string& title, const std::vector<double>& values,
                        const std::string& x_title, std::size_t bins = 40, bool log_x = false);
 
+/// The fraction of the k = positives.size() largest `values` whose index is in `positives` (ties
+/// to the lower index, NaN never among them): how well a score finds known cases, such as
+/// memorisation scores the replaced labels of /dataset/noisy_index. NaN when positives is empty.
+double precision_at_k(const std::vector<double>& values,
+                      const std::vector<std::int64_t>& positives);
+
 /// `v` as table text with a printf `format` ("%.3f", "%.0f"), "–" for NaN and infinities.
 std::string table_number(double v, const char* format = "%.3g");
 

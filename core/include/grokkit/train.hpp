@@ -86,8 +86,10 @@ class GROKKIT_VISIBLE trainer {
 /// ends with for the same model, training set, configuration, seed and thread count
 /// (evaluations and checkpoints change nothing).
 /// `on_step`, when given, is called after each update with the number of updates taken.
+/// `updates` >= 0 stops after that many (the schedule still spans cfg.steps): the parameters a
+/// run of the same configuration has at that step.
 void train(model& net, const example_set& train, const train_config& cfg, std::uint64_t seed,
-           const std::function<void(std::int64_t)>& on_step = {});
+           const std::function<void(std::int64_t)>& on_step = {}, std::int64_t updates = -1);
 
 /// The examples of `set` at `indices`, in that order (leave-one-out, random subsets).
 example_set subset(const example_set& set, const std::vector<std::size_t>& indices);

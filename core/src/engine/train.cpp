@@ -145,9 +145,10 @@ void trainer::update(std::int64_t step) {
 }
 
 void train(model& net, const example_set& train, const train_config& cfg, std::uint64_t seed,
-           const std::function<void(std::int64_t)>& on_step) {
+           const std::function<void(std::int64_t)>& on_step, std::int64_t updates) {
     trainer t(net, train, cfg, seed);
-    for (std::int64_t s = 0; s < cfg.steps; ++s) {
+    const std::int64_t n = updates >= 0 ? updates : cfg.steps;
+    for (std::int64_t s = 0; s < n; ++s) {
         t.update(s);
         if (on_step)
             on_step(s + 1);

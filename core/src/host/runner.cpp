@@ -170,6 +170,16 @@ class context_impl : public analysis_context {
         m_values.clear();
         m_tiled.clear();
     }
+    /// Runs the analysis; when it throws, the tiles it wrote are rolled back first, so the
+    /// file holds only committed rows.
+    void run_guarded(analysis& a) {
+        try {
+            a.run(*this);
+        } catch (...) {
+            m_store.discard_uncommitted(m_layout.name);
+            throw;
+        }
+    }
     void commit() {
         std::set<std::string> tiled;
         for (const auto& o : m_layout.outputs)
@@ -348,7 +358,7 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
             if (p.analyses[i].at == "end" && c + 1 != steps.size())
                 continue;
             contexts[i].begin(steps[c]);
-            p.analyses[i].object->run(contexts[i]);
+            contexts[i].run_guarded(*p.analyses[i].object);
             contexts[i].commit();
         }
     }
@@ -418,7 +428,7 @@ struct training_loop {
             contexts[i].show_progress_with(
                 [this, step](const std::string& text) { tell(step, no_values, text); });
             contexts[i].begin(step);
-            a.object->run(contexts[i]);
+            contexts[i].run_guarded(*a.object);
             contexts[i].commit();
             tr.invalidate_gradients();
             tell(step, no_values, "");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 
 namespace grokkit {
 
@@ -35,6 +36,26 @@ std::string json_number(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.10g", v); // steps stay exact to 10^10
     return buf;
+}
+
+double precision_at_k(const std::vector<double>& values,
+                      const std::vector<std::int64_t>& positives) {
+    if (positives.empty())
+        return std::nan("");
+    std::vector<std::size_t> order(values.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto valid_end = std::partition(order.begin(), order.end(),
+                                          [&](std::size_t i) { return !std::isnan(values[i]); });
+    const std::size_t k = std::min<std::size_t>(positives.size(), valid_end - order.begin());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), valid_end,
+                      [&](std::size_t a, std::size_t b) {
+                          return values[a] > values[b] || (values[a] == values[b] && a < b);
+                      });
+    std::size_t hits = 0;
+    for (std::size_t j = 0; j < k; ++j)
+        hits += std::find(positives.begin(), positives.end(),
+                          static_cast<std::int64_t>(order[j])) != positives.end();
+    return static_cast<double>(hits) / static_cast<double>(positives.size());
 }
 
 std::string table_number(double v, const char* format) {

@@ -270,16 +270,16 @@ handle create_typed_series(hid_t parent, const std::string& name, hid_t file_typ
     // time, flat values of variable-length outputs many at a time).
     if (row_shape.empty())
         chunk[0] = options.chunk_rows;
-    // A large row is split, its largest axis halved until a chunk fits the default 1 MiB chunk
-    // cache: reading one query's scores must not inflate the whole matrix, and a tile written
-    // into part of a chunk stays cached until the rest arrives.
+    // A row too large for one chunk is split into its trailing rows (one query's scores), and
+    // those along the last axis only when they are too large themselves: a reader of one
+    // query's row then decompresses that row alone.
     const auto elements = [&chunk] {
         return std::accumulate(chunk.begin(), chunk.end(), hsize_t{1}, std::multiplies<>());
     };
-    while (!row_shape.empty() && elements() > max_chunk_elements) {
-        auto largest = std::max_element(chunk.begin() + 1, chunk.end());
-        *largest = (*largest + 1) / 2;
-    }
+    if (chunk.size() > 2 && elements() > max_chunk_elements)
+        std::fill(chunk.begin() + 1, chunk.end() - 1, hsize_t{1});
+    while (chunk.size() > 1 && elements() > max_chunk_elements)
+        chunk.back() = (chunk.back() + 1) / 2;
     handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()),
                        "space"));
     handle dcpl = dataset_props(chunk, options);

@@ -80,12 +80,11 @@ struct series_options {
     std::size_t chunk_rows = 256; ///< rows per chunk of a series of scalars
 };
 
-/// Elements of one chunk of a series of rows at most: 512 KiB of doubles, so a chunk fits
-/// HDF5's default chunk cache of 1 MiB.
+/// Elements of one chunk of a series of rows at most (512 KiB of doubles).
 inline constexpr hsize_t max_chunk_elements = hsize_t{1} << 16;
 
 /// Creates an empty dataset of shape (0, row_shape...) extendible along axis 0, chunked by row
-/// (a row of more than max_chunk_elements split along its largest axes),
+/// (a row of more than max_chunk_elements split into its trailing rows, halved if still too large),
 /// stored in the little-endian file type of `mem_type` (native float, double, int64, uint8, or
 /// an enum such as bool_type()).
 handle create_series(hid_t parent, const std::string& name, hid_t mem_type,

@@ -86,7 +86,14 @@ output_series output_series::open(hid_t group, const output_layout& o) {
         return h5::handle(
             h5::check(H5Dopen2(parent, path.c_str(), H5P_DEFAULT), "missing dataset " + path));
     };
-    if (!o.variable) {
+    if (o.tiled) {
+        // Tiles cover part of many chunks each: a cache of 64 MiB keeps the chunks a tile
+        // leaves half-written until the next fills them, instead of compressing them twice.
+        h5::handle dapl(h5::check(H5Pcreate(H5P_DATASET_ACCESS), "dataset access list"));
+        H5Pset_chunk_cache(dapl, 12'421, std::size_t{64} << 20, 1.0);
+        s.m_data = h5::handle(
+            h5::check(H5Dopen2(group, o.name.c_str(), dapl), "missing dataset " + o.name));
+    } else if (!o.variable) {
         s.m_data = open(group, o.name);
     } else {
         s.m_data = open(group, o.name + "/values");
@@ -140,6 +147,11 @@ output_value output_series::read(std::size_t row) const {
     for (auto& x : offsets)
         x -= base;
     return output_value(m_layout.type, m_layout.shape, std::move(e), std::move(offsets));
+}
+
+void output_series::grow_to(std::size_t n_rows) {
+    if (h5::series_length(m_data) < n_rows)
+        h5::set_series_length(m_data, n_rows);
 }
 
 void output_series::truncate(std::size_t n_rows) {

@@ -31,6 +31,8 @@ class output_series {
     void write_tile(std::size_t row, const std::vector<std::size_t>& origin, const output_value& v);
     /// Row `row`'s value.
     output_value read(std::size_t row) const;
+    /// Grows a fixed-shape series to at least `n_rows` rows (the new ones unwritten).
+    void grow_to(std::size_t n_rows);
     /// Keeps the first `n_rows` rows (and, for variable ones, the values they point at).
     void truncate(std::size_t n_rows);
 

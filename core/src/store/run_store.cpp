@@ -340,6 +340,14 @@ void run_store::write_analysis_tile(const std::string& name, const std::string& 
     h.outputs.at(output).write_tile(h5::series_length(h.step), origin, tile);
 }
 
+void run_store::discard_uncommitted(const std::string& name) {
+    auto& h = m_analyses.at(name);
+    const std::size_t n = h5::series_length(h.step);
+    for (auto& [out, series] : h.outputs)
+        series.truncate(n);
+    flush();
+}
+
 void run_store::append_analysis(const std::string& name, std::int64_t step,
                                 const std::map<std::string, output_value>& values,
                                 const std::set<std::string>& tiled) {
@@ -352,6 +360,8 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
     for (auto& [out, series] : h.outputs)
         if (!tiled.count(out))
             series.append(n, values.at(out));
+        else
+            series.grow_to(n + 1); // a tiled output of no elements got no tile
     flush();
     h5::set_series_length(h.step, n + 1);
     h5::write_row(h.step, n, H5T_NATIVE_INT64, &step);

@@ -147,6 +147,9 @@ class run_store {
     /// output: `tile` conformed to a layout of its own shape, placed at `origin`.
     void write_analysis_tile(const std::string& name, const std::string& output,
                              const std::vector<std::size_t>& origin, const output_value& tile);
+    /// Cuts every output of analysis `name` back to its committed rows (the tiles of a run that
+    /// failed); work items stay.
+    void discard_uncommitted(const std::string& name);
     /// Appends one run of an analysis; `values` holds every bound output, each conformed to
     /// its layout (output_value::conformed), except those in `tiled`, which
     /// write_analysis_tile() has already written in full. Data first, the step row last (the
