@@ -238,9 +238,9 @@ void ekfac_scores(grokkit::model& curvature_net, grokkit::model& gradient_net,
     // The factors, the queries' rotated gradients, and per example its gradient, its rotated
     // sites and its scores (the passes' rows are of the same order for one row per example).
     const std::size_t columns =
-        columns_per_tile(s, factor_bytes + 8.0 * static_cast<double>(r.n_queries * d),
+        columns_per_tile(s, factor_bytes + 8.0 * static_cast<double>(r.n_queries * (d + p)),
                          gradient_bytes(p) + 8.0 * static_cast<double>(2 * d + r.n_queries),
-                         r.n_train, "the Kronecker factors and the queries' rotated gradients", r);
+                         r.n_train, "the Kronecker factors and the queries' gradients", r);
     auto t0 = std::chrono::steady_clock::now();
     fit(sites, curvature_net, train, loss, s.seed, columns);
     double trace = 0.0;

@@ -380,6 +380,15 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
         r.n_queries ? detail::gradients(gradient_net, queries, loss, 0, r.n_queries)
                     : std::vector<double>{};
     r.seconds_gradients = seconds_since(t0);
+    if (s.method == solver::ekfac) { // its own passes: no curvature product of the whole set
+        const std::vector<double> losses = detail::example_losses(gradient_net, train, loss);
+        r.train_loss = r.n_train ? std::accumulate(losses.begin(), losses.end(), 0.0) /
+                                       static_cast<double>(r.n_train)
+                                 : 0.0;
+        detail::ekfac_scores(curvature_net, gradient_net, train, loss, regulariser, query_grads, s,
+                             r, sink, progress);
+        return r;
+    }
     t0 = std::chrono::steady_clock::now();
     // Undamped at first: each method measures the mean eigenvalue, then sets λ.
     grokkit::curvature_product product(curvature_net, train, loss, s.curvature, regulariser, 0.0);
@@ -390,12 +399,9 @@ result compute(grokkit::model& curvature_net, grokkit::model& gradient_net,
         exact_solves(product, gradient_net, train, loss, query_grads, s, r, sink, progress);
     else if (s.method == solver::cg)
         cg_solves(product, gradient_net, train, loss, query_grads, s, r, sink, progress);
-    else if (s.method == solver::lissa)
+    else
         detail::lissa_solves(product, curvature_net, gradient_net, train, loss, regulariser,
                              query_grads, s, r, sink, progress);
-    else
-        detail::ekfac_scores(curvature_net, gradient_net, train, loss, regulariser, query_grads, s,
-                             r, sink, progress);
     return r;
 }
 

@@ -115,7 +115,7 @@ void analysis_impl::declare(grokkit::param_set& ps) {
            "lissa: s in h <- v + (I - A_batch / s) h; the series converges only when s exceeds "
            "half of every batch's largest eigenvalue, and is stopped with an error naming this "
            "knob when it does not; 0: 1.25 x the whole set's largest eigenvalue (30 power "
-           "iterations)")
+           "iterations), doubled until the queries' series converge")
         .at_least(0);
     ps.add("lissa_depth", p.lissa_depth,
            "lissa: terms of each series (it needs about lissa_scale / (damping + smallest "
@@ -140,6 +140,7 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "position in the query split of each row's query; -1 for rows unused at this "
            "checkpoint");
     os.add("query_loss", dtype::float64, {"n_queries"}, "nats", "each query's loss (NaN unused)");
+    os.add("query_split", dtype::string, {}, "", "the split `query` indexes: test or train");
     os.add("scores", dtype::float64, {"n_queries", "n_train"}, "1",
            "grad l(query)^T (H + R + lambda I)^-1 grad l(train): about n_train times the rise in "
            "the query's loss when the training example is left out; > 0 a proponent, < 0 an "
@@ -366,6 +367,7 @@ void analysis_impl::write(grokkit::analysis_context& ctx, const std::vector<std:
         return table(values, rows, k);
     };
     ctx.write("query", query);
+    ctx.write("query_split", m_params.queries);
     ctx.write("query_loss", query_loss);
     ctx.write("proponents", padded(r.top.highest(), std::int64_t{-1}));
     ctx.write("proponent_scores", padded(r.top.highest_scores(), nan));

@@ -2,11 +2,14 @@
 // stochastic Neumann series h_j = v + (I − A_j / s) h_{j−1}, A_j the damped curvature of a
 // random batch, s the scale, A⁻¹v ≈ h_J / s, averaged over independent repeats.
 //
-// Divergence is detected, not suffered: when every batch's A_j has its eigenvalues in
-// [λ_floor, 2s], each factor (I − A_j / s) has norm at most 1 − λ_floor / s, so
-// ‖h_j‖ <= ‖v‖ · min(j + 1, s / λ_floor). A term above that bound proves a batch eigenvalue
-// outside the range (the scale too small, or an indefinite Hessian), and the series stops
-// with an error naming lissa_scale before any value leaves.
+// Divergence is detected, not suffered: when every batch's A_j has its eigenvalues in [0, 2s],
+// each factor (I − A_j / s) has norm at most 1, so ‖h_j‖ <= ‖v‖ + ‖h_{j−1}‖ <= (j + 1)‖v‖. A
+// term above that bound proves a batch eigenvalue outside the range (the scale too small, or a
+// batch Hessian with a negative eigenvalue the damping does not cover), and a divergent series
+// passes it within a few terms of growing. (The tighter s / λ bound of a fixed matrix does not
+// hold for a sequence of batches, so it is not used.) A scale the user set then stops the
+// analysis with an error naming lissa_scale; the automatic one (lissa_scale = 0) is doubled and
+// the queries' series rerun, since a small batch can exceed the whole set's largest eigenvalue.
 // SPDX-License-Identifier: Apache-2.0
 #include "tiles.hpp"
 
@@ -26,6 +29,9 @@ namespace {
 // The auto scale's margin over the power iteration's estimate, which approaches the largest
 // eigenvalue from below.
 constexpr double auto_scale_margin = 1.25;
+
+// Doublings of an automatic scale before a divergence is reported.
+constexpr int max_scale_doublings = 8;
 
 double norm(const double* v, std::size_t n) {
     return std::sqrt(dot(v, v, n));
@@ -65,12 +71,20 @@ struct series_setup {
     const grokkit::loss_config& loss;
     const std::vector<double>& regulariser;
     const settings& s;
-    double damping, scale, floor;      // λ, s, and λ + min R: a lower bound of A's eigenvalues
+    double damping, scale;             // λ and s
     grokkit::curvature_product* whole; // the whole set's product, when a batch is the whole set
 };
 
-[[noreturn]] void diverged(const series_setup& c, std::int64_t repeat, std::int64_t term,
-                           double found, double bound) {
+// Thrown by neumann() at the first term above the bound; lissa_solves() either retries with a
+// larger automatic scale or reports it (diverged()).
+struct divergence {
+    std::int64_t repeat, term;
+    double found, bound;
+};
+
+[[noreturn]] void diverged(const series_setup& c, const divergence& d) {
+    const std::int64_t repeat = d.repeat, term = d.term;
+    const double found = d.found, bound = d.bound;
     // A fresh product of the whole set: the batches' passes have replaced the model's cache.
     grokkit::curvature_product whole(c.net, c.train, c.loss, c.s.curvature, c.regulariser,
                                      c.damping);
@@ -83,9 +97,9 @@ struct series_setup {
             "above 2 x lissa_scale = " +
             number(2.0 * c.scale) +
             (c.s.curvature == grokkit::curvature_kind::hessian
-                 ? " or below 0 (the Hessian may be indefinite)"
+                 ? " or below 0 (a batch Hessian with a negative eigenvalue beyond the damping)"
                  : ""),
-        "lissa_scale of at least " + number(auto_scale_margin * largest) +
+        "lissa_scale of at least " + number(std::max(auto_scale_margin * largest, 2.0 * c.scale)) +
             " (the whole set's largest eigenvalue is about " + number(largest) +
             "; small batches exceed it: raise lissa_batch_size or the scale), or 0 to choose it" +
             (c.s.curvature == grokkit::curvature_kind::hessian ? "; or curvature = \"gauss_newton\""
@@ -121,8 +135,7 @@ std::vector<double> neumann(const series_setup& c, const std::vector<double>& v,
                     c.net, batch, c.loss, c.s.curvature, c.regulariser, c.damping);
                 product = sampled.get();
             }
-            const double reach = std::min(static_cast<double>(term + 1),
-                                          c.floor > 0.0 ? c.scale / c.floor : HUGE_VAL);
+            const double reach = static_cast<double>(term + 1);
             for (std::size_t i = 0; i < count; ++i) {
                 std::copy_n(h.begin() + static_cast<std::ptrdiff_t>(i * p), p, hi.begin());
                 product->apply(hi, ah);
@@ -132,7 +145,7 @@ std::vector<double> neumann(const series_setup& c, const std::vector<double>& v,
                     hrow[j] = vrow[j] + hi[j] - ah[j] / c.scale;
                 const double found = norm(hrow, p), bound = v_norm[i] * reach * (1.0 + 1e-4);
                 if (!std::isfinite(found) || found > bound + 1e-300)
-                    diverged(c, rep, term, found, bound);
+                    throw divergence{rep, term, found, bound};
             }
             if (progress)
                 progress("lissa terms", ++done, total);
@@ -162,25 +175,46 @@ void lissa_solves(grokkit::curvature_product& product, grokkit::model& curvature
     r.mean_eigenvalue = mean_eigenvalue_estimate(product, s.seed); // at λ = 0
     r.damping = damping_of(s, r.mean_eigenvalue);
     product.set_damping(r.damping);
-    r.lissa_scale = s.lissa_scale > 0.0 ? s.lissa_scale
-                                        : auto_scale_margin * largest_eigenvalue(product, s.seed);
+    // Power iteration finds the eigenvalue of largest magnitude, which for an indefinite
+    // Hessian may be negative: its size sets the scale all the same.
+    r.lissa_scale = s.lissa_scale > 0.0
+                        ? s.lissa_scale
+                        : auto_scale_margin * std::abs(largest_eigenvalue(product, s.seed));
     if (!(r.lissa_scale > 0.0))
-        throw grokkit::error(grokkit::diagnostic{
-            "influence.run", "damping", "lissa: the damped curvature is 0", "damping > 0", 0, 0});
+        throw grokkit::error(
+            grokkit::diagnostic{"influence.run", "damping", "lissa: the damped curvature is 0",
+                                "damping > 0 (or a model the loss depends on)", 0, 0});
     r.seconds_curvature += seconds_since(t0);
-    const double floor =
-        r.damping +
-        (regulariser.empty() ? 0.0 : *std::min_element(regulariser.begin(), regulariser.end()));
     const bool whole = static_cast<std::size_t>(s.lissa_batch_size) >= r.n_train;
-    const series_setup c{curvature_net, train, loss,
-                         regulariser,   s,     r.damping,
-                         r.lissa_scale, floor, whole ? &product : nullptr};
+    series_setup c{curvature_net,
+                   train,
+                   loss,
+                   regulariser,
+                   s,
+                   r.damping,
+                   r.lissa_scale,
+                   whole ? &product : nullptr};
     t0 = std::chrono::steady_clock::now();
     const std::int64_t n_series =
         1 + (s.self_influence ? static_cast<std::int64_t>((r.n_train + columns - 1) / columns) : 0);
     const std::int64_t total = n_series * s.lissa_repeats * s.lissa_depth;
     std::int64_t done = 0;
-    const std::vector<double> solved = neumann(c, query_grads, r.n_queries, done, total, progress);
+    // An automatic scale is doubled until the queries' series converge (batches can exceed the
+    // whole set's largest eigenvalue); a scale the user set, or a divergence once tiles have
+    // gone out, is an error naming lissa_scale.
+    std::vector<double> solved;
+    for (int attempt = 0;; ++attempt) {
+        try {
+            solved = neumann(c, query_grads, r.n_queries, done, total, progress);
+            break;
+        } catch (const divergence& d) {
+            if (s.lissa_scale > 0.0 || attempt == max_scale_doublings)
+                diverged(c, d);
+            c.scale *= 2.0;
+            done = 0;
+        }
+    }
+    r.lissa_scale = c.scale;
     const solve_stats stats{s.lissa_depth * s.lissa_repeats, nan, true, false};
     r.query_solves.assign(r.n_queries, stats);
     double gradient_seconds = 0.0;
@@ -193,7 +227,12 @@ void lissa_solves(grokkit::curvature_product& product, grokkit::model& curvature
             product_tile(solved, r.n_queries, g, count, p, tile);
             if (!s.self_influence)
                 return;
-            const std::vector<double> x = neumann(c, g, count, done, total, progress);
+            std::vector<double> x;
+            try {
+                x = neumann(c, g, count, done, total, progress);
+            } catch (const divergence& d) {
+                diverged(c, d);
+            }
             for (std::size_t i = 0; i < count; ++i) {
                 r.self_influence[first + i] = dot(g.data() + i * p, x.data() + i * p, p);
                 r.self_solves[first + i] = stats;

@@ -102,9 +102,21 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
         }
     }
     std::vector<double> last;
+    std::vector<std::int64_t> noisy_positions;
+    for (std::size_t i = 0; i < noisy.size(); ++i)
+        if (noisy[i])
+            noisy_positions.push_back(static_cast<std::int64_t>(i));
+    grokkit::report_table precision;
+    precision.header = {"step", "self-influence precision at k = " +
+                                    std::to_string(std::count(noisy.begin(), noisy.end(), true)) +
+                                    " replaced labels"};
     for (std::size_t r = 0; r < steps.size(); ++r) {
         const auto a = f.analysis_output(name, "self_influence", r).array();
         std::vector<double> v(a.begin(), a.end());
+        if (!noisy.empty())
+            precision.rows.push_back(
+                {std::to_string(steps[r]),
+                 grokkit::table_number(grokkit::precision_at_k(v, noisy_positions), "%.3f")});
         series[0].y.push_back(quantile(v, 0.5));
         series[1].y.push_back(quantile(v, 0.9));
         series[2].y.push_back(quantile(v, 0.99));
@@ -124,6 +136,8 @@ void self_influence_charts(const grokkit::run_file& f, const std::string& name,
         }
         last = std::move(v);
     }
+    if (!precision.rows.empty())
+        s.tables.push_back(std::move(precision));
     if (steps.size() > 1)
         s.charts.push_back(grokkit::line_chart("Self-influence of the training examples", series,
                                                {"step", "self-influence (log)", true, true, {}}));

@@ -133,10 +133,12 @@ void trak_scores(grokkit::model& gradient_net, const grokkit::example_set& train
     r.projection_dimension = k;
     // Features are computed twice, for the Gram matrix and then per tile, rather than held for
     // every training example: n_train x k may not fit where a tile does.
-    const double fixed =
-        8.0 * static_cast<double>(r.n_queries * k + 3 * k * k + (chunk_rows(p, k) + gram_rows) * k);
+    // The queries' gradients (float and double) are held while they are projected.
+    const double fixed = 8.0 * static_cast<double>(r.n_queries * k + 3 * k * k +
+                                                   (chunk_rows(p, k) + gram_rows) * k) +
+                         gradient_bytes(p) * static_cast<double>(r.n_queries);
     const std::size_t columns = columns_per_tile(
-        s, fixed, gradient_bytes(p) + 8.0 * static_cast<double>(r.n_queries + 2 * k), n,
+        s, fixed, gradient_bytes(p) + 8.0 * static_cast<double>(r.n_queries + 3 * k), n,
         "the projected query features and the Gram matrix", r, "a smaller trak_dimension");
     auto t0 = std::chrono::steady_clock::now();
     std::vector<double> query_features;

@@ -70,6 +70,13 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
         }
         s.tables.push_back(std::move(t));
     }
+    // With label noise: how well Feldman & Zhang's memorisation finds the replaced labels.
+    const auto records = f.dataset_records();
+    std::vector<std::int64_t> noisy;
+    if (std::find(records.begin(), records.end(), "noisy_index") != records.end()) {
+        const auto index = f.dataset_record("noisy_index");
+        noisy.assign(index.begin(), index.end());
+    }
     grokkit::report_table t;
     t.header = {"step",
                 "retrainings",
@@ -78,6 +85,8 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
                 "seconds",
                 "full train acc.",
                 "median memorisation"};
+    if (!noisy.empty())
+        t.header.push_back("memorisation precision at k = " + std::to_string(noisy.size()));
     std::vector<grokkit::chart_series> lines(methods.size());
     for (std::size_t m = 0; m < methods.size(); ++m)
         lines[m].name = methods[m];
@@ -95,6 +104,9 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
                           grokkit::table_number(v("seconds_retraining"), "%.1f"),
                           grokkit::table_number(v("full_train_accuracy"), "%.3f"),
                           grokkit::table_number(median, "%.3f")});
+        if (!noisy.empty())
+            t.rows.back().push_back(grokkit::table_number(
+                grokkit::precision_at_k(values(f, name, "memorisation", r), noisy), "%.3f"));
         const auto lds = values(f, name, "lds", r);
         for (std::size_t m = 0; m < methods.size() && m < lds.size(); ++m) {
             lines[m].x.push_back(static_cast<double>(steps[r]));

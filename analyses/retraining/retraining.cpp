@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -102,7 +105,14 @@ struct plan {
 // of each query it scored, or empty where it did not.
 std::vector<std::vector<double>> scores_by_query(grokkit::analysis_context& ctx,
                                                  const std::string& name,
-                                                 const std::vector<std::int64_t>& queries) {
+                                                 const std::vector<std::int64_t>& queries,
+                                                 const std::string& split) {
+    const std::string theirs = ctx.input(name + "/query_split").text();
+    if (theirs != split)
+        throw grokkit::error(grokkit::diagnostic{
+            "retraining.run", "influence",
+            "influence analysis \"" + name + "\" scores " + theirs + " queries",
+            "influence analyses of the " + split + " split, as this one's `queries`", 0, 0});
     const xt::xarray<double> scores = ctx.input(name + "/scores").array();
     const std::vector<std::int64_t> rows = ctx.input(name + "/query").int64s();
     const std::size_t n_train = scores.dimension() == 2 ? scores.shape(1) : 0;
@@ -205,7 +215,8 @@ void analysis_impl::declare(grokkit::param_set& ps) {
         .below(1);
     ps.add("steps", p.steps,
            "optimizer updates of each retraining, from the run's initialisation with its [train] "
-           "settings; 0: as many as the run has taken at this checkpoint")
+           "settings and schedule (over [train] steps); 0: as many as the run has taken at this "
+           "checkpoint")
         .at_least(0);
     ps.add("queries", p.queries, "the split the queries come from").one_of({"test", "train"});
     ps.add("max_queries", p.max_queries,
@@ -268,6 +279,8 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
     os.add("loo_pearson", dtype::float64, {"n_methods"}, "1",
            "Pearson correlation of score / n_train with the actual leave-one-out change, over "
            "every left-out example and query both scored");
+    os.add("method_queries", dtype::int64, {"n_methods"}, "1",
+           "queries each method's LDS and Pearson use: those it scored, every score finite");
     os.add("steps", dtype::int64, {}, "1", "optimizer updates of each retraining");
     os.add("n_retrainings", dtype::int64, {}, "1",
            "retrainings at this checkpoint: 1 + n_loo + n_subsets");
@@ -347,9 +360,12 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
             in[order[j]] = true;
         work.members.push_back(std::move(in));
     }
-    grokkit::train_config cfg = ctx.training();
+    // The run's schedule, stopped after as many updates as the run has taken here (or `steps`).
+    const grokkit::train_config& cfg = ctx.training();
     const auto committed = ctx.checkpoints();
-    cfg.steps = p.steps > 0 ? p.steps : committed.empty() ? 0 : committed.back().updates;
+    const std::int64_t updates = p.steps > 0         ? p.steps
+                                 : committed.empty() ? 0
+                                                     : committed.back().updates;
 
     // The items an earlier, killed session committed, then the rest, `workers` at a time.
     std::vector<std::optional<scored_model>> scored(work.size());
@@ -373,40 +389,72 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
         for (std::size_t w = 0; w < std::min(workers, pending.size()); ++w)
             nets.push_back(ctx.new_model(ctx.run_seed()));
         const blas_threads one(1, ctx.threads());
+        // Workers take the next pending item; this thread commits each as soon as it ends (the
+        // file is written from one thread), and after a failure commits what did finish before
+        // rethrowing.
+        std::mutex lock;
+        std::condition_variable ended;
+        std::deque<std::size_t> finished;
+        std::exception_ptr failure;
+        std::size_t next = 0, running = nets.size();
+        const auto work_on = [&](grokkit::model& net) {
+            for (;;) {
+                std::size_t item = 0;
+                {
+                    const std::lock_guard<std::mutex> hold(lock);
+                    if (next == pending.size() || failure)
+                        break;
+                    item = pending[next++];
+                }
+                try {
+                    grokkit::set_flat_parameters(net, init);
+                    const grokkit::example_set rows =
+                        grokkit::subset(train, work.rows(item, n_train));
+                    grokkit::train(net, rows, cfg, ctx.run_seed(), {}, updates);
+                    scored_model m;
+                    losses_and_hits(net, queries, ctx.loss(), m.query_loss, m.query_correct);
+                    losses_and_hits(net, train, ctx.loss(), m.train_loss, m.train_correct);
+                    const std::lock_guard<std::mutex> hold(lock);
+                    scored[item] = std::move(m);
+                    finished.push_back(item);
+                } catch (...) {
+                    const std::lock_guard<std::mutex> hold(lock);
+                    if (!failure)
+                        failure = std::current_exception();
+                }
+                ended.notify_one();
+            }
+            const std::lock_guard<std::mutex> hold(lock);
+            --running;
+            ended.notify_one();
+        };
+        std::vector<std::thread> threads;
+        for (auto& net : nets)
+            threads.emplace_back(work_on, std::ref(*net));
         std::size_t done = work.size() - pending.size();
-        for (std::size_t first = 0; first < pending.size(); first += workers) {
-            const std::size_t count = std::min(workers, pending.size() - first);
-            std::vector<std::thread> threads;
-            std::vector<std::exception_ptr> errors(count);
-            for (std::size_t w = 0; w < count; ++w)
-                threads.emplace_back([&, w] {
-                    try {
-                        const std::size_t item = pending[first + w];
-                        grokkit::model& net = *nets[w];
-                        grokkit::set_flat_parameters(net, init);
-                        const grokkit::example_set rows =
-                            grokkit::subset(train, work.rows(item, n_train));
-                        grokkit::train(net, rows, cfg, ctx.run_seed());
-                        scored_model m;
-                        losses_and_hits(net, queries, ctx.loss(), m.query_loss, m.query_correct);
-                        losses_and_hits(net, train, ctx.loss(), m.train_loss, m.train_correct);
-                        scored[item] = std::move(m);
-                    } catch (...) {
-                        errors[w] = std::current_exception();
-                    }
-                });
-            for (auto& t : threads)
-                t.join();
-            for (const auto& e : errors)
-                if (e)
-                    std::rethrow_exception(e);
-            for (std::size_t w = 0; w < count; ++w) { // committed in index order
-                const std::size_t item = pending[first + w];
-                ctx.commit_item(static_cast<std::int64_t>(item), scored[item]->flat());
+        for (;;) {
+            std::unique_lock<std::mutex> hold(lock);
+            ended.wait(hold, [&] { return !finished.empty() || running == 0; });
+            if (finished.empty())
+                break;
+            const std::size_t item = finished.front();
+            finished.pop_front();
+            const std::vector<double> values = scored[item]->flat();
+            hold.unlock();
+            try {
+                ctx.commit_item(static_cast<std::int64_t>(item), values);
                 ctx.progress("retrainings", static_cast<std::int64_t>(++done),
                              static_cast<std::int64_t>(work.size()));
+            } catch (...) {
+                const std::lock_guard<std::mutex> again(lock);
+                if (!failure)
+                    failure = std::current_exception(); // the workers stop taking items
             }
         }
+        for (auto& t : threads)
+            t.join();
+        if (failure)
+            std::rethrow_exception(failure);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -450,14 +498,18 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     // Each influence analysis judged: its LDS over the subsets and its Pearson over the LOO.
     const std::size_t n_m = p.influence.size();
     std::vector<double> lds(n_m, nan), lds_query(n_m * n_q, nan), loo_r(n_m, nan);
+    std::vector<std::int64_t> used(n_m, 0);
     std::vector<std::int64_t> query(picked.begin(), picked.end());
     for (std::size_t m = 0; m < n_m; ++m) {
-        const auto scores = scores_by_query(ctx, p.influence[m], query);
+        const auto scores = scores_by_query(ctx, p.influence[m], query, p.queries);
         std::vector<double> predicted_loo, actual_loo, per_query;
         for (std::size_t q = 0; q < n_q; ++q) {
             const std::vector<double>& s = scores[q];
-            if (s.size() != n_train)
+            // A query the method did not score, or scored NaN (an indefinite solve), is left out.
+            if (s.size() != n_train ||
+                !std::all_of(s.begin(), s.end(), [](double x) { return std::isfinite(x); }))
                 continue;
+            ++used[m];
             for (std::size_t j = 0; j < n_loo; ++j) {
                 predicted_loo.push_back(s[work.loo[j]] / static_cast<double>(n_train));
                 actual_loo.push_back(loo_change[j * n_q + q]);
@@ -501,7 +553,8 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     ctx.write("lds", lds);
     ctx.write("lds_query", table(lds_query, n_m, n_q));
     ctx.write("loo_pearson", loo_r);
-    ctx.write("steps", cfg.steps);
+    ctx.write("method_queries", used);
+    ctx.write("steps", updates);
     ctx.write("n_retrainings", static_cast<std::int64_t>(work.size()));
     ctx.write("n_resumed", resumed);
     ctx.write("workers", static_cast<std::int64_t>(workers));

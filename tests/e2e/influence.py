@@ -181,7 +181,7 @@ def main(grokkit):
             assert np.array_equal(t["proponents"][:], e["proponents"][:])
             assert (t["n_tiles"][:] >= 10).all() and (e["n_tiles"][:] == 1).all()
             assert (t["memory_mib"][:] <= 0.0046).all()
-            assert e["scores"].chunks == (1, 30, 200)
+            assert e["scores"].chunks == (1, 30, 200)  # 6,000 values: one chunk per checkpoint
             # lissa and trak rank as the exact solve does.
             for name, least in (("lissa", 0.95), ("ekfac", 0.8), ("trak", 0.8)):
                 a = f["analyses/" + name]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """retraining end to end, from the run file with numpy: retraining on the whole set gives the
-run's own model (one thread, so the same bits); the influence methods get their LDS and
+run's own model (one thread, so the same bits), under a cosine schedule too; the influence methods get their LDS and
 leave-one-out Pearson (exact's high); noisy labels are memorised more than clean ones; the
 retrainings are the same whether one or two run side by side; a run killed with SIGKILL in the
 middle of the retrainings resumes from its committed items and ends with the same values.
@@ -109,6 +109,13 @@ def main(grokkit):
             items = t["items"]
             assert len(items["step"]) == 3 * 81
             assert list(items["index"][:81]) == list(range(81))
+        # Under a cosine schedule too: retrainings follow the run's schedule and stop at the
+        # checkpoint, so the mid-run whole-set model is still the run's.
+        cosine = os.path.join(tmp, "cos.h5")
+        run(grokkit, toml, cosine, "--set", 'train.schedule="cosine"')
+        with h5py.File(cosine, "r") as f:
+            assert np.array_equal(f["analyses/truth/full_query_loss"][:],
+                                  f["analyses/exact/query_loss"][:])
         # Two side by side: the same retrainings.
         second = os.path.join(tmp, "b.h5")
         run(grokkit, toml, second, "--set", "analysis.2.workers=2")
