@@ -265,9 +265,8 @@ void ekfac_scores(grokkit::model& curvature_net, grokkit::model& gradient_net,
     stream_tiles(
         columns,
         [&](std::size_t first, std::size_t count, std::vector<double>& tile) {
-            const auto g0 = std::chrono::steady_clock::now();
-            const std::vector<double> g = gradients(gradient_net, train, loss, first, count);
-            gradient_seconds += seconds_since(g0);
+            const std::vector<double> g =
+                timed_gradients(gradient_net, train, loss, first, count, gradient_seconds);
             const std::vector<double> v = rotate(sites, g, count, p, d);
             product_tile(left, r.n_queries, v, count, d, tile);
             for (std::size_t i = 0; s.self_influence && i < count; ++i) {

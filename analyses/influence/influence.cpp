@@ -100,6 +100,15 @@ std::vector<double> example_losses(grokkit::model& m, const grokkit::example_set
     return out;
 }
 
+std::vector<double> timed_gradients(grokkit::model& m, const grokkit::example_set& set,
+                                    const grokkit::loss_config& loss, std::size_t first,
+                                    std::size_t count, double& seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<double> g = gradients(m, set, loss, first, count);
+    seconds += seconds_since(t0);
+    return g;
+}
+
 double dot(const double* a, const double* b, std::size_t n) {
     double s = 0.0;
     for (std::size_t j = 0; j < n; ++j)
@@ -267,9 +276,8 @@ void exact_solves(grokkit::curvature_product& product, grokkit::model& gradient_
     detail::stream_tiles(
         columns,
         [&](std::size_t first, std::size_t count, std::vector<double>& tile) {
-            const auto g0 = std::chrono::steady_clock::now();
-            std::vector<double> g = detail::gradients(gradient_net, train, loss, first, count);
-            gradient_seconds += seconds_since(g0);
+            std::vector<double> g =
+                detail::timed_gradients(gradient_net, train, loss, first, count, gradient_seconds);
             grokkit::cholesky_half_solve(factor, p, g.data(), count);
             detail::product_tile(query_grads, r.n_queries, g, count, p, tile);
             for (std::size_t i = 0; s.self_influence && i < count; ++i) {
@@ -327,10 +335,8 @@ void cg_solves(grokkit::curvature_product& product, grokkit::model& gradient_net
     detail::stream_tiles(
         columns,
         [&](std::size_t first, std::size_t count, std::vector<double>& tile) {
-            const auto g0 = std::chrono::steady_clock::now();
             const std::vector<double> g =
-                detail::gradients(gradient_net, train, loss, first, count);
-            gradient_seconds += seconds_since(g0);
+                detail::timed_gradients(gradient_net, train, loss, first, count, gradient_seconds);
             detail::product_tile(solved, r.n_queries, g, count, p, tile);
             for (std::size_t i = 0; s.self_influence && i < count; ++i) {
                 r.self_solves[first + i] = cg_solve(product, g.data() + i * p, p, s, x);

@@ -221,9 +221,8 @@ void lissa_solves(grokkit::curvature_product& product, grokkit::model& curvature
     stream_tiles(
         columns,
         [&](std::size_t first, std::size_t count, std::vector<double>& tile) {
-            const auto g0 = std::chrono::steady_clock::now();
-            const std::vector<double> g = gradients(gradient_net, train, loss, first, count);
-            gradient_seconds += seconds_since(g0);
+            const std::vector<double> g =
+                timed_gradients(gradient_net, train, loss, first, count, gradient_seconds);
             product_tile(solved, r.n_queries, g, count, p, tile);
             if (!s.self_influence)
                 return;

@@ -28,6 +28,11 @@ std::vector<double> gradients(grokkit::model& m, const grokkit::example_set& set
                               const grokkit::loss_config& loss, std::size_t first,
                               std::size_t count);
 
+/// gradients(), adding the seconds it took to `seconds`.
+std::vector<double> timed_gradients(grokkit::model& m, const grokkit::example_set& set,
+                                    const grokkit::loss_config& loss, std::size_t first,
+                                    std::size_t count, double& seconds);
+
 /// Each example's own loss.
 std::vector<double> example_losses(grokkit::model& m, const grokkit::example_set& set,
                                    const grokkit::loss_config& loss);

@@ -210,9 +210,8 @@ void trak_scores(grokkit::model& gradient_net, const grokkit::example_set& train
     stream_tiles(
         columns,
         [&](std::size_t first, std::size_t count, std::vector<double>& tile) {
-            const auto g0 = std::chrono::steady_clock::now();
-            project(gradients(gradient_net, train, loss, first, count), count, p, k, s.seed, block);
-            r.seconds_gradients += seconds_since(g0);
+            project(timed_gradients(gradient_net, train, loss, first, count, r.seconds_gradients),
+                    count, p, k, s.seed, block);
             grokkit::cholesky_half_solve(gram, k, block.data(), count);
             product_tile(query_features, r.n_queries, block, count, k, tile);
             for (std::size_t i = 0; s.self_influence && i < count; ++i)
