@@ -3,6 +3,7 @@
 #include <grokkit/chess/position.hpp>
 #include <grokkit/error.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 #include <vector>
@@ -128,10 +129,29 @@ class fen_reader {
             if (popcount(m_pos.pieces(c)) > 16)
                 fail(field, name + " has " + std::to_string(popcount(m_pos.pieces(c))) + " pieces",
                      "at most 16 pieces a side");
+            promoted_pieces(c);
         }
         if (const bitboard stray = m_pos.pieces(pawn) & (rank_1 | rank_8))
             fail(field, "a pawn on " + square_name(lsb(stray)),
                  "no pawns on the first or last rank");
+    }
+
+    /// Pieces beyond a side's initial queen, two rooks, bishops and knights were promoted, each
+    /// from a pawn that is no longer on the board. (This also bounds the legal moves of any
+    /// position read, which move_list's capacity relies on.)
+    void promoted_pieces(color c) {
+        const int pawns = popcount(m_pos.pieces(c, pawn));
+        auto beyond = [&](piece_type t, int initial) {
+            return std::max(0, popcount(m_pos.pieces(c, t)) - initial);
+        };
+        const int promoted =
+            beyond(queen, 1) + beyond(rook, 2) + beyond(bishop, 2) + beyond(knight, 2);
+        if (promoted > 8 - pawns)
+            fail("field 1 (placement)",
+                 std::string(color_names[c]) + " has " + std::to_string(promoted) +
+                     " promoted pieces and " + std::to_string(pawns) + " pawns",
+                 "at most one promoted piece per missing pawn (pieces beyond one queen and two "
+                 "each of rooks, bishops and knights count as promoted)");
     }
 
     void side_to_move(std::string_view text) {

@@ -94,6 +94,10 @@ move parse_uci(const position& pos, std::string_view text) {
 }
 
 std::string to_san(const position& pos, move m) {
+    const move_list legal = legal_moves(pos);
+    if (!legal.contains(m))
+        throw error("SAN of move " + to_uci(m), "not a legal move in " + pos.fen(),
+                    listed(pos, to_uci));
     std::string s;
     if (m.kind() == move_kind::castling) {
         s = file_of(m.to()) == 6 ? "O-O" : "O-O-O";
@@ -105,7 +109,7 @@ std::string to_san(const position& pos, move m) {
         } else {
             s = san_letters[type];
             bool same_file = false, same_rank = false, ambiguous = false;
-            for (const move other : legal_moves(pos))
+            for (const move other : legal)
                 if (other.to() == m.to() && other.from() != m.from() &&
                     type_of(pos.at(other.from())) == type) {
                     ambiguous = true;

@@ -180,6 +180,8 @@ TEST_CASE("malformed and impossible FENs get an error naming the field", "[chess
          "field 2 (side to move): black is in check but white is to move"},
         {"8/8/8/8/8/8/3k4/4K3 w - - 0 1", "black is in check but white is to move"},
         {"k7/4r3/8/8/1b6/5n2/8/4K3 w - - 0 1", "white is in check from 3 pieces"},
+        {"rnbqkbnr/pppppppp/8/8/8/8/1PPPPPPP/QQBQKBNR w Kkq - 0 1",
+         "white has 2 promoted pieces and 7 pawns; expected at most one promoted piece per"},
     };
     for (const auto& bad : table) {
         INFO(bad.fen);

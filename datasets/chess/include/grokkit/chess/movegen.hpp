@@ -10,7 +10,10 @@
 
 namespace grokkit::chess {
 
-/// The legal moves of one position, in a fixed array (no position has more than 218).
+/// The legal moves of one position, in a fixed array. Reachable positions have at most 218;
+/// the capacity covers every position position::from_fen accepts: with at most 16 pieces a
+/// side and no more promoted pieces than missing pawns, 9 queens (27 moves each), 2 rooks (14),
+/// 2 bishops (13), 2 knights (8) and a king (8) make at most 321.
 class move_list {
   public:
     const move* begin() const { return m_moves.data(); }
@@ -24,7 +27,8 @@ class move_list {
     void push(move m) { m_moves[m_size++] = m; }
 
   private:
-    std::array<move, 256> m_moves;
+    static constexpr std::size_t capacity = 321;
+    std::array<move, capacity> m_moves;
     std::size_t m_size = 0;
 };
 

@@ -18,6 +18,7 @@ move parse_uci(const position& pos, std::string_view text);
 
 /// Standard algebraic notation of a legal move: the piece letter, the least disambiguation
 /// (file, else rank, else both), x for captures, =Q for promotions, + for check, # for mate.
+/// Throws grokkit::error for a move that is not legal in `pos`.
 std::string to_san(const position& pos, move m);
 /// The legal move `text` names in SAN, in the forms real game files use: O-O and 0-0, promotion
 /// with or without '=', long forms (Ng1f3, Ng1-f3), and check marks, annotation glyphs (!, ?,
