@@ -8,8 +8,8 @@
 
 namespace grokkit::chess::detail {
 
-attack_tables tables;
-unsigned magic_searches = 0;
+constinit attack_tables tables{};
+constinit unsigned magic_searches = 0;
 
 namespace {
 
@@ -201,6 +201,8 @@ void init_lines() {
         }
 }
 
+// Runs before any default-priority static initialiser of the program that links the library,
+// so a position or game at namespace scope finds the tables filled.
 struct initialiser {
     initialiser() {
         init_leapers();
@@ -209,7 +211,8 @@ struct initialiser {
         init_sliders(tables.bishop, bishop_factors, bishop_table, bishop_steps,
                      0xD1B54A32D192ED03ULL);
     }
-} const init;
+};
+[[gnu::init_priority(101)]] const initialiser init;
 
 } // namespace
 } // namespace grokkit::chess::detail

@@ -1,14 +1,19 @@
 // FEN: reading with a diagnostic naming the field, and writing.
 // SPDX-License-Identifier: Apache-2.0
+#include "text.hpp"
+
 #include <grokkit/chess/position.hpp>
 #include <grokkit/error.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <utility>
 #include <vector>
 
 namespace grokkit::chess {
+
+using detail::quoted;
 
 namespace {
 
@@ -23,10 +28,10 @@ std::vector<std::string_view> split_fields(std::string_view text) {
     std::vector<std::string_view> fields;
     std::size_t i = 0;
     while (i < text.size()) {
-        while (i < text.size() && (text[i] == ' ' || text[i] == '\t'))
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
             ++i;
         const std::size_t start = i;
-        while (i < text.size() && text[i] != ' ' && text[i] != '\t')
+        while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])))
             ++i;
         if (i > start)
             fields.push_back(text.substr(start, i - start));
@@ -35,15 +40,6 @@ std::vector<std::string_view> split_fields(std::string_view text) {
 }
 
 const char* const color_names[2] = {"white", "black"};
-
-/// `text` between quotes (built by appending: `"\"" + std::string` trips GCC 12's false
-/// -Wrestrict, bug 105329).
-std::string quoted(std::string_view text, char mark = '"') {
-    std::string s(1, mark);
-    s += text;
-    s += mark;
-    return s;
-}
 
 } // namespace
 
@@ -67,6 +63,8 @@ class fen_reader {
         m_pos.m_halfmove_clock = counter(fields[4], "field 5 (halfmove clock)", 0);
         m_pos.m_fullmove_number = counter(fields[5], "field 6 (fullmove number)", 1);
         checks();
+        if (ep != no_square)
+            en_passant_history(ep);
         m_pos.m_key = m_pos.computed_key();
         if (ep != no_square) // kept only when a capture there is legal (position.hpp says why)
             m_pos.set_en_passant_after_double_push(square(ep ^ 8));
@@ -75,8 +73,8 @@ class fen_reader {
 
   private:
     [[noreturn]] void fail(std::string field, std::string what, std::string expected = {}) const {
-        throw error(diagnostic{"FEN \"" + std::string(m_fen) + "\"", std::move(field),
-                               std::move(what), std::move(expected), 0, 0});
+        throw error(diagnostic{"FEN " + quoted(m_fen), std::move(field), std::move(what),
+                               std::move(expected), 0, 0});
     }
 
     void placement(std::string_view text) {
@@ -228,13 +226,39 @@ class fen_reader {
         return s;
     }
 
-    std::uint16_t counter(std::string_view text, const std::string& field, int least) const {
-        unsigned value = 0;
+    std::uint32_t counter(std::string_view text, const std::string& field,
+                          std::uint32_t least) const {
+        // Capped far below 2^31, so that play can go on from any FEN read without overflow.
+        constexpr std::uint32_t most = 1'000'000'000;
+        std::uint32_t value = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (ec != std::errc() || end != text.data() + text.size() || value < unsigned(least) ||
-            value > 65535)
-            fail(field, quoted(text), "an integer in [" + std::to_string(least) + ", 65535]");
-        return std::uint16_t(value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < least || value > most)
+            fail(field, quoted(text),
+                 "an integer in [" + std::to_string(least) + ", " + std::to_string(most) + "]");
+        return value;
+    }
+
+    /// An en passant square says the last move was a two-square pawn move: it reset the
+    /// halfmove clock, and any check it gives is from that pawn or uncovered by it.
+    void en_passant_history(square ep) const {
+        const std::string field = "field 4 (en passant)";
+        const square pushed = square(ep ^ 8), came_from = square(ep ^ 24);
+        const std::string push = square_name(came_from) + square_name(pushed);
+        if (m_pos.m_halfmove_clock != 0)
+            fail(field,
+                 square_name(ep) + " with a halfmove clock of " +
+                     std::to_string(m_pos.m_halfmove_clock),
+                 "a halfmove clock of 0 after the two-square move " + push);
+        const square k = m_pos.king_square(m_pos.m_side);
+        for (bitboard b = m_pos.checkers(); b;) {
+            const square checker = pop_lsb(b);
+            if (checker != pushed && !(between(k, checker) & square_bb(came_from)))
+                fail(field,
+                     square_name(ep) + " with " + color_names[m_pos.m_side] + " in check from " +
+                         square_name(checker) + ", which the two-square move " + push +
+                         " could not have given",
+                     "a position that move could have led to");
+        }
     }
 
     void checks() {

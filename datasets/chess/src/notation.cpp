@@ -1,5 +1,7 @@
 // UCI and SAN reading and writing.
 // SPDX-License-Identifier: Apache-2.0
+#include "text.hpp"
+
 #include <grokkit/chess/movegen.hpp>
 #include <grokkit/chess/notation.hpp>
 #include <grokkit/error.hpp>
@@ -63,7 +65,7 @@ std::string to_uci(move m) {
 }
 
 move parse_uci(const position& pos, std::string_view text) {
-    const std::string where = "UCI move \"" + std::string(text) + "\"";
+    const std::string where = "UCI move " + detail::quoted(text);
     auto fail = [&](const std::string& what, const std::string& expected) {
         throw error(where, what, expected);
     };
@@ -78,19 +80,26 @@ move parse_uci(const position& pos, std::string_view text) {
         fail("no " + std::string(pos.side_to_move() == white ? "white" : "black") + " piece on " +
                  square_name(*from),
              listed(pos, to_uci));
-    const bool promotes = type_of(p) == pawn && (square_bb(*to) & (rank_1 | rank_8));
+    const move_list legal = legal_moves(pos);
+    bool reachable = false, promotes = false;
+    for (const move m : legal)
+        if (m.from() == *from && m.to() == *to) {
+            reachable = true;
+            promotes = m.kind() == move_kind::promotion;
+        }
+    if (!reachable)
+        fail("not a legal move here", listed(pos, to_uci));
     if (promotes && !promotion_letter)
         fail("a pawn reaching the last rank needs a promotion letter",
              std::string(text) + "q, " + std::string(text) + "r, " + std::string(text) + "b or " +
                  std::string(text) + "n");
     if (!promotes && promotion_letter)
         fail("a promotion letter on a move that does not promote", std::string(text.substr(0, 4)));
-    for (const move m : legal_moves(pos))
+    for (const move m : legal)
         if (m.from() == *from && m.to() == *to &&
             (!promotes || "nbrq"[m.promotion() - knight] == text[4]))
             return m;
-    fail("not a legal move here", listed(pos, to_uci));
-    return {}; // unreachable: fail throws
+    return {}; // unreachable: the letter is one of nbrq and all four promotions are legal
 }
 
 std::string to_san(const position& pos, move m) {
@@ -135,15 +144,13 @@ std::string to_san(const position& pos, move m) {
 }
 
 move parse_san(const position& pos, std::string_view text) {
-    const std::string where = "SAN move \"" + std::string(text) + "\"";
+    const std::string where = "SAN move " + detail::quoted(text);
     const auto san_of = [&pos](move m) { return to_san(pos, m); };
     auto fail = [&](const std::string& what, const std::string& expected) {
         throw error(where, what, expected);
     };
     std::string_view s = text;
-    while (!s.empty() && (s.back() == '!' || s.back() == '?'))
-        s.remove_suffix(1);
-    if (!s.empty() && (s.back() == '+' || s.back() == '#'))
+    while (!s.empty() && std::string_view("!?+#").find(s.back()) != std::string_view::npos)
         s.remove_suffix(1);
     for (const std::string_view tail : {" e.p.", "e.p."})
         if (ends_with(s, tail)) {
@@ -170,8 +177,16 @@ move parse_san(const position& pos, std::string_view text) {
         s.remove_prefix(1);
     }
     std::optional<piece_type> promotion;
+    // The promotion piece in capitals, or in lower case after '=' or the rank (some files).
+    const bool lower_case_promotion =
+        type == pawn && s.size() >= 3 &&
+        std::string_view("nbrq").find(s.back()) != std::string_view::npos &&
+        (s[s.size() - 2] == '=' || is_rank(s[s.size() - 2]));
+    const char promotion_letter = s.empty()              ? '\0'
+                                  : lower_case_promotion ? char(s.back() - 'a' + 'A')
+                                                         : s.back();
     if (type == pawn && !s.empty())
-        if (const auto at = san_letters.find(s.back()); at != std::string_view::npos) {
+        if (const auto at = san_letters.find(promotion_letter); at != std::string_view::npos) {
             if (at == pawn || at == king)
                 fail("a pawn cannot promote to a " + piece_name(piece_type(at)),
                      "=Q, =R, =B or =N");
@@ -184,6 +199,7 @@ move parse_san(const position& pos, std::string_view text) {
     if (!to)
         fail("no destination square", "a move such as e4, Nf3, exd5, O-O or e8=Q");
     s.remove_suffix(2);
+    const bool marked_capture = !s.empty() && (s.back() == 'x' || s.back() == ':');
     if (!s.empty() && (s.back() == 'x' || s.back() == ':' || s.back() == '-'))
         s.remove_suffix(1);
     int from_file = -1, from_rank = -1;
@@ -204,6 +220,9 @@ move parse_san(const position& pos, std::string_view text) {
             continue;
         if ((from_file >= 0 && file_of(m.from()) != from_file) ||
             (from_rank >= 0 && rank_of(m.from()) != from_rank))
+            continue;
+        // A pawn's file and x are what tell a capture from a push: "d6" is never cxd6.
+        if (type == pawn && (pos.is_capture(m) ? from_file < 0 : marked_capture))
             continue;
         if (m.kind() == move_kind::promotion) {
             if (!promotion)

@@ -12,6 +12,33 @@
 
 using namespace grokkit::chess;
 
+namespace {
+// Built during static initialisation, before main: the attack tables must be ready by then.
+const position start_at_load;
+const game game_at_load;
+} // namespace
+
+TEST_CASE("positions and games may be built during static initialisation", "[chess]") {
+    CHECK(start_at_load.fen() == start_fen);
+    CHECK(count_legal(game_at_load.current()) == 20);
+}
+
+TEST_CASE("move counters go on past 16 bits and FENs with them read back", "[chess]") {
+    game g(position::from_fen("4k3/8/8/8/8/8/8/4K3 b - - 65535 65535"));
+    g.play_uci("e8d8");
+    CHECK(g.current().fen() == "3k4/8/8/8/8/8/8/4K3 w - - 65536 65536");
+    CHECK(position::from_fen(g.current().fen()) == g.current());
+    CHECK(g.status() == outcome::insufficient_material);
+    CHECK(position::from_fen("4k3/8/8/8/8/8/8/4K3 b - - 1000000000 1000000000").halfmove_clock() ==
+          1000000000);
+}
+
+TEST_CASE("FEN fields may be separated by any whitespace, as in CRLF files", "[chess]") {
+    CHECK(position::from_fen(std::string(start_fen) + "\r\n") == position());
+    CHECK(position::from_fen("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR\tw  KQkq -\t0 1") ==
+          position());
+}
+
 TEST_CASE("the attack tables use the recorded magic factors", "[chess]") {
     CHECK(grokkit::chess::detail::magic_searches == 0);
 }
@@ -174,12 +201,21 @@ TEST_CASE("malformed and impossible FENs get an error naming the field", "[chess
         {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq e9 0 1", "\"e9\"; expected - or a"},
         {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - -1 1", "field 5 (halfmove clock)"},
         {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 0", "field 6 (fullmove number)"},
-        {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 x", "an integer in [1, 65535]"},
+        {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 x",
+         "an integer in [1, 1000000000]"},
         {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 1.5 1", "\"1.5\""},
         {"4k3/8/8/8/8/8/4R3/4K3 w - - 0 1",
          "field 2 (side to move): black is in check but white is to move"},
         {"8/8/8/8/8/8/3k4/4K3 w - - 0 1", "black is in check but white is to move"},
         {"k7/4r3/8/8/1b6/5n2/8/4K3 w - - 0 1", "white is in check from 3 pieces"},
+        {"4k3/8/8/8/4Pp2/8/8/4K3 b - e3 7 40",
+         "field 4 (en passant): e3 with a halfmove clock of 7; expected a halfmove clock of 0 "
+         "after the two-square move e2e4"},
+        {"4k3/8/8/3Pp3/8/8/5p2/4K3 w - e6 0 1",
+         "e6 with white in check from f2, which the two-square move e7e5 could not have given"},
+        {"rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1\x01",
+         "field 6 (fullmove number): \"1\\x01\"; expected an integer in [1, 1000000000]"},
+        {"4k3/8/8/8/8/8/8/4K3 b - - 1000000001 1", "field 5 (halfmove clock)"},
         {"rnbqkbnr/pppppppp/8/8/8/8/1PPPPPPP/QQBQKBNR w Kkq - 0 1",
          "white has 2 promoted pieces and 7 pawns; expected at most one promoted piece per"},
     };

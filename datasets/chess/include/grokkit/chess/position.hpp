@@ -17,7 +17,7 @@ struct undo_info {
     piece captured;
     std::uint8_t castling;
     square en_passant;
-    std::uint16_t halfmove_clock;
+    std::uint32_t halfmove_clock;
 };
 
 /// The FEN of the initial position.
@@ -26,6 +26,8 @@ inline constexpr std::string_view start_fen =
 
 /// A position: pieces, side to move, castling rights, en passant square and move counters, with
 /// a Zobrist key. It is a small value (copying is cheap); a game's history lives in `game`.
+/// Positions may be built during static initialisation: the attack tables they use are filled
+/// first (attacks.cpp gives its initialiser the earliest priority).
 ///
 /// The en passant square is kept only when a capture on it is legal, so two positions that
 /// allow the same moves have the same key (as threefold repetition needs) and fen() writes
@@ -34,10 +36,10 @@ class position {
   public:
     /// The initial position.
     position();
-    /// Reads a FEN of six fields. Throws grokkit::error naming the field for malformed text and
-    /// for positions that cannot arise: a missing or extra king, pawns on the first or last
-    /// rank, castling rights without their king and rook, an impossible en passant square, or
-    /// the side not to move in check.
+    /// Reads a FEN of six fields (separated by any whitespace; the move counters at most 10^9).
+    /// Throws grokkit::error naming the field for malformed text and for positions that cannot
+    /// arise: a missing or extra king, pawns on the first or last rank, castling rights without
+    /// their king and rook, an impossible en passant square, or the side not to move in check.
     static position from_fen(std::string_view fen);
     std::string fen() const;
 
@@ -98,8 +100,8 @@ class position {
     color m_side = white;
     std::uint8_t m_castling = 0;
     square m_en_passant = no_square;
-    std::uint16_t m_halfmove_clock = 0;
-    std::uint16_t m_fullmove_number = 1;
+    std::uint32_t m_halfmove_clock = 0;
+    std::uint32_t m_fullmove_number = 1;
 };
 
 } // namespace grokkit::chess
