@@ -5,7 +5,9 @@
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
 #include <grokkit/linalg.hpp>
+#include <grokkit/loss.hpp>
 #include <grokkit/rng.hpp>
+#include <grokkit/train.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -32,30 +34,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     throw grokkit::error(grokkit::diagnostic{"hull_test.outputs", key, what, expected, 0, 0});
 }
 
-// Rows `rows` of `set` as one contiguous batch (tokens, features and labels gathered).
+// Rows `rows` of `set` as one contiguous batch (tokens, features, labels and masks gathered).
 struct gathered {
-    std::vector<std::int32_t> tokens, labels;
-    std::vector<float> features;
+    grokkit::example_set set;
     grokkit::batch b;
 };
 
 gathered gather(const grokkit::example_set& set, const std::int64_t* rows, std::size_t n) {
     gathered g;
-    const std::size_t nt = set.tokens.shape()[1], nf = set.features.shape()[1];
-    for (std::size_t k = 0; k < n; ++k) {
-        const auto i = static_cast<std::size_t>(rows[k]);
-        if (set.tokens.size())
-            g.tokens.insert(g.tokens.end(), set.tokens.data() + i * nt,
-                            set.tokens.data() + (i + 1) * nt);
-        if (set.features.size())
-            g.features.insert(g.features.end(), set.features.data() + i * nf,
-                              set.features.data() + (i + 1) * nf);
-        g.labels.push_back(set.labels(i));
-    }
-    g.b.tokens = g.tokens.empty() ? nullptr : g.tokens.data();
-    g.b.features = g.features.empty() ? nullptr : g.features.data();
-    g.b.labels = g.labels.data();
-    g.b.n = n;
+    g.set = grokkit::subset(set, std::vector<std::size_t>(rows, rows + n));
+    g.b = grokkit::as_batch(g.set);
     return g;
 }
 
@@ -80,7 +68,7 @@ point_set space_points(grokkit::model& m, const grokkit::input_spec& spec,
             p.x.resize(base + n * p.d, 0.0);
             for (std::size_t k = 0; k < n; ++k)
                 for (std::size_t t = 0; t < spec.n_tokens; ++t) {
-                    const auto token = g.tokens[k * spec.n_tokens + t];
+                    const auto token = g.set.tokens.data()[k * spec.n_tokens + t];
                     if (token < 0 || static_cast<std::size_t>(token) >= spec.vocab_size)
                         throw grokkit::error(
                             "hull_test.run", "token " + std::to_string(token) + " in the data",
@@ -90,7 +78,7 @@ point_set space_points(grokkit::model& m, const grokkit::input_spec& spec,
                 }
         } else {
             p.d = spec.n_features;
-            p.x.insert(p.x.end(), g.features.begin(), g.features.end());
+            p.x.insert(p.x.end(), g.set.features.begin(), g.set.features.end());
         }
     }
     return p;
@@ -499,18 +487,15 @@ std::vector<char> analysis_impl::write_model_fit(grokkit::analysis_context& ctx,
     std::vector<char> correct(picked.size(), 0);
     std::vector<double> loss(picked.size(), 0.0);
     const std::size_t chunk = 2048;
-    xt::xtensor<float, 2> logits, row;
+    xt::xtensor<float, 2> logits;
     for (std::size_t s = 0; s < picked.size(); s += chunk) {
         const std::size_t n = std::min(chunk, picked.size() - s);
         const gathered b = gather(split, picked.data() + s, n);
         ctx.trained_model().forward(b.b, logits);
-        const std::size_t c = logits.shape()[1];
-        row.resize({1, c});
+        const auto each = grokkit::example_losses(ctx.loss(), logits, b.b);
         for (std::size_t k = 0; k < n; ++k) {
-            std::copy(logits.data() + k * c, logits.data() + (k + 1) * c, row.data());
-            const auto one = grokkit::evaluate_loss(ctx.loss(), row, &b.labels[k], nullptr);
-            loss[s + k] = one.loss;
-            correct[s + k] = one.n_correct > 0;
+            loss[s + k] = each[k].loss;
+            correct[s + k] = each[k].correct;
         }
     }
     const char* names[2] = {"outside", "inside"};

@@ -101,7 +101,9 @@ void site_pass(grokkit::model& net, const grokkit::example_set& train,
     xt::xtensor<float, 2> logits, inputs, output_grads;
     for (std::size_t first = 0; first < train.size(); first += columns) {
         const std::size_t count = std::min(columns, train.size() - first);
-        net.forward(slice(train, first, count), logits);
+        const grokkit::batch rows = grokkit::slice_batch(train, first, count);
+        net.forward(rows, logits);
+        grokkit::apply_class_mask(logits, rows.mask); // labels are sampled from allowed classes
         const xt::xtensor<float, 2> d = sampled_dlogits(logits, loss, seed, first);
         net.backward(d);
         for (std::size_t s = 0; s < n_sites; ++s) {

@@ -68,35 +68,22 @@ std::vector<double> ranking::values(const std::vector<std::vector<entry>>& kept)
 
 namespace detail {
 
-grokkit::batch slice(const grokkit::example_set& set, std::size_t first, std::size_t count) {
-    grokkit::batch b;
-    const std::size_t nt = set.tokens.shape(1), nf = set.features.shape(1);
-    b.tokens = set.tokens.size() ? set.tokens.data() + first * nt : nullptr;
-    b.features = set.features.size() ? set.features.data() + first * nf : nullptr;
-    b.labels = set.labels.data() + first;
-    b.n = count;
-    return b;
-}
-
 std::vector<double> gradients(grokkit::model& m, const grokkit::example_set& set,
                               const grokkit::loss_config& loss, std::size_t first,
                               std::size_t count) {
     xt::xtensor<float, 2> rows;
-    grokkit::example_gradients(m, slice(set, first, count), loss, rows);
+    grokkit::example_gradients(m, grokkit::slice_batch(set, first, count), loss, rows);
     return std::vector<double>(rows.begin(), rows.end());
 }
 
 std::vector<double> example_losses(grokkit::model& m, const grokkit::example_set& set,
                                    const grokkit::loss_config& loss) {
     xt::xtensor<float, 2> logits;
-    m.forward(grokkit::as_batch(set), logits);
-    const std::size_t c = logits.shape(1);
-    std::vector<double> out(set.size());
-    xt::xtensor<float, 2> row = xt::zeros<float>({std::size_t{1}, c});
-    for (std::size_t i = 0; i < set.size(); ++i) {
-        std::copy_n(logits.data() + i * c, c, row.data());
-        out[i] = grokkit::evaluate_loss(loss, row, set.labels.data() + i, nullptr).loss;
-    }
+    const grokkit::batch all = grokkit::as_batch(set);
+    m.forward(all, logits);
+    std::vector<double> out;
+    for (const auto& one : grokkit::example_losses(loss, logits, all))
+        out.push_back(one.loss);
     return out;
 }
 

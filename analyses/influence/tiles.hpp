@@ -20,9 +20,6 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-/// Examples [first, first + count) of `set` as a batch view.
-grokkit::batch slice(const grokkit::example_set& set, std::size_t first, std::size_t count);
-
 /// Rows of each example's own loss gradient, in double: (count, P).
 std::vector<double> gradients(grokkit::model& m, const grokkit::example_set& set,
                               const grokkit::loss_config& loss, std::size_t first,

@@ -95,7 +95,9 @@ std::vector<double> margin_factors(grokkit::model& m, const grokkit::example_set
                                    std::size_t first, std::size_t count,
                                    const grokkit::loss_config& loss) {
     xt::xtensor<float, 2> logits;
-    m.forward(slice(set, first, count), logits);
+    const grokkit::batch rows = grokkit::slice_batch(set, first, count);
+    m.forward(rows, logits);
+    grokkit::apply_class_mask(logits, rows.mask); // the margin is over the allowed classes
     const std::size_t c = logits.shape(1);
     std::vector<double> out(count);
     for (std::size_t i = 0; i < count; ++i) {

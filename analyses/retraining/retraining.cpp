@@ -39,14 +39,12 @@ void losses_and_hits(grokkit::model& net, const grokkit::example_set& set,
     if (set.size() == 0)
         return;
     xt::xtensor<float, 2> logits;
-    net.forward(grokkit::as_batch(set), logits);
-    const std::size_t c = logits.shape(1);
-    xt::xtensor<float, 2> row = xt::zeros<float>({std::size_t{1}, c});
+    const grokkit::batch all = grokkit::as_batch(set);
+    net.forward(all, logits);
+    const auto each = grokkit::example_losses(loss, logits, all);
     for (std::size_t i = 0; i < set.size(); ++i) {
-        const float* z = logits.data() + i * c;
-        std::copy_n(z, c, row.data());
-        losses[i] = grokkit::evaluate_loss(loss, row, set.labels.data() + i, nullptr).loss;
-        hits[i] = static_cast<double>(std::max_element(z, z + c) - z) == set.labels(i) ? 1.0 : 0.0;
+        losses[i] = each[i].loss;
+        hits[i] = each[i].correct ? 1.0 : 0.0;
     }
 }
 

@@ -173,6 +173,19 @@ TEST_CASE("linear: float gradients match central differences of the loss", "[lin
     }
 }
 
+TEST_CASE("linear: a class mask gives disallowed classes exactly zero probability and leaves "
+          "the allowed classes' gradients unchanged",
+          "[linear]") {
+    const bool is_tokens = GENERATE(false, true);
+    INFO("tokens " << is_tokens);
+    const problem data = make_problem(is_tokens, 24, 3);
+    linear::model_impl m(normal_init(true));
+    m.build(data.spec, 11);
+    grokkit_test::check_class_mask(
+        m, grokkit_test::to_example_set(data.as_batch(), data.spec.n_tokens, data.spec.n_features),
+        data.spec.n_classes);
+}
+
 TEST_CASE("linear: token inputs equal a dense model on their explicit one-hot encoding",
           "[linear]") {
     const problem tokens = token_problem(30, 5);

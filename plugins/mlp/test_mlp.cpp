@@ -173,6 +173,18 @@ TEST_CASE("mlp: float gradients match central differences of the loss", "[mlp]")
     }
 }
 
+TEST_CASE("mlp: a class mask gives disallowed classes exactly zero probability and leaves the "
+          "allowed classes' gradients unchanged",
+          "[mlp]") {
+    const layout l = GENERATE(layout{false, "concat", false}, layout{true, "sum", true});
+    INFO("tied " << l.tied);
+    mlp::model_impl m(small_params("gelu", l));
+    m.build(small_spec(), 11);
+    const examples data = random_examples(40, 12);
+    grokkit_test::check_class_mask(m, grokkit_test::to_example_set(data.as_batch(), 2, 0),
+                                   small_spec().n_classes);
+}
+
 TEST_CASE("mlp: per-example gradients equal one-example passes and sum to the batch's", "[mlp]") {
     const layout l = GENERATE(layout{false, "concat", false}, layout{false, "concat", true},
                               layout{true, "concat", true}, layout{false, "sum", false},

@@ -287,6 +287,17 @@ TEST_CASE("transformer: float gradients match central differences of the loss", 
     }
 }
 
+TEST_CASE("transformer: a class mask gives disallowed classes exactly zero probability and "
+          "leaves the allowed classes' gradients unchanged",
+          "[transformer]") {
+    transformer::model_impl m(small_params(1, true, "gelu"));
+    m.build(small_spec(), 11);
+    const examples data = random_examples(30, 12);
+    grokkit_test::check_class_mask(
+        m, grokkit_test::to_example_set(data.as_batch(), small_spec().n_tokens, 0),
+        small_spec().n_classes);
+}
+
 TEST_CASE("transformer: last-position forward equals a plain all-positions reference",
           "[transformer]") {
     const bool layer_norm = GENERATE(false, true);

@@ -25,11 +25,41 @@ struct input_spec {
     std::string describe() const;
 };
 
+/// The classes each example may take (for chess: the legal moves of its position), as sorted
+/// index lists: example i allows classes[offsets[i]] ... classes[offsets[i + 1] - 1]. Kept so,
+/// never as n x n_classes values. With no offsets, every class is allowed. The softmax, the loss
+/// and the accuracy of every model honour it (evaluate_loss, nn::softmax): a disallowed class
+/// gets exactly zero probability and zero gradient.
+struct class_mask {
+    std::vector<std::int64_t> offsets; ///< n + 1 values, or none
+    std::vector<std::int32_t> classes;
+
+    bool empty() const { return offsets.empty(); }
+    /// Appends one example's allowed classes (sorted and deduplicated here).
+    void add(std::vector<std::int32_t> allowed);
+    /// Appends row `row` of `source`.
+    void add_row_of(const class_mask& source, std::size_t row);
+};
+
+/// Rows of a class_mask as a batch sees them: row r allows classes[offsets[r]] ...
+/// classes[offsets[r + 1] - 1] (offsets index the whole mask's classes). Null: all allowed.
+struct mask_view {
+    const std::int64_t* offsets = nullptr;
+    const std::int32_t* classes = nullptr;
+
+    explicit operator bool() const { return offsets != nullptr; }
+    /// The same mask from row `first` on.
+    mask_view from(std::size_t first) const {
+        return {offsets ? offsets + first : nullptr, classes};
+    }
+};
+
 /// A set of examples; exactly one of tokens and features is non-empty.
 struct example_set {
     xt::xtensor<std::int32_t, 2> tokens{std::array<std::size_t, 2>{0, 0}}; ///< (n, n_tokens)
     xt::xtensor<float, 2> features{std::array<std::size_t, 2>{0, 0}};      ///< (n, n_features)
     xt::xtensor<std::int32_t, 1> labels{std::array<std::size_t, 1>{0}};    ///< (n,) as trained on
+    class_mask mask; ///< allowed classes per example; empty for all
 
     std::size_t size() const { return labels.size(); }
 };
@@ -39,11 +69,16 @@ struct batch {
     const std::int32_t* tokens = nullptr; ///< (n, n_tokens) row-major, or null
     const float* features = nullptr;      ///< (n, n_features) row-major, or null
     const std::int32_t* labels = nullptr; ///< (n,), or null when not needed
+    mask_view mask;                       ///< allowed classes, or null for all
     std::size_t n = 0;
 };
 
 /// The whole of a set as one batch.
 batch as_batch(const example_set& s);
+/// Examples [first, first + count) of a set as one batch (a view, not a copy).
+batch slice_batch(const example_set& s, std::size_t first, std::size_t count);
+/// A view of a whole mask (null when it is empty).
+mask_view view_of(const class_mask& m);
 
 /// An integer array a dataset records in the run file under /dataset (split indices, noise).
 struct dataset_record {

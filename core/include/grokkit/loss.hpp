@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace grokkit {
 
@@ -23,9 +24,27 @@ struct loss_config {
 
 /// The loss of `logits` (n, c) against `labels`, summed over examples (divide loss_sum::loss by
 /// n for the mean the optimiser minimises). When `dlogits` is not null it receives d(mean
-/// loss)/dlogits. Throws grokkit::error for an unknown loss name or a label outside [0, c).
+/// loss)/dlogits. With a class `mask` (a batch's `mask`), the softmax, loss, gradient and
+/// accuracy see each example's allowed classes only. Throws grokkit::error for an unknown loss
+/// name, a label outside [0, c) or outside its mask, or a mask with a loss other than
+/// cross_entropy.
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
-                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits);
+                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
+                           mask_view mask = {});
+
+/// Sets the logits (x.n, c) of the classes `mask` disallows to −∞, for code that forms its own
+/// softmax (sampled labels, margins): those classes then get exactly zero probability.
+void apply_class_mask(xt::xtensor<float, 2>& logits, mask_view mask);
+
+/// One example's own loss (not divided by anything) and whether its arg-max allowed class is
+/// its label.
+struct example_loss {
+    double loss = 0.0;
+    bool correct = false;
+};
+/// Each example's example_loss from the logits (x.n, c) of batch `x` (labels and mask).
+std::vector<example_loss> example_losses(const loss_config& loss,
+                                         const xt::xtensor<float, 2>& logits, const batch& x);
 
 /// The curvature of the mean loss in the logits, at fixed logits (n, c), applied to tangents:
 /// t_dlogits = ∇²_logits (mean loss) · t_logits, the tangent of evaluate_loss's dlogits. Per
@@ -33,7 +52,9 @@ nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>&
 /// 2 t / n for mse, times 1/c with class_mean. Throws grokkit::error for an unknown loss name.
 class GROKKIT_VISIBLE loss_curvature {
   public:
-    loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits);
+    /// `mask`: the examples' allowed classes, as evaluate_loss takes them.
+    loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                   mask_view mask = {});
     void apply(const xt::xtensor<float, 2>& t_logits, xt::xtensor<float, 2>& t_dlogits) const;
 
   private:

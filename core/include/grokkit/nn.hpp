@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <grokkit/data.hpp>
+
 #include <xtensor/xtensor.hpp>
 
 #include <cstddef>
@@ -64,10 +66,12 @@ struct loss_sum {
 
 /// Softmax cross-entropy of logits (n, c) against labels (n); log-sum-exp is shifted by the row
 /// maximum and accumulated in double. When `dlogits` is not null it receives
-/// d(mean loss)/dlogits = scale (softmax − onehot) / n.
+/// d(mean loss)/dlogits = scale (softmax − onehot) / n. With a `mask`, each row's softmax and
+/// arg-max run over its allowed classes only: the others get zero probability and zero
+/// gradient, and a label outside its row's mask is an error.
 template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
-                               matrix<T>* dlogits, double scale = 1.0);
+                               matrix<T>* dlogits, double scale = 1.0, mask_view mask = {});
 
 /// Squared error of logits (n, c) against one-hot labels: per example scale Σ_c (z_c − y_c)²,
 /// accumulated in double. When `dlogits` is not null it receives d(mean loss)/dlogits =
@@ -193,8 +197,8 @@ void unembed_backward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T*
                               T* t_de);
 
 /// p (n, c) = the softmax of each row of `logits`, shifted by the row maximum and summed in
-/// double.
-template <class T> void softmax(const matrix<T>& logits, matrix<T>& p);
+/// double. With a `mask`, over each row's allowed classes: the others get exactly 0.
+template <class T> void softmax(const matrix<T>& logits, matrix<T>& p, mask_view mask = {});
 
 /// Curvature of the softmax cross-entropy: t_dlogits = scale (diag(p) − p pᵀ) t_logits / n per
 /// row, with p = softmax(logits) from softmax(): the tangent of softmax_cross_entropy's dlogits.

@@ -78,6 +78,7 @@ class GROKKIT_VISIBLE trainer {
     xt::xtensor<std::int32_t, 2> m_batch_tokens;
     xt::xtensor<float, 2> m_batch_features;
     xt::xtensor<std::int32_t, 1> m_batch_labels;
+    class_mask m_batch_mask;
     std::int64_t m_gradients_step = -1;
 };
 

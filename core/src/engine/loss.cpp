@@ -3,6 +3,8 @@
 #include <grokkit/error.hpp>
 #include <grokkit/loss.hpp>
 
+#include <limits>
+
 namespace grokkit {
 
 namespace {
@@ -10,14 +12,19 @@ namespace {
 // `weight` multiplies every example's loss (and so its gradient).
 nn::loss_sum weighted_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
-                           double weight) {
+                           double weight, mask_view mask) {
     const std::size_t n_classes = logits.shape(1);
     if (loss.class_mean && n_classes > 0)
         weight /= static_cast<double>(n_classes);
     if (loss.name == "cross_entropy")
-        return nn::softmax_cross_entropy(logits, labels, dlogits, weight);
-    if (loss.name == "mse")
+        return nn::softmax_cross_entropy(logits, labels, dlogits, weight, mask);
+    if (loss.name == "mse") {
+        if (mask)
+            throw error(diagnostic{"loss", "loss",
+                                   "mse with a dataset that masks classes (allowed moves)",
+                                   "cross_entropy, whose softmax the mask restricts"});
         return nn::mean_squared_error(logits, labels, dlogits, weight);
+    }
     throw error(
         diagnostic{"loss", "loss", "unknown loss \"" + loss.name + "\"", "cross_entropy or mse"});
 }
@@ -70,15 +77,48 @@ void model::linear_site_rows(std::size_t, const xt::xtensor<float, 2>&, xt::xten
 }
 
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
-                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits) {
-    return weighted_loss(loss, logits, labels, dlogits, 1.0);
+                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
+                           mask_view mask) {
+    return weighted_loss(loss, logits, labels, dlogits, 1.0, mask);
 }
 
-loss_curvature::loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits) {
+void apply_class_mask(xt::xtensor<float, 2>& logits, mask_view mask) {
+    if (!mask)
+        return;
+    const std::size_t n = logits.shape(0), c = logits.shape(1);
+    for (std::size_t i = 0; i < n; ++i) {
+        float* row = logits.data() + i * c;
+        const std::int32_t* allowed = mask.classes + mask.offsets[i];
+        const std::int32_t* end = mask.classes + mask.offsets[i + 1];
+        for (std::size_t j = 0; j < c; ++j) {
+            if (allowed != end && static_cast<std::size_t>(*allowed) == j)
+                ++allowed;
+            else
+                row[j] = -std::numeric_limits<float>::infinity();
+        }
+    }
+}
+
+std::vector<example_loss> example_losses(const loss_config& loss,
+                                         const xt::xtensor<float, 2>& logits, const batch& x) {
+    const std::size_t c = logits.shape(1);
+    std::vector<example_loss> out(x.n);
+    xt::xtensor<float, 2> row = xt::zeros<float>({std::size_t{1}, c});
+    for (std::size_t i = 0; i < x.n; ++i) {
+        std::copy_n(logits.data() + i * c, c, row.data());
+        const nn::loss_sum one =
+            weighted_loss(loss, row, x.labels + i, nullptr, 1.0, x.mask.from(i));
+        out[i] = {one.loss, one.n_correct > 0};
+    }
+    return out;
+}
+
+loss_curvature::loss_curvature(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                               mask_view mask) {
     const std::size_t c = logits.shape(1);
     m_scale = loss.class_mean && c > 0 ? 1.0 / static_cast<double>(c) : 1.0;
     if (loss.name == "cross_entropy") {
-        nn::softmax(logits, m_probabilities);
+        nn::softmax(logits, m_probabilities, mask);
         return;
     }
     if (loss.name != "mse")
@@ -111,7 +151,7 @@ nn::loss_sum example_gradients(model& m, const batch& x, const loss_config& loss
     m.forward(x, logits);
     // The mean loss's gradient is Σ_i dℓ_i / n; weighting each example by n leaves dℓ_i.
     const double n = static_cast<double>(x.n);
-    nn::loss_sum sum = weighted_loss(loss, logits, x.labels, &dlogits, n);
+    nn::loss_sum sum = weighted_loss(loss, logits, x.labels, &dlogits, n, x.mask);
     if (x.n > 0)
         sum.loss /= n; // the weight scaled the loss too
     m.example_gradients(dlogits, out);

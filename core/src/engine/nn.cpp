@@ -253,41 +253,80 @@ void activation_backward(activation f, const matrix<T>& x, const matrix<T>& dy, 
     }
 }
 
+namespace {
+
+/// The classes row i of a batch may take: [0, c) without a mask, else its sorted list.
+struct allowed_classes {
+    const std::int32_t* list = nullptr; ///< null: every class in [0, count)
+    std::size_t count = 0;
+
+    allowed_classes(std::size_t c, mask_view mask, std::size_t i) : count(c) {
+        if (mask) {
+            list = mask.classes + mask.offsets[i];
+            count = static_cast<std::size_t>(mask.offsets[i + 1] - mask.offsets[i]);
+        }
+    }
+    std::size_t operator[](std::size_t k) const {
+        return list ? static_cast<std::size_t>(list[k]) : k;
+    }
+    bool contains(std::int32_t j) const {
+        return list ? std::binary_search(list, list + count, j)
+                    : j >= 0 && static_cast<std::size_t>(j) < count;
+    }
+};
+
+/// The first allowed class of highest logit (strict '>' keeps the first maximum on ties).
+template <class T> std::size_t first_arg_max(const T* row, const allowed_classes& allowed) {
+    std::size_t arg_max = allowed[0];
+    for (std::size_t k = 1; k < allowed.count; ++k) {
+        if (row[allowed[k]] > row[arg_max]) {
+            arg_max = allowed[k];
+        }
+    }
+    return arg_max;
+}
+
+void check_label(std::int32_t label, std::size_t i, std::size_t c, const allowed_classes& allowed,
+                 bool masked) {
+    const bool in_range = label >= 0 && static_cast<std::size_t>(label) < c;
+    if (in_range && allowed.contains(label))
+        return;
+    throw error("nn.softmax_cross_entropy",
+                "label " + std::to_string(label) + " of example " + std::to_string(i) +
+                    (in_range ? " is not among its allowed classes" : " is out of range"),
+                masked ? "a label its class mask allows" : "0 <= label < " + std::to_string(c));
+}
+
+} // namespace
+
 template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
-                               matrix<T>* dlogits, double scale) {
+                               matrix<T>* dlogits, double scale, mask_view mask) {
     const std::size_t n = logits.shape(0);
     const std::size_t c = logits.shape(1);
     if (dlogits != nullptr) {
         ensure_shape(*dlogits, n, c);
+        if (mask) // disallowed classes get no gradient
+            std::fill(dlogits->data(), dlogits->data() + n * c, T(0));
     }
     const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
     thread_local std::vector<double> exps;
-    exps.resize(c);
     loss_sum out;
     for (std::size_t i = 0; i < n; ++i) {
         const std::int32_t label = labels[i];
-        if (label < 0 || static_cast<std::size_t>(label) >= c) {
-            throw error("nn.softmax_cross_entropy",
-                        "label " + std::to_string(label) + " of example " + std::to_string(i) +
-                            " is out of range",
-                        "0 <= label < " + std::to_string(c));
-        }
+        const allowed_classes allowed(c, mask, i);
+        check_label(label, i, c, allowed, bool(mask));
         const T* row = logits.data() + i * c;
-        std::size_t arg_max = 0; // strict '>' keeps the first maximum on ties
-        for (std::size_t j = 1; j < c; ++j) {
-            if (row[j] > row[arg_max]) {
-                arg_max = j;
-            }
-        }
+        const std::size_t arg_max = first_arg_max(row, allowed);
         // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000 neither
         // overflow nor lose the label's term. Each exponential is taken once (the gradient
         // reuses it): they are most of this function's time.
         const double shift = static_cast<double>(row[arg_max]);
         double sum_exp = 0.0;
-        for (std::size_t j = 0; j < c; ++j) {
-            exps[j] = std::exp(static_cast<double>(row[j]) - shift);
-            sum_exp += exps[j];
+        exps.resize(allowed.count);
+        for (std::size_t k = 0; k < allowed.count; ++k) {
+            exps[k] = std::exp(static_cast<double>(row[allowed[k]]) - shift);
+            sum_exp += exps[k];
         }
         // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
         out.loss += scale * (std::log(sum_exp) - (static_cast<double>(row[label]) - shift));
@@ -296,8 +335,9 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
         }
         if (dlogits != nullptr) {
             T* g = dlogits->data() + i * c;
-            for (std::size_t j = 0; j < c; ++j) {
-                const double p = exps[j] / sum_exp;
+            for (std::size_t k = 0; k < allowed.count; ++k) {
+                const std::size_t j = allowed[k];
+                const double p = exps[k] / sum_exp;
                 const double onehot = j == static_cast<std::size_t>(label) ? 1.0 : 0.0;
                 g[j] = static_cast<T>((p - onehot) * inv_n);
             }
@@ -424,23 +464,31 @@ void unembed_backward_tangent(const matrix<T>& h, const matrix<T>* t_h, const T*
     }
 }
 
-template <class T> void softmax(const matrix<T>& logits, matrix<T>& p) {
+template <class T> void softmax(const matrix<T>& logits, matrix<T>& p, mask_view mask) {
     const std::size_t n = logits.shape(0);
     const std::size_t c = logits.shape(1);
     ensure_shape(p, n, c);
+    if (mask) // disallowed classes get exactly zero
+        std::fill(p.data(), p.data() + n * c, T(0));
     for (std::size_t i = 0; i < n; ++i) {
         const T* row = logits.data() + i * c;
         T* out = p.data() + i * c;
-        const double shift = static_cast<double>(*std::max_element(row, row + c));
+        const allowed_classes allowed(c, mask, i);
+        if (allowed.count == 0)
+            throw error("nn.softmax", "example " + std::to_string(i) + " allows no class",
+                        "at least one allowed class");
+        double max = static_cast<double>(row[allowed[0]]);
+        for (std::size_t k = 1; k < allowed.count; ++k)
+            max = std::max(max, static_cast<double>(row[allowed[k]]));
         double sum = 0.0;
-        for (std::size_t j = 0; j < c; ++j) {
-            const double e = std::exp(static_cast<double>(row[j]) - shift);
-            out[j] = static_cast<T>(e);
+        for (std::size_t k = 0; k < allowed.count; ++k) {
+            const double e = std::exp(static_cast<double>(row[allowed[k]]) - max);
+            out[allowed[k]] = static_cast<T>(e);
             sum += e;
         }
         const double inv = 1.0 / sum;
-        for (std::size_t j = 0; j < c; ++j) {
-            out[j] = static_cast<T>(static_cast<double>(out[j]) * inv);
+        for (std::size_t k = 0; k < allowed.count; ++k) {
+            out[allowed[k]] = static_cast<T>(static_cast<double>(out[allowed[k]]) * inv);
         }
     }
 }
@@ -483,7 +531,7 @@ void softmax_cross_entropy_tangent(const matrix<T>& p, const matrix<T>& t_logits
     template void activation_backward<T>(activation, const matrix<T>&, const matrix<T>&,           \
                                          matrix<T>&);                                              \
     template loss_sum softmax_cross_entropy<T>(const matrix<T>&, const std::int32_t*, matrix<T>*,  \
-                                               double);                                            \
+                                               double, mask_view);                                 \
     template void linear_forward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,          \
                                             const T*, std::size_t, const T*, matrix<T>&);          \
     template void linear_backward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,         \
@@ -496,7 +544,7 @@ void softmax_cross_entropy_tangent(const matrix<T>& p, const matrix<T>& t_logits
     template void unembed_backward_tangent<T>(const matrix<T>&, const matrix<T>*, const T*,        \
                                               const T*, const matrix<T>&, const matrix<T>&,        \
                                               matrix<T>*, T*);                                     \
-    template void softmax<T>(const matrix<T>&, matrix<T>&);                                        \
+    template void softmax<T>(const matrix<T>&, matrix<T>&, mask_view);                             \
     template void softmax_cross_entropy_tangent<T>(const matrix<T>&, const matrix<T>&, matrix<T>&, \
                                                    double);
 

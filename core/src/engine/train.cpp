@@ -70,7 +70,8 @@ std::vector<std::string> trainer::metric_names() {
 
 nn::loss_sum trainer::forward_loss(const batch& b, bool with_gradient) {
     m_net.forward(b, m_logits);
-    return evaluate_loss(m_cfg.loss, m_logits, b.labels, with_gradient ? &m_dlogits : nullptr);
+    return evaluate_loss(m_cfg.loss, m_logits, b.labels, with_gradient ? &m_dlogits : nullptr,
+                         b.mask);
 }
 
 batch trainer::minibatch(std::int64_t step) {
@@ -86,6 +87,8 @@ batch trainer::minibatch(std::int64_t step) {
     m_batch_tokens.resize({bs, n_tok});
     m_batch_features.resize({bs, n_feat});
     m_batch_labels.resize({bs});
+    const bool masked = !train.mask.empty();
+    m_batch_mask = class_mask{};
     std::uint64_t pos = static_cast<std::uint64_t>(step) * bs;
     std::uint64_t epoch = pos / n;
     std::vector<std::size_t> perm = rng(m_seed, "batch", epoch).permutation(n);
@@ -99,12 +102,15 @@ batch trainer::minibatch(std::int64_t step) {
         std::copy_n(train.features.data() + e * n_feat, n_feat,
                     m_batch_features.data() + i * n_feat);
         m_batch_labels(i) = train.labels(e);
+        if (masked)
+            m_batch_mask.add_row_of(train.mask, e);
     }
     batch b;
     b.n = bs;
     b.tokens = n_tok ? m_batch_tokens.data() : nullptr;
     b.features = n_feat ? m_batch_features.data() : nullptr;
     b.labels = m_batch_labels.data();
+    b.mask = view_of(m_batch_mask);
     return b;
 }
 
@@ -173,6 +179,8 @@ example_set subset(const example_set& set, const std::vector<std::size_t>& indic
         std::copy_n(set.tokens.data() + e * n_tok, n_tok, out.tokens.data() + i * n_tok);
         std::copy_n(set.features.data() + e * n_feat, n_feat, out.features.data() + i * n_feat);
         out.labels(i) = set.labels(e);
+        if (!set.mask.empty())
+            out.mask.add_row_of(set.mask, e);
     }
     return out;
 }

@@ -1,6 +1,7 @@
 // Input specs and batches.
 // SPDX-License-Identifier: Apache-2.0
 #include <grokkit/data.hpp>
+#include <grokkit/error.hpp>
 #include <grokkit/rng.hpp>
 
 #include <algorithm>
@@ -18,17 +19,48 @@ std::string input_spec::describe() const {
     return s + ", " + std::to_string(n_classes) + " classes";
 }
 
-batch as_batch(const example_set& s) {
+void class_mask::add(std::vector<std::int32_t> allowed) {
+    std::sort(allowed.begin(), allowed.end());
+    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+    if (offsets.empty())
+        offsets.push_back(0);
+    classes.insert(classes.end(), allowed.begin(), allowed.end());
+    offsets.push_back(static_cast<std::int64_t>(classes.size()));
+}
+
+void class_mask::add_row_of(const class_mask& source, std::size_t row) {
+    if (offsets.empty())
+        offsets.push_back(0);
+    const auto first = source.classes.begin() + source.offsets[row];
+    classes.insert(classes.end(), first, source.classes.begin() + source.offsets[row + 1]);
+    offsets.push_back(static_cast<std::int64_t>(classes.size()));
+}
+
+mask_view view_of(const class_mask& m) {
+    return m.empty() ? mask_view{} : mask_view{m.offsets.data(), m.classes.data()};
+}
+
+batch slice_batch(const example_set& s, std::size_t first, std::size_t count) {
     batch b;
-    b.n = s.size();
-    b.tokens = s.tokens.size() ? s.tokens.data() : nullptr;
-    b.features = s.features.size() ? s.features.data() : nullptr;
-    b.labels = s.labels.size() ? s.labels.data() : nullptr;
+    b.n = count;
+    const std::size_t nt = s.tokens.size() ? s.tokens.shape(1) : 0;
+    const std::size_t nf = s.features.size() ? s.features.shape(1) : 0;
+    b.tokens = nt ? s.tokens.data() + first * nt : nullptr;
+    b.features = nf ? s.features.data() + first * nf : nullptr;
+    b.labels = s.labels.size() ? s.labels.data() + first : nullptr;
+    b.mask = view_of(s.mask).from(first);
     return b;
+}
+
+batch as_batch(const example_set& s) {
+    return slice_batch(s, 0, s.size());
 }
 
 label_noise add_label_noise(example_set& train, double fraction, std::uint64_t seed,
                             std::size_t n_classes) {
+    if (!train.mask.empty())
+        throw error("label noise", "the examples mask their classes",
+                    "label noise only on a dataset without class masks");
     const std::size_t n_train = train.size();
     const auto n_noisy =
         static_cast<std::size_t>(std::floor(fraction * static_cast<double>(n_train)));

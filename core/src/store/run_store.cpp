@@ -68,6 +68,10 @@ void write_examples(hid_t parent, const std::string& name, const example_set& s)
         h5::write_array(g, "features", {s.features.shape()[0], s.features.shape()[1]},
                         s.features.data());
     h5::write_array(g, "labels", {s.labels.size()}, s.labels.data());
+    if (!s.mask.empty()) {
+        h5::write_array(g, "mask_offsets", {s.mask.offsets.size()}, s.mask.offsets.data());
+        h5::write_array(g, "mask_classes", {s.mask.classes.size()}, s.mask.classes.data());
+    }
 }
 
 void write_header(hid_t file, const run_header& h, const input_spec& spec) {

@@ -27,7 +27,7 @@ inline double mean_loss(grokkit::model& m, const grokkit::batch& x) {
     xt::xtensor<float, 2> logits;
     m.forward(x, logits);
     const grokkit::nn::loss_sum s =
-        grokkit::nn::softmax_cross_entropy<float>(logits, x.labels, nullptr);
+        grokkit::nn::softmax_cross_entropy<float>(logits, x.labels, nullptr, 1.0, x.mask);
     return s.loss / static_cast<double>(x.n);
 }
 
@@ -35,7 +35,8 @@ inline double mean_loss(grokkit::model& m, const grokkit::batch& x) {
 inline double compute_gradients(grokkit::model& m, const grokkit::batch& x) {
     xt::xtensor<float, 2> logits, dlogits;
     m.forward(x, logits);
-    const grokkit::nn::loss_sum s = grokkit::nn::softmax_cross_entropy(logits, x.labels, &dlogits);
+    const grokkit::nn::loss_sum s =
+        grokkit::nn::softmax_cross_entropy(logits, x.labels, &dlogits, 1.0, x.mask);
     m.backward(dlogits);
     return s.loss / static_cast<double>(x.n);
 }
@@ -353,6 +354,87 @@ inline double linear_site_error(grokkit::model& m, const grokkit::example_set& s
         }
     }
     return worst;
+}
+
+/// Each example of `set` allowed its label and a seeded random half of the other classes.
+inline grokkit::class_mask half_mask(const grokkit::example_set& set, std::size_t n_classes,
+                                     std::uint64_t seed) {
+    grokkit::class_mask mask;
+    for (std::size_t i = 0; i < set.size(); ++i) {
+        grokkit::rng r(seed, "mask", i);
+        std::vector<std::int32_t> allowed{set.labels(i)};
+        for (std::size_t j = 0; j < n_classes; ++j)
+            if (r.uniform() < 0.5)
+                allowed.push_back(static_cast<std::int32_t>(j));
+        mask.add(allowed);
+    }
+    return mask;
+}
+
+/// The class-mask contract for model `m` (built for `n_classes`) on `set`, masked by
+/// half_mask(): the masked softmax puts exactly zero probability on every disallowed class;
+/// d(loss)/dlogits is exactly zero there and, on the allowed classes, the gradient of the
+/// cross-entropy over those classes alone; the parameters' gradients match central differences
+/// of the masked loss (so the model's backward() is unchanged by the mask); and a few masked
+/// training steps lower the masked loss without moving probability onto disallowed classes.
+inline void check_class_mask(grokkit::model& m, grokkit::example_set set, std::size_t n_classes) {
+    set.mask = half_mask(set, n_classes, 5);
+    const grokkit::batch x = grokkit::as_batch(set);
+    xt::xtensor<float, 2> logits, p, dlogits;
+    m.forward(x, logits);
+    grokkit::nn::softmax(logits, p, x.mask);
+    grokkit::evaluate_loss(grokkit::loss_config{}, logits, x.labels, &dlogits, x.mask);
+    for (std::size_t i = 0; i < x.n; ++i) {
+        const std::int64_t first = x.mask.offsets[i], last = x.mask.offsets[i + 1];
+        const std::vector<std::int32_t> allowed(x.mask.classes + first, x.mask.classes + last);
+        // The same example restricted to its allowed classes, without a mask.
+        xt::xtensor<float, 2> reduced = xt::zeros<float>({std::size_t{1}, allowed.size()});
+        std::int32_t reduced_label = 0;
+        for (std::size_t k = 0; k < allowed.size(); ++k) {
+            reduced(0, k) = logits(i, static_cast<std::size_t>(allowed[k]));
+            if (allowed[k] == x.labels[i])
+                reduced_label = static_cast<std::int32_t>(k);
+        }
+        xt::xtensor<float, 2> reduced_d;
+        grokkit::nn::softmax_cross_entropy(reduced, &reduced_label, &reduced_d,
+                                           1.0 / static_cast<double>(x.n));
+        double total = 0.0;
+        std::size_t k = 0;
+        for (std::size_t j = 0; j < n_classes; ++j) {
+            const bool on = k < allowed.size() && static_cast<std::size_t>(allowed[k]) == j;
+            if (!on) {
+                REQUIRE(p(i, j) == 0.0f);
+                REQUIRE(dlogits(i, j) == 0.0f);
+                continue;
+            }
+            total += p(i, j);
+            REQUIRE(dlogits(i, j) == Approx(reduced_d(0, k)).margin(1e-7));
+            ++k;
+        }
+        REQUIRE(total == Approx(1.0).epsilon(1e-5));
+    }
+    compute_gradients(m, x);
+    for (grokkit::parameter* q : m.parameters()) {
+        INFO("masked gradient of " << q->name);
+        CHECK(gradient_error(m, *q, x) < 2e-2);
+    }
+    const double before = mean_loss(m, x);
+    grokkit::train_config cfg; // minibatches of 4: the trainer gathers their masks
+    cfg.steps = 20;
+    cfg.lr = 1e-2;
+    cfg.batch_size = 4;
+    grokkit::train(m, set, cfg, 3, {});
+    CHECK(mean_loss(m, x) < before);
+    m.forward(x, logits);
+    grokkit::nn::softmax(logits, p, x.mask);
+    for (std::size_t i = 0; i < x.n; ++i) {
+        std::vector<bool> on(n_classes, false);
+        for (std::int64_t k = x.mask.offsets[i]; k < x.mask.offsets[i + 1]; ++k)
+            on[static_cast<std::size_t>(x.mask.classes[k])] = true;
+        for (std::size_t j = 0; j < n_classes; ++j)
+            if (!on[j])
+                REQUIRE(p(i, j) == 0.0f);
+    }
 }
 
 } // namespace grokkit_test
