@@ -117,12 +117,19 @@ struct dataset_attribute {
     std::int64_t value;
 };
 
+/// A string a dataset records as an attribute of /dataset (the SHA-256 of the games it read).
+struct dataset_text {
+    std::string name;
+    std::string value;
+};
+
 /// Everything a dataset generates for one run.
 struct dataset_split {
     example_set train;
     example_set test;
     std::vector<dataset_record> records;
     std::vector<dataset_attribute> attributes;
+    std::vector<dataset_text> texts;
 };
 
 } // namespace grokkit

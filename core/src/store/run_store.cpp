@@ -113,6 +113,12 @@ void check_dataset_names(const dataset_split& split, const input_spec& spec,
         {"n_train", split.train.size()}, {"n_test", split.test.size()},
         {"n_tokens", spec.n_tokens},     {"vocab_size", spec.vocab_size},
         {"n_features", spec.n_features}, {"n_classes", spec.n_classes}};
+    for (const auto& t : split.texts)
+        for (const auto& a : split.attributes)
+            if (t.name == a.name || t.name == "plugin")
+                throw error(plugin + ".generate",
+                            "text attribute '" + t.name + "' repeats another attribute's name",
+                            "another name");
     for (const auto& a : split.attributes) {
         bool clash = a.name == "plugin";
         for (const auto& [name, value] : core)
@@ -145,6 +151,8 @@ void write_dataset(hid_t file, const run_header& header, const dataset_split& sp
     for (const auto& a : split.attributes)
         if (!h5::has_attr(g, a.name)) // a core one repeated with its value (checked above)
             h5::write_attr(g, a.name, a.value);
+    for (const auto& t : split.texts)
+        h5::write_attr(g, t.name, t.value);
     write_examples(g, "train", split.train);
     write_examples(g, "test", split.test);
     for (const auto& r : split.records) {
