@@ -1,0 +1,66 @@
+// The chess_moves dataset: positions of games and the move played in each, as a model's input
+// and class, with the legal moves as the class mask.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <grokkit/chess/pgn.hpp>
+#include <grokkit/dataset.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chess_moves {
+
+/// The parameters; the defaults here are the only ones (declare() binds these fields).
+struct params {
+    std::string source = "stockfish";
+    std::string pgn;
+    std::int64_t min_rating = 0;
+    std::int64_t max_rating = 4000;
+    std::vector<std::string> time_controls;
+    std::int64_t max_games = 0;
+    std::int64_t n_games = 200;
+    std::vector<std::int64_t> skill_levels{0, 1, 2, 3};
+    std::int64_t nodes = 1000;
+    std::int64_t opening_plies = 4;
+    std::int64_t max_plies = 200;
+    std::int64_t games_seed = 1;
+    std::int64_t workers = 2;
+    std::string cache_dir;
+    std::string encoding = "tokens";
+    double train_fraction = 0.8;
+};
+
+/// Games as read (from a user's PGN or the generated cache) and what was left out.
+struct game_collection {
+    std::vector<grokkit::chess::pgn_game> games;
+    std::string path;
+    std::string sha256;
+    std::int64_t skipped_unreadable = 0; ///< games the PGN reader skipped
+    std::int64_t filtered_out = 0;       ///< readable games the rating or time filters rejected
+};
+
+/// The games a run trains on: for source "pgn" the filtered games of the file; for "stockfish"
+/// the cached games of weakened Stockfish playing itself (generated on first use).
+game_collection load_games(const params& p);
+/// Generates the Stockfish games into `path` (written whole, then renamed into place).
+void generate_games(const params& p, const std::string& path);
+/// Where the generated games for `p` are cached: a name from a hash of every setting that
+/// shapes them, in cache_dir (default $XDG_CACHE_HOME/grokkit/chess, else ~/.cache/...).
+std::string cache_path(const params& p);
+/// The examples of `games`, split by game with rng(seed, "split").
+grokkit::dataset_split make_split(const params& p, const game_collection& games,
+                                  std::uint64_t seed);
+
+class dataset_impl : public grokkit::dataset {
+  public:
+    void declare(grokkit::param_set& ps) override;
+    grokkit::input_spec spec() const override;
+    grokkit::dataset_split generate(std::uint64_t seed) const override;
+
+  private:
+    params m_params;
+};
+
+} // namespace chess_moves
