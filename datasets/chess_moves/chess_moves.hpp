@@ -5,6 +5,7 @@
 
 #include <grokkit/chess/pgn.hpp>
 #include <grokkit/dataset.hpp>
+#include <grokkit/report.hpp>
 
 #include <cstdint>
 #include <string>
@@ -53,8 +54,21 @@ std::string cache_path(const params& p);
 grokkit::dataset_split make_split(const params& p, const game_collection& games,
                                   std::uint64_t seed);
 
-class dataset_impl : public grokkit::dataset {
+/// The baselines a model's held-out move accuracy is read against.
+struct move_baselines {
+    std::int64_t n_positions = 0;
+    double uniform = 0;          ///< mean of 1/|legal moves|: a uniform pick's accuracy
+    std::int64_t n_known = 0;    ///< plies with a known self-agreement (engine plies)
+    double expert_agreement = 0; ///< their share where the expert, asked again, agreed (NaN: none)
+};
+/// From the test set's mask offsets and test_expert_agrees (-1 unknown).
+move_baselines baselines(const std::vector<std::int64_t>& mask_offsets,
+                         const std::vector<std::int64_t>& expert_agrees);
+
+class dataset_impl : public grokkit::dataset, public grokkit::report_contributor {
   public:
+    grokkit::report_section report(const grokkit::run_file& f,
+                                   const std::string& name) const override;
     void declare(grokkit::param_set& ps) override;
     grokkit::input_spec spec() const override;
     grokkit::dataset_split generate(std::uint64_t seed) const override;

@@ -35,14 +35,15 @@ struct report_section {
     std::vector<report_chart> charts;
 };
 
-/// The capability an analysis plugin offers to add its own section to `grokkit report`; the
-/// host finds it with dynamic_cast on the analysis object. Without it an analysis gets a
-/// generic section (its scalar outputs against step).
+/// The capability an analysis or dataset plugin offers to add its own section to `grokkit
+/// report`; the host finds it with dynamic_cast on the plugin's object. Without it an analysis
+/// gets a generic section (its scalar outputs against step) and a dataset none. A dataset's
+/// section follows the training curves and is asked for with `name` "dataset".
 class GROKKIT_VISIBLE report_contributor {
   public:
     virtual ~report_contributor();
-    /// The section for the analysis recorded as `name` in `file` (read its outputs with
-    /// run_file::analysis_output; the file may be live: read committed rows only).
+    /// The section for the analysis recorded as `name` in `file` (or the dataset) (read its outputs
+    /// with run_file::analysis_output; the file may be live: read committed rows only).
     virtual report_section report(const run_file& file, const std::string& name) const = 0;
 };
 

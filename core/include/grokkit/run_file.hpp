@@ -94,6 +94,8 @@ class GROKKIT_VISIBLE run_file {
     /// The dataset plugin's integer attributes ("modulus", "n_train") and records.
     std::string dataset_plugin() const;
     std::int64_t dataset_attribute(const std::string& name) const;
+    /// The dataset plugin's text attributes ("games_sha256"); "" when it has none of `name`.
+    std::string dataset_text(const std::string& name) const;
     std::vector<std::string> dataset_records() const;
     /// Record `name` (split indices, noise) as int64 with its shape.
     xt::xarray<std::int64_t> dataset_record(const std::string& name) const;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace grokkit {
@@ -112,23 +113,48 @@ report_section generic(const run_file& f, const run_file_analysis& a) {
 
 } // namespace
 
+namespace {
+
+// The section `obj` contributes for `name`, or the fallback when it offers none or fails (one
+// section's failure must not lose the page).
+template <class Fallback>
+std::optional<report_section> contributed(const plugin_object* obj, const run_file& f,
+                                          const std::string& name, Fallback fallback) {
+    const auto* c = dynamic_cast<const report_contributor*>(obj);
+    try {
+        std::optional<report_section> s = c ? std::optional(c->report(f, name)) : fallback();
+        if (s && s->title.empty())
+            s->title = name;
+        return s;
+    } catch (const std::exception& e) {
+        std::optional<report_section> s = fallback();
+        if (!s)
+            s = report_section{name, {}, {}, {}, {}};
+        s->notes.insert(s->notes.begin(), "Its plugin's section failed: " + std::string(e.what()) +
+                                              "; the generic one:");
+        return s;
+    }
+}
+
+std::unique_ptr<plugin_object> created(const registry& reg, const std::string& plugin,
+                                       plugin_kind kind) {
+    const loaded_plugin* p = reg.find(plugin);
+    return std::unique_ptr<plugin_object>(p && p->kind == kind ? p->info->create() : nullptr);
+}
+
+} // namespace
+
 std::vector<report_section> report_sections(const run_file& f, const registry& reg) {
     std::vector<report_section> out{provenance(f), training(f)};
+    // A dataset's section (its baselines, say) when its plugin offers one; none otherwise.
+    const auto data = created(reg, f.dataset_plugin(), plugin_kind::dataset);
+    if (auto s =
+            contributed(data.get(), f, "dataset", [] { return std::optional<report_section>(); }))
+        out.push_back(std::move(*s));
     for (const auto& a : f.analyses()) {
-        const loaded_plugin* p = reg.find(a.plugin);
-        std::unique_ptr<plugin_object> obj(p && p->kind == plugin_kind::analysis ? p->info->create()
-                                                                                 : nullptr);
-        const auto* c = dynamic_cast<const report_contributor*>(obj.get());
-        try {
-            out.push_back(c ? c->report(f, a.name) : generic(f, a));
-            if (out.back().title.empty())
-                out.back().title = a.name;
-        } catch (const std::exception& e) { // one section's failure must not lose the page
-            report_section s = generic(f, a);
-            s.notes.insert(s.notes.begin(), "Its plugin's section failed: " +
-                                                std::string(e.what()) + "; the generic one:");
-            out.push_back(std::move(s));
-        }
+        const auto obj = created(reg, a.plugin, plugin_kind::analysis);
+        out.push_back(
+            *contributed(obj.get(), f, a.name, [&] { return std::optional(generic(f, a)); }));
     }
     return out;
 }

@@ -274,6 +274,11 @@ std::int64_t run_file::dataset_attribute(const std::string& name) const {
     return h5::read_int_attr(h5::open_group(m_impl->file, "dataset"), name);
 }
 
+std::string run_file::dataset_text(const std::string& name) const {
+    h5::handle g = h5::open_group(m_impl->file, "dataset");
+    return h5::has_attr(g, name) ? h5::read_string_attr(g, name) : std::string();
+}
+
 std::vector<std::string> run_file::dataset_records() const {
     h5::handle g = h5::open_group(m_impl->file, "dataset");
     std::vector<std::string> out;
