@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -208,4 +209,17 @@ TEST_CASE("chess_moves: Stockfish games are generated once into the cache and re
     params other = p;
     other.nodes = 101;
     CHECK(cache_path(other) != path);
+}
+
+TEST_CASE("chess_moves: the report's baselines: mean 1/|legal| and agreement over known plies",
+          "[chess_moves]") {
+    // Three positions with 2, 4 and 1 legal moves; agreement unknown, yes, no.
+    const auto b = chess_moves::baselines({0, 2, 6, 7}, {-1, 1, 0});
+    CHECK(b.n_positions == 3);
+    CHECK(b.uniform == Approx((0.5 + 0.25 + 1.0) / 3));
+    CHECK(b.n_known == 2);
+    CHECK(b.expert_agreement == Approx(0.5));
+    const auto none = chess_moves::baselines({0, 3}, {-1});
+    CHECK(none.n_known == 0);
+    CHECK(std::isnan(none.expert_agreement));
 }

@@ -2,7 +2,7 @@
 """chess_moves end to end, checked from the run file with h5py: Stockfish self-play generated
 into a cache whose SHA-256 the file records; a user's PGN read with broken games skipped;
 labels inside their legal-move masks; train and test games disjoint; the transformer on tokens
-and the MLP on planes; bad sources refused with exit 2 and no file.
+and the MLP on planes; the report's section gives the baselines h5py computes; bad sources refused with exit 2 and no file.
 usage: chess_moves.py GROKKIT_BINARY SOURCE_DIR"""
 import hashlib
 import os
@@ -51,6 +51,14 @@ def run(name, text, expect=0):
     return out, p.stderr
 
 
+def report_of(out):
+    html = out + ".html"
+    subprocess.run([grokkit, "report", out, "-o", html], check=True, capture_output=True)
+    text = open(html).read()
+    assert "Dataset chess_moves: held-out move accuracy" in text
+    return text
+
+
 def check_examples(f):
     d = f["dataset"]
     for part in ("train", "test"):
@@ -81,6 +89,17 @@ with h5py.File(out, "r") as f:
     agrees = d["test_expert_agrees"][:]
     assert set(np.unique(agrees)) <= {-1, 0, 1} and (agrees >= 0).any()
     assert 0.0 <= f["metrics/test_accuracy"][-1] <= 1.0
+    # The report's baselines, as h5py computes them from the file.
+    uniform = np.mean(1.0 / np.diff(d["test/mask_offsets"][:]))
+    known = agrees[agrees >= 0]
+    text = report_of(out)
+    row = "<td>uniform over the legal moves</td><td>%.4f</td>" % uniform
+    assert row in text, row
+    row = "<td>the expert asked again (its self-agreement)</td><td>%.4f</td><td>%d engine" % (
+        known.mean(), known.size)
+    assert row in text, row
+    row = "step 30</td><td>%.4f</td>" % f["metrics/test_accuracy"][-1]
+    assert row in text, row
 # The same settings again: the cached games, the same SHA-256.
 out2, _ = run("stockfish-again", pipeline(
     f'source = "stockfish"\nn_games = 8\nnodes = 100\nmax_plies = 40\ncache_dir = "{cache}"\n'
@@ -97,6 +116,8 @@ with h5py.File(out, "r") as f:
     d = check_examples(f)
     assert d.attrs["n_games"] == 4 and d.attrs["games_unreadable"] == 5
     assert (d["test_expert_agrees"][:] == -1).all()
+    text = report_of(out)
+    assert "No expert self-agreement" in text and "asked again" not in text
 
 # Bad sources: exit 2, a clear message, no file.
 for name, dataset, message in [

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every plugin's example.toml runs to completion; every pipeline in examples/ and bench/
-# validates (they are long experiments, run by hand, not in the suite).
+# validates (they are long experiments, run by hand, not in the suite). Validating prepares the
+# data; a pipeline whose data takes minutes to make names smaller settings for the check in
+# lines "# check-set: key=value", passed as --set.
 # usage: examples.sh GROKKIT_BINARY SOURCE_DIR
 set -euo pipefail
 grokkit="$1"
@@ -22,7 +24,9 @@ for ex in "$src"/datasets/*/example.toml "$src"/plugins/*/example.toml "$src"/an
     fi
 done
 for ex in "$src"/examples/*.toml "$src"/bench/*/*.toml; do
-    if "$grokkit" check "$ex" >/dev/null 2>"$tmp/check.log"; then
+    sets=()
+    while read -r kv; do sets+=(--set "$kv"); done < <(sed -n 's/^# check-set: *//p' "$ex")
+    if "$grokkit" check "$ex" "${sets[@]}" >/dev/null 2>"$tmp/check.log"; then
         echo "ok: check $(basename "$ex")"
     else
         echo "FAIL: check $ex"; cat "$tmp/check.log"; fail=1
