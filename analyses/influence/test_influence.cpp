@@ -564,11 +564,22 @@ TEST_CASE("influence: with max_memory a tenth of the score matrix, every method 
     CHECK(parts.scores.empty());
     CHECK(parts.n_tiles >= 10);
     CHECK(parts.memory_bytes <= s.max_memory);
-    CHECK(tiled == whole.scores);
-    CHECK(parts.self_influence == whole.self_influence);
+    // Equal to rounding: OpenBLAS' Zen kernels block a product by its width, so a tile's
+    // columns can differ from the whole matrix's in the last bits (Haswell and Cooperlake
+    // kernels give identical bits).
+    const auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
+        if (a.size() != b.size())
+            return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!(std::abs(a[i] - b[i]) <= 1e-9 * (1.0 + std::abs(b[i]))))
+                return false;
+        return true;
+    };
+    CHECK(close(tiled, whole.scores));
+    CHECK(close(parts.self_influence, whole.self_influence));
     CHECK(parts.top.highest() == whole.top.highest());
     CHECK(parts.top.lowest() == whole.top.lowest());
-    CHECK(parts.top.highest_scores() == whole.top.highest_scores());
+    CHECK(close(parts.top.highest_scores(), whole.top.highest_scores()));
     // And a cap below the fixed part names the knob and what it must hold.
     s.max_memory = 64.0;
     CHECK_THROWS_WITH(run({}), Catch::Contains("max_memory of at least"));

@@ -111,10 +111,6 @@ report_section generic(const run_file& f, const run_file_analysis& a) {
     return s;
 }
 
-} // namespace
-
-namespace {
-
 // The section `obj` contributes for `name`, or the fallback when it offers none or fails (one
 // section's failure must not lose the page).
 template <class Fallback>
@@ -128,10 +124,12 @@ std::optional<report_section> contributed(const plugin_object* obj, const run_fi
         return s;
     } catch (const std::exception& e) {
         std::optional<report_section> s = fallback();
-        if (!s)
+        std::string note = "Its plugin's section failed: " + std::string(e.what());
+        if (s)
+            note += "; the generic one:";
+        else
             s = report_section{name, {}, {}, {}, {}};
-        s->notes.insert(s->notes.begin(), "Its plugin's section failed: " + std::string(e.what()) +
-                                              "; the generic one:");
+        s->notes.insert(s->notes.begin(), note);
         return s;
     }
 }
