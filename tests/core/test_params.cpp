@@ -129,3 +129,21 @@ TEST_CASE("params: check_declared applies the declared rules to values set direc
     CHECK_THROWS_WITH(grokkit::check_declared(o, "fixture.build"),
                       "fixture.build: k: 3 exceeds n = 2; expected k <= n");
 }
+
+TEST_CASE("params: lists of numbers take integers and floats, each element checked", "[params]") {
+    param_set ps;
+    std::vector<double> temperatures{0.0, 1.0};
+    ps.add("temperatures", temperatures, "temperatures").at_least(0).non_empty();
+    auto& p = *ps.find("temperatures");
+    CHECK(p.rule_text() == "a non-empty list of numbers, each >= 0");
+    CHECK(p.default_text() == "[0.0, 1.0]");
+    CHECK_FALSE(p.assign(std::vector<std::int64_t>{0, 1, 2}));
+    CHECK(temperatures == std::vector<double>{0.0, 1.0, 2.0});
+    CHECK_FALSE(p.assign(std::vector<double>{0.001, 0.5}));
+    CHECK(temperatures == std::vector<double>{0.001, 0.5});
+    CHECK(*p.assign(std::vector<double>{0.1, -1.0}) == "element -1.0 is out of range");
+    CHECK(*p.assign(std::vector<std::int64_t>{}) == "the list is empty");
+    CHECK(*p.assign(std::vector<std::string>{"a"}) == "[\"a\"] is an array");
+    CHECK(*p.assign(0.5) == "0.5 is a float");
+    CHECK(temperatures == std::vector<double>{0.001, 0.5});
+}

@@ -19,7 +19,9 @@ namespace grokkit {
 using param_value = std::variant<bool, std::int64_t, double, std::string, std::vector<std::int64_t>,
                                  std::vector<std::string>, std::vector<double>>;
 
-enum class param_type { boolean, integer, real, string, integer_list, string_list };
+/// The type of a parameter; listed in the order of param_value's alternatives (assign() relies on
+/// it).
+enum class param_type { boolean, integer, real, string, integer_list, string_list, real_list };
 
 /// Name of a type as users see it in messages and tables ("integer", "list of strings").
 const char* to_string(param_type t);
@@ -102,6 +104,7 @@ class GROKKIT_VISIBLE param_set {
     param& add(std::string key, std::string& field, std::string doc);
     param& add(std::string key, std::vector<std::int64_t>& field, std::string doc);
     param& add(std::string key, std::vector<std::string>& field, std::string doc);
+    param& add(std::string key, std::vector<double>& field, std::string doc);
 
     /// Declares a rule across keys, checked after all keys are assigned.
     void check(std::string key, std::string expected,

@@ -52,6 +52,8 @@ struct chart_series {
     std::string name;
     std::vector<double> x;
     std::vector<double> y;
+    /// Optional: an interval around each point (as many as y), drawn as a vertical bar.
+    std::vector<double> lower = {}, upper = {};
 };
 
 /// Options of a line chart.
@@ -60,11 +62,14 @@ struct line_chart_options {
     std::string y_title;
     bool log_x = false; ///< symlog: step 0 stays on the axis
     bool log_y = false;
-    std::vector<std::pair<std::string, double>> marks; ///< labelled vertical rules at x
+    std::vector<std::pair<std::string, double>> marks = {}; ///< labelled vertical rules at x
+    /// With log_x, the width of the linear part around 0 (Vega-Lite's symlog constant): below 1
+    /// it spreads small x apart (temperatures 0.001 to 0.1).
+    double symlog_constant = 1.0;
 };
 
 /// Lines of several series, zoomable and with tooltips; NaN and infinite y are left out (and
-/// y <= 0 on a log axis).
+/// y <= 0 on a log axis). Series with intervals get points and a bar from lower to upper.
 report_chart line_chart(const std::string& title, const std::vector<chart_series>& series,
                         const line_chart_options& options);
 

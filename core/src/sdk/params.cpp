@@ -24,6 +24,8 @@ const char* to_string(param_type t) {
         return "list of integers";
     case param_type::string_list:
         return "list of strings";
+    case param_type::real_list:
+        return "list of numbers";
     }
     return "?";
 }
@@ -167,6 +169,8 @@ const char* type_phrase(param_type t) {
         return "a list of integers";
     case param_type::string_list:
         return "a list of strings";
+    case param_type::real_list:
+        return "a list of numbers";
     }
     return "a value";
 }
@@ -196,7 +200,8 @@ std::string param::range_text() const {
 }
 
 std::string param::rule_text() const {
-    const bool is_list = m_type == param_type::integer_list || m_type == param_type::string_list;
+    const bool is_list = m_type == param_type::integer_list || m_type == param_type::string_list ||
+                         m_type == param_type::real_list;
     if (!m_choices.empty())
         return (is_list ? "a list of: " : "one of ") + join(m_choices);
     std::string what = type_phrase(m_type);
@@ -242,6 +247,12 @@ std::optional<std::string> param::check_rules(const param_value& v) const {
         for (auto x : *il)
             if (check_number(static_cast<double>(x)))
                 return "element " + std::to_string(x) + " is out of range";
+    } else if (auto* rl = std::get_if<std::vector<double>>(&v)) {
+        if (m_non_empty && rl->empty())
+            return std::string("the list is empty");
+        for (const double x : *rl)
+            if (check_number(x))
+                return "element " + format_real(x) + " is out of range";
     } else if (auto* sl = std::get_if<std::vector<std::string>>(&v)) {
         if (m_non_empty && sl->empty())
             return std::string("the list is empty");
@@ -252,38 +263,35 @@ std::optional<std::string> param::check_rules(const param_value& v) const {
     return std::nullopt;
 }
 
+namespace {
+
+// `v` as a value of type `t` where that is lossless: integers where a number is expected (never
+// the reverse), integer lists as lists of numbers, and an empty TOML array (which arrives as an
+// empty list of integers) as an empty list of any type.
+param_value widened(param_type t, const param_value& v) {
+    const auto* ints = std::get_if<std::vector<std::int64_t>>(&v);
+    const bool empty_list =
+        (ints && ints->empty()) || (std::holds_alternative<std::vector<std::string>>(v) &&
+                                    std::get<std::vector<std::string>>(v).empty());
+    if (t == param_type::real && std::holds_alternative<std::int64_t>(v))
+        return static_cast<double>(std::get<std::int64_t>(v));
+    if (t == param_type::real_list && ints)
+        return std::vector<double>(ints->begin(), ints->end());
+    if (empty_list && t == param_type::string_list)
+        return std::vector<std::string>{};
+    if (empty_list && t == param_type::integer_list)
+        return std::vector<std::int64_t>{};
+    if (empty_list && t == param_type::real_list)
+        return std::vector<double>{};
+    return v;
+}
+
+} // namespace
+
 std::optional<std::string> param::assign(const param_value& v) {
-    // Integers are accepted where a number is expected, never the reverse; an empty TOML array
-    // arrives as an empty list of integers and is accepted for any list type.
-    param_value converted = v;
-    if (m_type == param_type::real && std::holds_alternative<std::int64_t>(v)) {
-        converted = static_cast<double>(std::get<std::int64_t>(v));
-    } else if (m_type == param_type::string_list &&
-               std::holds_alternative<std::vector<std::int64_t>>(v) &&
-               std::get<std::vector<std::int64_t>>(v).empty()) {
-        converted = std::vector<std::string>{};
-    } else if (m_type == param_type::integer_list &&
-               std::holds_alternative<std::vector<std::string>>(v) &&
-               std::get<std::vector<std::string>>(v).empty()) {
-        converted = std::vector<std::int64_t>{};
-    }
-    const std::size_t expected_index = [&] {
-        switch (m_type) {
-        case param_type::boolean:
-            return 0u;
-        case param_type::integer:
-            return 1u;
-        case param_type::real:
-            return 2u;
-        case param_type::string:
-            return 3u;
-        case param_type::integer_list:
-            return 4u;
-        case param_type::string_list:
-            return 5u;
-        }
-        return 0u;
-    }();
+    const param_value converted = widened(m_type, v);
+    // param_type lists the alternatives of param_value in their order.
+    const auto expected_index = static_cast<std::size_t>(m_type);
     if (converted.index() != expected_index) {
         if (auto* reals = std::get_if<std::vector<double>>(&v);
             reals && m_type == param_type::integer_list) {
@@ -343,6 +351,12 @@ param& param_set::add(std::string key, std::vector<std::int64_t>& field, std::st
 param& param_set::add(std::string key, std::vector<std::string>& field, std::string doc) {
     param p(std::move(key), param_type::string_list, std::move(doc));
     bind<std::vector<std::string>, 5>(p, field);
+    return push(std::move(p));
+}
+
+param& param_set::add(std::string key, std::vector<double>& field, std::string doc) {
+    param p(std::move(key), param_type::real_list, std::move(doc));
+    bind<std::vector<double>, 6>(p, field);
     return push(std::move(p));
 }
 

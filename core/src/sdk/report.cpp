@@ -81,10 +81,19 @@ void append_row(std::string& list, std::initializer_list<std::string> pieces) {
 
 constexpr const char* schema = "\"$schema\":\"https://vega.github.io/schema/vega-lite/v6.json\"";
 
-std::string axis(const char* channel, const std::string& title, const char* scale) {
-    return std::string("\"") + channel + "\":{\"field\":\"" + channel +
-           "\",\"type\":\"quantitative\",\"title\":" + json_string(title) +
-           (scale ? std::string(",\"scale\":{\"type\":\"") + scale + "\"}" : "") + "}";
+// A quantitative channel of `field` (the channel's own name by default); a symlog scale gets
+// `constant` when it is not Vega-Lite's default 1.
+std::string axis(const char* channel, const std::string& title, const char* scale,
+                 double constant = 1.0, const char* field = nullptr) {
+    std::string scale_json;
+    if (scale) {
+        scale_json = std::string(",\"scale\":{\"type\":\"") + scale + "\"";
+        if (constant != 1.0)
+            scale_json += ",\"constant\":" + json_number(constant);
+        scale_json += "}";
+    }
+    return std::string("\"") + channel + "\":{\"field\":\"" + (field ? field : channel) +
+           "\",\"type\":\"quantitative\",\"title\":" + json_string(title) + scale_json + "}";
 }
 
 // The rules (and their labels) at the options' marks, as two layers.
@@ -95,7 +104,7 @@ std::string mark_layers(const line_chart_options& o, const char* x_scale) {
     for (const auto& [label, x] : o.marks)
         append_row(values, {"\"label\":", json_string(label), ",\"x\":", json_number(x)});
     const std::string data = "\"data\":{\"values\":[" + values + "]}";
-    const std::string x = axis("x", o.x_title, x_scale);
+    const std::string x = axis("x", o.x_title, x_scale, o.symlog_constant);
     return ",{" + data + ",\"mark\":{\"type\":\"rule\",\"strokeDash\":[4,4],\"color\":\"#555\"}," +
            "\"encoding\":{" + x + "}},{" + data +
            ",\"mark\":{\"type\":\"text\",\"align\":\"left\",\"dx\":4,\"baseline\":\"top\"," +
@@ -105,25 +114,48 @@ std::string mark_layers(const line_chart_options& o, const char* x_scale) {
 
 } // namespace
 
+namespace {
+
+// The bars of the series' intervals, as one layer (none without intervals).
+std::string interval_layer(bool any, const line_chart_options& o, const char* x_scale) {
+    if (!any)
+        return {};
+    return ",{\"transform\":[{\"filter\":\"isValid(datum.lo)\"}],\"mark\":{\"type\":"
+           "\"rule\"},\"encoding\":{" +
+           axis("x", o.x_title, x_scale, o.symlog_constant) + "," +
+           axis("y", o.y_title, o.log_y ? "log" : nullptr, 1.0, "lo") +
+           ",\"y2\":{\"field\":\"hi\"},\"color\":{\"field\":\"series\",\"type\":"
+           "\"nominal\",\"title\":null}}}";
+}
+
+} // namespace
+
 report_chart line_chart(const std::string& title, const std::vector<chart_series>& series,
                         const line_chart_options& o) {
     std::string values;
+    bool intervals = false;
     for (const auto& s : series)
         for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
             if (!std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0))
                 continue;
+            const bool bar = i < s.lower.size() && i < s.upper.size() &&
+                             std::isfinite(s.lower[i]) && std::isfinite(s.upper[i]);
+            intervals = intervals || bar;
             append_row(values, {"\"series\":", json_string(s.name), ",\"x\":", json_number(s.x[i]),
-                                ",\"y\":", json_number(s.y[i])});
+                                ",\"y\":", json_number(s.y[i]),
+                                bar ? ",\"lo\":" + json_number(s.lower[i]) : std::string(),
+                                bar ? ",\"hi\":" + json_number(s.upper[i]) : std::string()});
         }
     const char* x_scale = o.log_x ? "symlog" : nullptr;
     std::string spec =
         std::string("{") + schema + ",\"width\":640,\"height\":240," + "\"data\":{\"values\":[" +
-        values + "]},\"layer\":[{" + "\"mark\":{\"type\":\"line\",\"tooltip\":true}," +
+        values + "]},\"layer\":[{" + "\"mark\":{\"type\":\"line\",\"tooltip\":true" +
+        (intervals ? ",\"point\":true" : "") + "}," +
         "\"params\":[{\"name\":\"zoom\",\"select\":\"interval\",\"bind\":\"scales\"}]," +
-        "\"encoding\":{" + axis("x", o.x_title, x_scale) + "," +
+        "\"encoding\":{" + axis("x", o.x_title, x_scale, o.symlog_constant) + "," +
         axis("y", o.y_title, o.log_y ? "log" : nullptr) +
         ",\"color\":{\"field\":\"series\",\"type\":\"nominal\",\"title\":null}}}" +
-        mark_layers(o, x_scale) + "]}";
+        interval_layer(intervals, o, x_scale) + mark_layers(o, x_scale) + "]}";
     return {title, std::move(spec)};
 }
 

@@ -1,0 +1,372 @@
+// low_temperature: the model and its experts measured by reward, through the dataset's oracle
+// or its episodes; every draw keyed by (analysis seed, step, temperature, state or episode).
+// SPDX-License-Identifier: Apache-2.0
+#include "low_temperature.hpp"
+
+#include <grokkit/error.hpp>
+#include <grokkit/rng.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace low_temperature {
+
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+[[noreturn]] void fail(const std::string& key, const std::string& what,
+                       const std::string& expected) {
+    throw grokkit::error(grokkit::diagnostic{"low_temperature.outputs", key, what, expected, 0, 0});
+}
+
+const grokkit::expert_panel* panel_of(const grokkit::dataset& d, bool wanted) {
+    return wanted ? dynamic_cast<const grokkit::expert_panel*>(&d) : nullptr;
+}
+
+// One player's scored items (states or episodes), aborted episodes apart.
+struct scores {
+    std::vector<double> rewards;
+    std::int64_t aborted = 0;
+};
+
+std::string temperature_purpose(std::size_t t) {
+    std::string p = "low_temperature T";
+    p += std::to_string(t);
+    return p;
+}
+
+std::string expert_purpose(std::size_t k) {
+    std::string p = "low_temperature expert ";
+    p += std::to_string(k);
+    return p;
+}
+
+// The model's logits over every state, in chunks so a large set is never one product.
+xt::xtensor<float, 2> all_logits(grokkit::model& net, const grokkit::example_set& states) {
+    constexpr std::size_t chunk = 4096;
+    xt::xtensor<float, 2> all, part;
+    for (std::size_t first = 0; first < states.size(); first += chunk) {
+        const std::size_t n = std::min(chunk, states.size() - first);
+        net.forward(grokkit::slice_batch(states, first, n), part);
+        if (first == 0)
+            all = xt::zeros<float>({states.size(), part.shape(1)});
+        std::copy(part.begin(), part.end(), all.data() + first * part.shape(1));
+    }
+    return all;
+}
+
+} // namespace
+
+verdict judge(const std::vector<grokkit::interval_estimate>& model,
+              const std::vector<grokkit::interval_estimate>& experts) {
+    verdict v;
+    v.above.assign(model.size(), false);
+    v.margin = nan;
+    for (std::size_t t = 0; t < model.size(); ++t)
+        if (model[t].mean > model[v.best].mean)
+            v.best = t;
+    if (experts.empty() || model.empty())
+        return v;
+    for (std::size_t k = 0; k < experts.size(); ++k)
+        if (experts[k].mean > experts[v.best_expert].mean)
+            v.best_expert = k;
+    const auto& top = experts[v.best_expert];
+    for (std::size_t t = 0; t < model.size(); ++t) {
+        v.above[t] = model[t].lower > top.upper;
+        v.transcends = v.transcends || v.above[t];
+    }
+    v.margin = model[v.best].mean - top.mean;
+    return v;
+}
+
+void analysis_impl::declare(grokkit::param_set& ps) {
+    auto& p = m_params;
+    ps.add("temperatures", p.temperatures,
+           "temperatures T to sample the model's actions at, p ∝ exp(logit / T); 0 is greedy")
+        .at_least(0)
+        .at_most(1e6)
+        .non_empty();
+    ps.add("top_k", p.top_k, "sample only among the k most probable allowed actions; 0: all")
+        .at_least(0);
+    ps.add("top_p", p.top_p,
+           "sample only among the fewest most probable actions whose probability reaches top_p "
+           "(nucleus); 1: all")
+        .above(0)
+        .at_most(1);
+    ps.add("evaluation", p.evaluation,
+           "oracle: the known reward of the actions in the dataset's states; episodes: play the "
+           "dataset's environment; auto: the oracle where the dataset offers one")
+        .one_of({"auto", "oracle", "episodes"});
+    ps.add("samples", p.samples, "actions drawn per state of an oracle (their mean reward counts)")
+        .at_least(1)
+        .at_most(10'000);
+    ps.add("experts", p.experts,
+           "measure the dataset's experts the same way, where it offers them, and judge "
+           "transcendence against the best");
+}
+
+void analysis_impl::declare_outputs(grokkit::output_set& os) const {
+    using grokkit::dtype;
+    os.add("mode", dtype::string, {}, "", "what was measured: \"oracle\" or \"episodes\"");
+    os.add("temperature", dtype::float64, {"n_temperatures"}, "1", "the temperatures, in order");
+    os.add("reward", dtype::float64, {"n_temperatures"}, "reward",
+           "the model's mean reward at each temperature: over the oracle's states (each the mean "
+           "of `samples` draws) or over the episodes that finished");
+    os.add("reward_lower", dtype::float64, {"n_temperatures"}, "reward",
+           "lower bound of its 95% interval (normal approximation, mean - 1.96 s / sqrt(n))");
+    os.add("reward_upper", dtype::float64, {"n_temperatures"}, "reward", "upper bound");
+    os.add("scored", dtype::int64, {"n_temperatures"}, "1", "states or finished episodes: n");
+    os.add("aborted", dtype::int64, {"n_temperatures"}, "1",
+           "episodes that could not finish (an engine died): recorded, never scored");
+    os.add("expert", dtype::string, {"n_experts"}, "",
+           "the dataset's experts, as it names them (none without the capability)");
+    os.add("expert_reward", dtype::float64, {"n_experts"}, "reward",
+           "each expert's mean reward, measured as the model's");
+    os.add("expert_lower", dtype::float64, {"n_experts"}, "reward",
+           "its 95% interval's lower bound");
+    os.add("expert_upper", dtype::float64, {"n_experts"}, "reward", "upper bound");
+    os.add("reference", dtype::string, {"n_references"}, "",
+           "closed-form curves the dataset gives (an oracle's: its experts' exact and empirical "
+           "mixtures sampled at each temperature)");
+    os.add("reference_reward", dtype::float64, {"n_references", "n_temperatures"}, "reward",
+           "their expected rewards at each temperature, over the same states")
+        .axes({"reference", "temperature"});
+    os.add("above_experts", dtype::boolean, {"n_temperatures"}, "1",
+           "the model's interval lies wholly above the best expert's at that temperature");
+    os.add("transcends", dtype::boolean, {}, "1",
+           "at some temperature the model is above the best expert and the intervals do not "
+           "overlap (false without experts)");
+    os.add("best_temperature", dtype::float64, {}, "1", "the temperature of highest mean reward");
+    os.add("best_reward", dtype::float64, {}, "reward", "the model's mean reward there");
+    os.add("best_expert_reward", dtype::float64, {}, "reward",
+           "the best expert's mean reward (NaN without experts)");
+    os.add("margin", dtype::float64, {}, "reward",
+           "best_reward minus best_expert_reward: above 0, the model beats its best expert");
+}
+
+std::string analysis_impl::mode(const grokkit::dataset& source) const {
+    const bool oracle = dynamic_cast<const grokkit::reward_oracle*>(&source) != nullptr;
+    const bool episodes = dynamic_cast<const grokkit::episode_environment*>(&source) != nullptr;
+    const std::string offered = oracle && episodes ? "a reward oracle and episodes"
+                                : oracle           ? "only a reward oracle"
+                                : episodes         ? "only episodes"
+                                                   : "neither a reward oracle nor episodes";
+    const std::string& want = m_params.evaluation;
+    if ((want == "oracle" && !oracle) || (want == "episodes" && !episodes) ||
+        (want == "auto" && !oracle && !episodes))
+        fail("evaluation", "the dataset offers " + offered,
+             "a dataset with a reward oracle or an episode environment (grokkit/evaluation.hpp), "
+             "such as noisy_experts or chess_moves");
+    return want == "auto" ? (oracle ? "oracle" : "episodes") : want;
+}
+
+grokkit::sampling_config analysis_impl::sampling(std::size_t t) const {
+    grokkit::sampling_config c;
+    c.temperature = m_params.temperatures[t];
+    c.top_k = static_cast<std::size_t>(m_params.top_k);
+    c.top_p = m_params.top_p;
+    return c;
+}
+
+void analysis_impl::outputs(const grokkit::analysis_setup& setup,
+                            grokkit::output_binding& out) const {
+    const std::string how = mode(setup.source);
+    std::size_t references = 0;
+    if (how == "oracle") {
+        const auto& oracle = dynamic_cast<const grokkit::reward_oracle&>(setup.source);
+        if (oracle.reward_states(setup.data).size() == 0)
+            fail("evaluation", "the dataset's oracle has no states", "at least one state");
+        references = oracle.reference_rewards(setup.data, 1.0).size();
+    } else if (dynamic_cast<const grokkit::episode_environment&>(setup.source)
+                   .episode_count(setup.data) == 0) {
+        fail("evaluation", "the dataset's environment has no episodes", "at least one episode");
+    }
+    const auto* panel = panel_of(setup.source, m_params.experts);
+    out.size("n_temperatures", m_params.temperatures.size());
+    out.size("n_experts", panel ? panel->expert_names(setup.data).size() : 0);
+    out.size("n_references", references);
+    if (how == "episodes")
+        out.keep_items(); // episodes can be long (games): a kill keeps those played
+}
+
+namespace {
+
+// The model at every temperature, then each expert, over the oracle's states.
+std::vector<scores> oracle_scores(grokkit::analysis_context& ctx,
+                                  const grokkit::reward_oracle& oracle,
+                                  const grokkit::expert_panel* panel,
+                                  const std::vector<grokkit::sampling_config>& configs,
+                                  std::size_t samples, std::uint64_t key) {
+    const grokkit::example_set states = oracle.reward_states(ctx.data());
+    const xt::xtensor<float, 2> logits = all_logits(ctx.trained_model(), states);
+    const std::size_t n = states.size(), classes = logits.shape(1);
+    const std::size_t n_experts = panel ? panel->expert_names(ctx.data()).size() : 0;
+    std::vector<std::unique_ptr<grokkit::actor>> experts;
+    for (std::size_t k = 0; k < n_experts; ++k)
+        experts.push_back(
+            panel->expert(ctx.data(), k, grokkit::rng(key, expert_purpose(k)).next_u64()));
+    std::vector<scores> out(configs.size() + n_experts);
+    const grokkit::mask_view mask = grokkit::view_of(states.mask);
+    for (std::size_t s = 0; s < n; ++s) {
+        const std::vector<double> reward = oracle.action_rewards(ctx.data(), s);
+        const auto value = [&](std::int32_t a) { return reward.at(static_cast<std::size_t>(a)); };
+        for (std::size_t t = 0; t < configs.size(); ++t) {
+            grokkit::rng draws(key, temperature_purpose(t), s);
+            double sum = 0.0;
+            for (std::size_t j = 0; j < samples; ++j)
+                sum += value(grokkit::sample_action(logits.data() + s * classes, classes, mask, s,
+                                                    configs[t], draws));
+            out[t].rewards.push_back(sum / static_cast<double>(samples));
+        }
+        const grokkit::observation state{grokkit::slice_batch(states, s, 1), {}};
+        for (std::size_t k = 0; k < n_experts; ++k) {
+            double sum = 0.0;
+            for (std::size_t j = 0; j < samples; ++j)
+                sum += value(experts[k]->act(state));
+            out[configs.size() + k].rewards.push_back(sum / static_cast<double>(samples));
+        }
+        if (s % 256 == 0 || s + 1 == n)
+            ctx.progress("states", static_cast<std::int64_t>(s + 1), static_cast<std::int64_t>(n));
+    }
+    return out;
+}
+
+// Every player's episodes, as committed items (player * n_episodes + episode: reward,
+// aborted), the ones a killed session committed taken back.
+std::vector<scores> episode_scores(grokkit::analysis_context& ctx,
+                                   const grokkit::episode_environment& env,
+                                   const grokkit::expert_panel* panel,
+                                   const std::vector<grokkit::sampling_config>& configs,
+                                   std::uint64_t key, std::uint64_t env_seed) {
+    const std::size_t n = env.episode_count(ctx.data());
+    const std::size_t n_experts = panel ? panel->expert_names(ctx.data()).size() : 0;
+    const std::size_t players = configs.size() + n_experts, total = players * n;
+    std::map<std::int64_t, std::vector<double>> done = ctx.committed_items();
+    const std::size_t classes = ctx.spec().n_classes;
+    for (std::size_t item = 0; item < total; ++item) {
+        if (done.count(static_cast<std::int64_t>(item)))
+            continue;
+        const std::size_t player = item / n, episode = item % n;
+        std::unique_ptr<grokkit::actor> actor;
+        if (player < configs.size())
+            actor = std::make_unique<grokkit::model_actor>(
+                ctx.trained_model(), classes, configs[player],
+                grokkit::rng(key, temperature_purpose(player), episode));
+        else
+            actor = panel->expert(
+                ctx.data(), player - configs.size(),
+                grokkit::rng(key, expert_purpose(player - configs.size()), episode).next_u64());
+        const grokkit::episode_result r = env.play(ctx.data(), episode, *actor, env_seed);
+        std::vector<double> values{r.reward, r.aborted ? 1.0 : 0.0};
+        ctx.commit_item(static_cast<std::int64_t>(item), values);
+        done[static_cast<std::int64_t>(item)] = std::move(values);
+        ctx.progress("episodes", static_cast<std::int64_t>(done.size()),
+                     static_cast<std::int64_t>(total));
+    }
+    std::vector<scores> out(players);
+    for (const auto& [item, values] : done) {
+        if (item < 0 || static_cast<std::size_t>(item) >= total || values.size() != 2)
+            throw grokkit::error("low_temperature.run",
+                                 "a committed episode item " + std::to_string(item),
+                                 "the items of this pipeline's episodes");
+        scores& s = out[static_cast<std::size_t>(item) / n];
+        if (values[1] != 0.0)
+            ++s.aborted;
+        else
+            s.rewards.push_back(values[0]);
+    }
+    return out;
+}
+
+// Writes every output from the players' scores (the model at each temperature, then experts).
+void write_outputs(grokkit::analysis_context& ctx, const std::string& how,
+                   const std::vector<double>& temperatures, const std::vector<scores>& players,
+                   const std::vector<grokkit::interval_estimate>& model,
+                   const std::vector<grokkit::interval_estimate>& experts, const verdict& v) {
+    const std::size_t n_t = temperatures.size();
+    std::vector<double> mean, lower, upper;
+    std::vector<std::int64_t> scored, aborted;
+    for (std::size_t t = 0; t < n_t; ++t) {
+        mean.push_back(model[t].mean);
+        lower.push_back(model[t].lower);
+        upper.push_back(model[t].upper);
+        scored.push_back(static_cast<std::int64_t>(model[t].n));
+        aborted.push_back(players[t].aborted);
+    }
+    std::vector<double> e_mean, e_lower, e_upper;
+    for (const auto& e : experts) {
+        e_mean.push_back(e.mean);
+        e_lower.push_back(e.lower);
+        e_upper.push_back(e.upper);
+    }
+    // The dataset's closed forms at each temperature, over the oracle's states.
+    std::vector<std::string> names;
+    std::vector<std::vector<double>> curves;
+    if (const auto* oracle = dynamic_cast<const grokkit::reward_oracle*>(&ctx.source());
+        oracle && how == "oracle")
+        for (std::size_t t = 0; t < n_t; ++t) {
+            const auto refs = oracle->reference_rewards(ctx.data(), temperatures[t]);
+            curves.resize(refs.size(), std::vector<double>(n_t, nan));
+            for (std::size_t r = 0; r < refs.size(); ++r) {
+                if (t == 0)
+                    names.push_back(refs[r].name);
+                curves[r][t] = refs[r].reward;
+            }
+        }
+    xt::xarray<double> reference = xt::xarray<double>::from_shape({curves.size(), n_t});
+    for (std::size_t r = 0; r < curves.size(); ++r)
+        std::copy(curves[r].begin(), curves[r].end(), reference.data() + r * n_t);
+    const auto* panel = dynamic_cast<const grokkit::expert_panel*>(&ctx.source());
+    ctx.write("mode", how);
+    ctx.write("temperature", temperatures);
+    ctx.write("reward", mean);
+    ctx.write("reward_lower", lower);
+    ctx.write("reward_upper", upper);
+    ctx.write("scored", scored);
+    ctx.write("aborted", aborted);
+    ctx.write("expert",
+              experts.empty() ? std::vector<std::string>{} : panel->expert_names(ctx.data()));
+    ctx.write("expert_reward", e_mean);
+    ctx.write("expert_lower", e_lower);
+    ctx.write("expert_upper", e_upper);
+    ctx.write("reference", names);
+    ctx.write("reference_reward", reference);
+    ctx.write("above_experts", grokkit::output_value::booleans(v.above));
+    ctx.write("transcends", v.transcends);
+    ctx.write("best_temperature", temperatures[v.best]);
+    ctx.write("best_reward", model[v.best].mean);
+    ctx.write("best_expert_reward", experts.empty() ? nan : experts[v.best_expert].mean);
+    ctx.write("margin", v.margin);
+}
+
+} // namespace
+
+void analysis_impl::run(grokkit::analysis_context& ctx) {
+    const std::string how = mode(ctx.source());
+    const auto* panel = panel_of(ctx.source(), m_params.experts);
+    std::vector<grokkit::sampling_config> configs;
+    for (std::size_t t = 0; t < m_params.temperatures.size(); ++t)
+        configs.push_back(sampling(t));
+    const auto step = static_cast<std::uint64_t>(ctx.step());
+    const std::uint64_t key = grokkit::rng(ctx.seed(), "low_temperature", step).next_u64();
+    const std::vector<scores> players =
+        how == "oracle"
+            ? oracle_scores(ctx, dynamic_cast<const grokkit::reward_oracle&>(ctx.source()), panel,
+                            configs, static_cast<std::size_t>(m_params.samples), key)
+            : episode_scores(ctx, dynamic_cast<const grokkit::episode_environment&>(ctx.source()),
+                             panel, configs, key,
+                             grokkit::rng(ctx.seed(), "low_temperature episodes", step).next_u64());
+    const std::size_t n_t = configs.size();
+    std::vector<grokkit::interval_estimate> model, experts;
+    for (std::size_t i = 0; i < players.size(); ++i)
+        (i < n_t ? model : experts).push_back(grokkit::mean_interval(players[i].rewards));
+    const verdict v = judge(model, experts);
+    write_outputs(ctx, how, m_params.temperatures, players, model, experts, v);
+}
+
+} // namespace low_temperature
