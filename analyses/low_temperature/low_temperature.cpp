@@ -161,7 +161,7 @@ std::string analysis_impl::mode(const grokkit::dataset& source) const {
         (want == "auto" && !oracle && !episodes))
         fail("evaluation", "the dataset offers " + offered,
              "a dataset with a reward oracle or an episode environment (grokkit/evaluation.hpp), "
-             "such as noisy_experts or chess_moves");
+             "such as noisy_experts");
     return want == "auto" ? (oracle ? "oracle" : "episodes") : want;
 }
 
