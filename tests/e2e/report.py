@@ -164,6 +164,9 @@ def main(grokkit, pipeline, artefacts):
               "Accuracy inside and outside the hull"]),
             ("influence", os.path.join("influence", "example.toml"),
              ["top proponents: train index (score)", "Self-influence of the training examples"]),
+            ("low_temperature", os.path.join("low_temperature", "example.toml"),
+             ["Reward against temperature at step", "Transcends: the best mean reward",
+              "model reward [95% interval]", "empirical mixture"]),
         ]
         for name, example, texts in sections:
             run_file = os.path.join(tmp, name + ".h5")
