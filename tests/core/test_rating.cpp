@@ -43,6 +43,12 @@ TEST_CASE("rating: Glickman's worked example", "[rating]") {
     // rounding of mu' (+-0.0087), and sigma' = 0.0599960 is printed truncated.
     CHECK(std::abs((r.rating - 1500.0) / 173.7178 - -0.2069) < 5e-5);
     CHECK(std::abs(r.deviation / 173.7178 - 0.8722) < 5e-5);
+    // The printed numbers by the paper's own path: r' from mu' at its four digits, RD' rounded
+    // to two decimals, sigma' cut at five.
+    const double mu4 = std::round((r.rating - 1500.0) / 173.7178 * 1e4) / 1e4;
+    CHECK(std::round((1500.0 + 173.7178 * mu4) * 100.0) / 100.0 == Approx(1464.06).margin(1e-9));
+    CHECK(std::round(r.deviation * 100.0) / 100.0 == Approx(151.52).margin(1e-9));
+    CHECK(std::floor(r.volatility * 1e5) / 1e5 == Approx(0.05999).margin(1e-12));
     CHECK(std::abs(r.rating - 1464.06) < 0.01);
     CHECK(std::abs(r.deviation - 151.52) < 0.005);
     CHECK(std::abs(r.volatility - 0.05999) < 1e-5);
