@@ -4,6 +4,7 @@
 #include "low_temperature.hpp"
 
 #include <grokkit/error.hpp>
+#include <grokkit/gemm.hpp>
 #include <grokkit/rng.hpp>
 
 #include <algorithm>
@@ -105,6 +106,11 @@ void analysis_impl::declare(grokkit::param_set& ps) {
     ps.add("samples", p.samples, "actions drawn per state of an oracle (their mean reward counts)")
         .at_least(1)
         .at_most(10'000);
+    ps.add("workers", p.workers,
+           "episodes played side by side, each worker with its own copy of the model on one BLAS "
+           "thread (the values do not depend on how many); 0: the run's thread count")
+        .at_least(0)
+        .at_most(256);
     ps.add("experts", p.experts,
            "measure the dataset's experts the same way, where it offers them, and judge "
            "transcendence against the best");
@@ -237,37 +243,49 @@ std::vector<scores> oracle_scores(grokkit::analysis_context& ctx,
 }
 
 // Every player's episodes, as committed items (player * n_episodes + episode: reward,
-// aborted), the ones a killed session committed taken back.
+// aborted), the ones a killed session committed taken back; `workers` episodes are played side
+// by side, each worker with its own copy of the model on one BLAS thread. Each episode's draws
+// are keyed by its player and index, so the values do not depend on `workers`.
 std::vector<scores> episode_scores(grokkit::analysis_context& ctx,
                                    const grokkit::episode_environment& env,
                                    const grokkit::expert_panel* panel,
                                    const std::vector<grokkit::sampling_config>& configs,
-                                   std::uint64_t key, std::uint64_t env_seed) {
+                                   std::uint64_t key, std::uint64_t env_seed, std::size_t workers) {
     const std::size_t n = env.episode_count(ctx.data());
     const std::size_t n_experts = panel ? panel->expert_names(ctx.data()).size() : 0;
     const std::size_t players = configs.size() + n_experts, total = players * n;
     std::map<std::int64_t, std::vector<double>> done = ctx.committed_items();
+    std::vector<std::size_t> pending;
+    for (std::size_t item = 0; item < total; ++item)
+        if (!done.count(static_cast<std::int64_t>(item)))
+            pending.push_back(item);
     const std::size_t classes = ctx.spec().n_classes;
-    for (std::size_t item = 0; item < total; ++item) {
-        if (done.count(static_cast<std::int64_t>(item)))
-            continue;
-        const std::size_t player = item / n, episode = item % n;
-        std::unique_ptr<grokkit::actor> actor;
-        if (player < configs.size())
-            actor = std::make_unique<grokkit::model_actor>(
-                ctx.trained_model(), classes, configs[player],
-                grokkit::rng(key, temperature_purpose(player), episode));
-        else
-            actor = panel->expert(
-                ctx.data(), player - configs.size(),
-                grokkit::rng(key, expert_purpose(player - configs.size()), episode).next_u64());
-        const grokkit::episode_result r = env.play(ctx.data(), episode, *actor, env_seed);
-        std::vector<double> values{r.reward, r.aborted ? 1.0 : 0.0};
-        ctx.commit_item(static_cast<std::int64_t>(item), values);
-        done[static_cast<std::int64_t>(item)] = std::move(values);
-        ctx.progress("episodes", static_cast<std::int64_t>(done.size()),
-                     static_cast<std::int64_t>(total));
-    }
+    std::vector<std::unique_ptr<grokkit::model>> nets;
+    for (std::size_t w = 0; w < std::min(workers, pending.size()); ++w)
+        nets.push_back(ctx.copy_model());
+    const grokkit::scoped_blas_threads one(1, ctx.threads());
+    grokkit::run_items(
+        nets.size(), pending,
+        [&](std::size_t worker, std::size_t item) {
+            const std::size_t player = item / n, episode = item % n;
+            std::unique_ptr<grokkit::actor> actor;
+            if (player < configs.size())
+                actor = std::make_unique<grokkit::model_actor>(
+                    *nets[worker], classes, configs[player],
+                    grokkit::rng(key, temperature_purpose(player), episode));
+            else
+                actor = panel->expert(
+                    ctx.data(), player - configs.size(),
+                    grokkit::rng(key, expert_purpose(player - configs.size()), episode).next_u64());
+            const grokkit::episode_result r = env.play(ctx.data(), episode, *actor, env_seed);
+            return std::vector<double>{r.reward, r.aborted ? 1.0 : 0.0};
+        },
+        [&](std::size_t item, const std::vector<double>& values) {
+            ctx.commit_item(static_cast<std::int64_t>(item), values);
+            done[static_cast<std::int64_t>(item)] = values;
+            ctx.progress("episodes", static_cast<std::int64_t>(done.size()),
+                         static_cast<std::int64_t>(total));
+        });
     std::vector<scores> out(players);
     for (const auto& [item, values] : done) {
         if (item < 0 || static_cast<std::size_t>(item) >= total || values.size() != 2)
@@ -360,7 +378,9 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
                             configs, static_cast<std::size_t>(m_params.samples), key)
             : episode_scores(ctx, dynamic_cast<const grokkit::episode_environment&>(ctx.source()),
                              panel, configs, key,
-                             grokkit::rng(ctx.seed(), "low_temperature episodes", step).next_u64());
+                             grokkit::rng(ctx.seed(), "low_temperature episodes", step).next_u64(),
+                             static_cast<std::size_t>(m_params.workers > 0 ? m_params.workers
+                                                                           : ctx.threads()));
     const std::size_t n_t = configs.size();
     std::vector<grokkit::interval_estimate> model, experts;
     for (std::size_t i = 0; i < players.size(); ++i)

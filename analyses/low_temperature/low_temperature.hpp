@@ -24,6 +24,7 @@ struct params {
     double top_p = 1.0;
     std::string evaluation = "auto";
     std::int64_t samples = 1;
+    std::int64_t workers = 0;
     bool experts = true;
 };
 

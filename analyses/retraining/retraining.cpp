@@ -10,14 +10,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <deque>
-#include <exception>
 #include <limits>
-#include <mutex>
 #include <numeric>
 #include <optional>
-#include <thread>
 
 namespace retraining {
 
@@ -66,18 +61,6 @@ std::vector<double> ranks(const std::vector<double>& v) {
     }
     return r;
 }
-
-// Sets the BLAS thread count for the scope, and back after (errors included).
-class blas_threads {
-  public:
-    blas_threads(int inside, int after) : m_after(after) { grokkit::set_blas_threads(inside); }
-    ~blas_threads() { grokkit::set_blas_threads(m_after); }
-    blas_threads(const blas_threads&) = delete;
-    blas_threads& operator=(const blas_threads&) = delete;
-
-  private:
-    int m_after;
-};
 
 // What the items train on: item 0 the whole set, 1 .. n_loo without one example each, then the
 // subsets.
@@ -386,73 +369,28 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
         std::vector<std::unique_ptr<grokkit::model>> nets;
         for (std::size_t w = 0; w < std::min(workers, pending.size()); ++w)
             nets.push_back(ctx.new_model(ctx.run_seed()));
-        const blas_threads one(1, ctx.threads());
-        // Workers take the next pending item; this thread commits each as soon as it ends (the
-        // file is written from one thread), and after a failure commits what did finish before
-        // rethrowing.
-        std::mutex lock;
-        std::condition_variable ended;
-        std::deque<std::size_t> finished;
-        std::exception_ptr failure;
-        std::size_t next = 0, running = nets.size();
-        const auto work_on = [&](grokkit::model& net) {
-            for (;;) {
-                std::size_t item = 0;
-                {
-                    const std::lock_guard<std::mutex> hold(lock);
-                    if (next == pending.size() || failure)
-                        break;
-                    item = pending[next++];
-                }
-                try {
-                    grokkit::set_flat_parameters(net, init);
-                    const grokkit::example_set rows =
-                        grokkit::subset(train, work.rows(item, n_train));
-                    grokkit::train(net, rows, cfg, ctx.run_seed(), {}, updates);
-                    scored_model m;
-                    losses_and_hits(net, queries, ctx.loss(), m.query_loss, m.query_correct);
-                    losses_and_hits(net, train, ctx.loss(), m.train_loss, m.train_correct);
-                    const std::lock_guard<std::mutex> hold(lock);
-                    scored[item] = std::move(m);
-                    finished.push_back(item);
-                } catch (...) {
-                    const std::lock_guard<std::mutex> hold(lock);
-                    if (!failure)
-                        failure = std::current_exception();
-                }
-                ended.notify_one();
-            }
-            const std::lock_guard<std::mutex> hold(lock);
-            --running;
-            ended.notify_one();
-        };
-        std::vector<std::thread> threads;
-        for (auto& net : nets)
-            threads.emplace_back(work_on, std::ref(*net));
+        const grokkit::scoped_blas_threads one(1, ctx.threads());
+        // Workers retrain; this thread commits each retraining as soon as it ends (the file is
+        // written from one thread).
         std::size_t done = work.size() - pending.size();
-        for (;;) {
-            std::unique_lock<std::mutex> hold(lock);
-            ended.wait(hold, [&] { return !finished.empty() || running == 0; });
-            if (finished.empty())
-                break;
-            const std::size_t item = finished.front();
-            finished.pop_front();
-            const std::vector<double> values = scored[item]->flat();
-            hold.unlock();
-            try {
+        grokkit::run_items(
+            nets.size(), pending,
+            [&](std::size_t worker, std::size_t item) {
+                grokkit::model& net = *nets[worker];
+                grokkit::set_flat_parameters(net, init);
+                const grokkit::example_set rows = grokkit::subset(train, work.rows(item, n_train));
+                grokkit::train(net, rows, cfg, ctx.run_seed(), {}, updates);
+                scored_model m;
+                losses_and_hits(net, queries, ctx.loss(), m.query_loss, m.query_correct);
+                losses_and_hits(net, train, ctx.loss(), m.train_loss, m.train_correct);
+                return m.flat();
+            },
+            [&](std::size_t item, const std::vector<double>& values) {
                 ctx.commit_item(static_cast<std::int64_t>(item), values);
+                scored[item] = scored_model::from_flat(values, n_q, n_train);
                 ctx.progress("retrainings", static_cast<std::int64_t>(++done),
                              static_cast<std::int64_t>(work.size()));
-            } catch (...) {
-                const std::lock_guard<std::mutex> again(lock);
-                if (!failure)
-                    failure = std::current_exception(); // the workers stop taking items
-            }
-        }
-        for (auto& t : threads)
-            t.join();
-        if (failure)
-            std::rethrow_exception(failure);
+            });
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

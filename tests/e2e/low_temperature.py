@@ -89,6 +89,16 @@ def main(grokkit, source):
         run(grokkit, toml, shared, *small, "dataset.error_correlation=1.0")
         cold, best = check_file(shared, weights, False)
         print(f"shared errors: {cold:.3f} at T = 0 against the best expert's {best:.3f}")
+        # Episodes side by side give the same values as one at a time.
+        one = os.path.join(tmp, "one.h5")
+        run(grokkit, toml, one, *small, "analysis.1.workers=1")
+        two = os.path.join(tmp, "two.h5")
+        run(grokkit, toml, two, *small, "analysis.1.workers=2")
+        with h5py.File(one, "r") as a, h5py.File(two, "r") as b:
+            for name in ("reward", "reward_lower", "expert_reward", "margin"):
+                assert np.array_equal(a["analyses/episodes"][name][:],
+                                      b["analyses/episodes"][name][:]), name
+        print("episodes: 1 and 2 workers give the same values")
         # SIGKILL while the episodes are played (longer episodes), then --resume.
         slow = small + ["dataset.episode_length=400"]
         whole = os.path.join(tmp, "whole.h5")

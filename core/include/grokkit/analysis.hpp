@@ -12,6 +12,7 @@
 #include <grokkit/train.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -114,5 +115,16 @@ class GROKKIT_VISIBLE analysis : public plugin_object {
     /// Computes and writes every bound output for the current checkpoint.
     virtual void run(analysis_context& ctx) = 0;
 };
+
+/// Long work in items side by side: `work(worker, item)` runs for each of `items` on `workers`
+/// threads (worker in [0, workers), so each can own a model copy), and `commit(item, values)`
+/// on the calling thread as each ends, in the order they end, so commit_item() is called from
+/// the thread that calls run(). After a failure no new item starts; what finished is still
+/// committed, then the first error is rethrown. Results must not depend on `workers`: key each
+/// item's draws by the item, never by the worker.
+void run_items(
+    std::size_t workers, const std::vector<std::size_t>& items,
+    const std::function<std::vector<double>(std::size_t worker, std::size_t item)>& work,
+    const std::function<void(std::size_t item, const std::vector<double>& values)>& commit);
 
 } // namespace grokkit

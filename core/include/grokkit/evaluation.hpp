@@ -100,7 +100,8 @@ class GROKKIT_VISIBLE expert_panel {
     virtual ~expert_panel();
     /// One name per expert, in a fixed order ("expert 0 (accuracy 0.6)").
     virtual std::vector<std::string> expert_names(const dataset_split& data) const = 0;
-    /// Expert `k` as an actor; any randomness of its own comes from `seed`.
+    /// Expert `k` as an actor; any randomness of its own comes from `seed`. Called from several
+    /// threads at once (one actor per episode).
     virtual std::unique_ptr<actor> expert(const dataset_split& data, std::size_t k,
                                           std::uint64_t seed) const = 0;
 };

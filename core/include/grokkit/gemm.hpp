@@ -19,6 +19,19 @@ void gemm(transpose ta, transpose tb, std::size_t m, std::size_t n, std::size_t 
 
 /// Sets the BLAS thread count (OpenBLAS); results are bit-identical for a given count.
 void set_blas_threads(int n);
+/// Sets the BLAS thread count for a scope, and `after` when the scope ends (errors included):
+/// work split over threads of its own (retrainings, games) runs each on one BLAS thread.
+class scoped_blas_threads {
+  public:
+    scoped_blas_threads(int inside, int after) : m_after(after) { set_blas_threads(inside); }
+    ~scoped_blas_threads() { set_blas_threads(m_after); }
+    scoped_blas_threads(const scoped_blas_threads&) = delete;
+    scoped_blas_threads& operator=(const scoped_blas_threads&) = delete;
+
+  private:
+    int m_after;
+};
+
 /// The BLAS kernel in use ("SkylakeX"), recorded in run files.
 const char* blas_kernel();
 
