@@ -1,5 +1,6 @@
 // low_temperature: the model and its experts measured by reward, through the dataset's oracle
-// or its episodes; every draw keyed by (analysis seed, step, temperature, state or episode).
+// or its episodes; every draw keyed by (analysis seed, step, temperature's index, state or
+// episode).
 // SPDX-License-Identifier: Apache-2.0
 #include "low_temperature.hpp"
 
@@ -63,22 +64,27 @@ xt::xtensor<float, 2> all_logits(grokkit::model& net, const grokkit::example_set
 
 } // namespace
 
+// The index of the largest finite mean, or n when none is finite.
+std::size_t best_of(const std::vector<grokkit::interval_estimate>& v) {
+    std::size_t best = v.size();
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (std::isfinite(v[i].mean) && (best == v.size() || v[i].mean > v[best].mean))
+            best = i;
+    return best;
+}
+
 verdict judge(const std::vector<grokkit::interval_estimate>& model,
               const std::vector<grokkit::interval_estimate>& experts) {
     verdict v;
     v.above.assign(model.size(), false);
     v.margin = nan;
-    for (std::size_t t = 0; t < model.size(); ++t)
-        if (model[t].mean > model[v.best].mean)
-            v.best = t;
-    if (experts.empty() || model.empty())
+    v.best = best_of(model);
+    v.best_expert = best_of(experts);
+    if (v.best == model.size() || v.best_expert == experts.size())
         return v;
-    for (std::size_t k = 0; k < experts.size(); ++k)
-        if (experts[k].mean > experts[v.best_expert].mean)
-            v.best_expert = k;
     const auto& top = experts[v.best_expert];
     for (std::size_t t = 0; t < model.size(); ++t) {
-        v.above[t] = model[t].lower > top.upper;
+        v.above[t] = model[t].lower > top.upper; // false for NaN and for unbounded intervals
         v.transcends = v.transcends || v.above[t];
     }
     v.margin = model[v.best].mean - top.mean;
@@ -255,6 +261,14 @@ std::vector<scores> episode_scores(grokkit::analysis_context& ctx,
     const std::size_t n_experts = panel ? panel->expert_names(ctx.data()).size() : 0;
     const std::size_t players = configs.size() + n_experts, total = players * n;
     std::map<std::int64_t, std::vector<double>> done = ctx.committed_items();
+    // What a killed session committed must be this evaluation's, before anything is played.
+    for (const auto& [item, values] : done)
+        if (item < 0 || static_cast<std::size_t>(item) >= total || values.size() != 2)
+            throw grokkit::error("low_temperature.run",
+                                 "a committed episode item " + std::to_string(item) + " of " +
+                                     std::to_string(values.size()) + " values",
+                                 "one of the " + std::to_string(total) +
+                                     " items (reward, aborted) of this pipeline's episodes");
     std::vector<std::size_t> pending;
     for (std::size_t item = 0; item < total; ++item)
         if (!done.count(static_cast<std::int64_t>(item)))
@@ -288,10 +302,6 @@ std::vector<scores> episode_scores(grokkit::analysis_context& ctx,
         });
     std::vector<scores> out(players);
     for (const auto& [item, values] : done) {
-        if (item < 0 || static_cast<std::size_t>(item) >= total || values.size() != 2)
-            throw grokkit::error("low_temperature.run",
-                                 "a committed episode item " + std::to_string(item),
-                                 "the items of this pipeline's episodes");
         scores& s = out[static_cast<std::size_t>(item) / n];
         if (values[1] != 0.0)
             ++s.aborted;
@@ -356,9 +366,10 @@ void write_outputs(grokkit::analysis_context& ctx, const std::string& how,
     ctx.write("reference_reward", reference);
     ctx.write("above_experts", grokkit::output_value::booleans(v.above));
     ctx.write("transcends", v.transcends);
-    ctx.write("best_temperature", temperatures[v.best]);
-    ctx.write("best_reward", model[v.best].mean);
-    ctx.write("best_expert_reward", experts.empty() ? nan : experts[v.best_expert].mean);
+    const bool any = v.best < n_t, any_expert = v.best_expert < experts.size();
+    ctx.write("best_temperature", any ? temperatures[v.best] : nan);
+    ctx.write("best_reward", any ? model[v.best].mean : nan);
+    ctx.write("best_expert_reward", any_expert ? experts[v.best_expert].mean : nan);
     ctx.write("margin", v.margin);
 }
 

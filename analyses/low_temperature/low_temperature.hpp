@@ -29,7 +29,8 @@ struct params {
 };
 
 /// Whether the model transcends its experts: at some temperature its interval lies wholly above
-/// the best expert's (the one of highest mean).
+/// the best expert's (the one of highest mean). Non-finite means (every episode aborted) are
+/// passed over; an index equal to the count means there was none.
 struct verdict {
     std::vector<bool> above;     ///< per temperature: lower bound > best expert's upper bound
     bool transcends = false;     ///< any of them

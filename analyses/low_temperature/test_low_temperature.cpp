@@ -29,4 +29,18 @@ TEST_CASE("low_temperature: the verdict compares intervals with the best expert'
     v = low_temperature::judge({at(0.5, 0.1)}, {});
     CHECK_FALSE(v.transcends);
     CHECK(std::isnan(v.margin));
+    CHECK(v.best == 0);
+    // A temperature whose every episode aborted (NaN) is passed over, even first.
+    const double nan = std::nan("");
+    v = low_temperature::judge({{nan, nan, nan, 0}, at(0.9, 0.02)},
+                               {{nan, nan, nan, 0}, at(0.7, 0.03)});
+    CHECK(v.best == 1);
+    CHECK(v.best_expert == 1);
+    CHECK(v.transcends);
+    CHECK(v.above == std::vector<bool>{false, true});
+    // One episode each: unbounded intervals (mean_interval) never transcend.
+    const auto one = grokkit::mean_interval({0.9}), expert = grokkit::mean_interval({0.8});
+    v = low_temperature::judge({one}, {expert});
+    CHECK_FALSE(v.transcends);
+    CHECK(v.margin == Approx(0.1));
 }

@@ -58,10 +58,12 @@ void dataset_impl::declare(grokkit::param_set& ps) {
                             std::to_string(p.accuracy.size()) + " experts";
                  return std::nullopt;
              });
-    ps.check("n_states", "n_states x samples_per_state at most 10,000,000 examples",
+    ps.check("n_states",
+             "n_states x samples_per_state (and x test_per_state) at most 10,000,000 examples",
              [&p]() -> std::optional<std::string> {
-                 if (p.n_states * std::max(p.samples_per_state, p.test_per_state) > 10'000'000)
-                     return std::to_string(p.n_states * p.samples_per_state) + " examples";
+                 const auto per_state = std::max(p.samples_per_state, p.test_per_state);
+                 if (p.n_states * per_state > 10'000'000)
+                     return std::to_string(p.n_states * per_state) + " examples in one set";
                  return std::nullopt;
              });
 }
@@ -197,11 +199,13 @@ double tempered_reward(const std::vector<double>& mixture, const std::vector<std
     for (std::size_t s = 0; s < correct.size(); ++s) {
         const double* p = mixture.data() + s * n_actions;
         const double top = *std::max_element(p, p + n_actions);
-        // p^(1/T) relative to the largest, so small T neither underflows nor overflows.
+        // p^(1/T) relative to the largest, so small T neither underflows nor overflows. At T = 0
+        // shares equal but for rounding (weights 0.1 + 0.3 against 0.4) are a tie.
+        const double tied = top * (1.0 - 1e-12);
         double z = 0.0, right = 0.0;
         for (std::size_t a = 0; a < n_actions; ++a) {
             const double w = p[a] <= 0.0        ? 0.0
-                             : temperature == 0 ? (p[a] == top ? 1.0 : 0.0)
+                             : temperature == 0 ? (p[a] >= tied ? 1.0 : 0.0)
                                                 : std::pow(p[a] / top, 1.0 / temperature);
             z += w;
             if (static_cast<std::int32_t>(a) == correct[s])

@@ -67,9 +67,41 @@ TEST_CASE("noisy_experts: independent errors are voted away at low temperature",
         noisy_experts::tempered_reward(noisy_experts::exact_mixture(t), t.correct, 1000, 0.0);
     CHECK(std::abs(cold - majority) < 0.015);
     CHECK(cold > 0.7);
-    // Sharper than T = 1 and continuous towards T = 0.
+    // Sharper than T = 1 (the mean accuracy, 0.6) and continuous towards T = 0.
+    CHECK(noisy_experts::tempered_reward(noisy_experts::exact_mixture(t), t.correct, 1000, 1.0) <
+          cold - 0.1);
     CHECK(noisy_experts::tempered_reward(noisy_experts::exact_mixture(t), t.correct, 1000, 0.01) ==
           Approx(cold).margin(1e-6));
+}
+
+TEST_CASE("noisy_experts: the T = 0 limit splits ties, also between sums of unequal weights",
+          "[noisy_experts]") {
+    // One state, four actions, action 0 correct. Weights 0.1 + 0.2 (right) against 0.3 (wrong):
+    // a tie, though 0.1 + 0.2 != 0.3 in binary; the limit gives each half.
+    const std::vector<std::int32_t> correct{0};
+    std::vector<double> mix{0.1, 0.3, 0.0, 0.0};
+    mix[0] += 0.2;
+    mix[2] = 0.1;
+    REQUIRE(mix[0] != mix[1]);
+    CHECK(noisy_experts::tempered_reward(mix, correct, 4, 0.0) == Approx(0.5).epsilon(1e-12));
+    CHECK(noisy_experts::tempered_reward(mix, correct, 4, 1e-3) == Approx(0.5).epsilon(1e-6));
+    // Unequal weights through exact_mixture: weights 1, 2, 3 over experts choosing 0, 0, 1.
+    noisy_experts::experts_table t;
+    t.n_states = 1;
+    t.n_actions = 4;
+    t.n_experts = 3;
+    t.correct = {0};
+    t.choice = {0, 0, 1};
+    t.weights = {1.0 / 6, 2.0 / 6, 3.0 / 6};
+    const auto tie = noisy_experts::exact_mixture(t);
+    CHECK(noisy_experts::tempered_reward(tie, t.correct, 4, 0.0) == Approx(0.5).epsilon(1e-12));
+    CHECK(noisy_experts::tempered_reward(tie, t.correct, 4, 0.5) == Approx(0.5).epsilon(1e-9));
+    // Right with 0.4 against 0.6: never at T = 0, 0.4 at T = 1, 0.16 / (0.16 + 0.36) at T = 0.5.
+    t.weights = {0.2, 0.2, 0.6};
+    const auto m = noisy_experts::exact_mixture(t);
+    CHECK(noisy_experts::tempered_reward(m, t.correct, 4, 0.0) == 0.0);
+    CHECK(noisy_experts::tempered_reward(m, t.correct, 4, 1.0) == Approx(0.4));
+    CHECK(noisy_experts::tempered_reward(m, t.correct, 4, 0.5) == Approx(0.16 / 0.52));
 }
 
 TEST_CASE("noisy_experts: shared errors and a dominant expert leave no transcendence",

@@ -93,6 +93,13 @@ TEST_CASE("sampling: a masked class is never drawn, at any temperature", "[sampl
             CHECK(chi_squared(counts, p, 20000) < 13.8); // 2 dof, P = 0.001
         }
     }
+    // A hand-built mask that repeats a class counts it once.
+    const std::int64_t offsets[] = {0, 3};
+    const std::int32_t twice[] = {2, 4, 4};
+    grokkit::sampling_config one;
+    const auto p = grokkit::action_probabilities(logits.data(), 5, {offsets, twice}, 0, one);
+    CHECK(p[2] + p[4] == Approx(1.0).epsilon(1e-12));
+    CHECK(p[4] == Approx(1.0 / (1.0 + std::exp(-0.2))));
     grokkit::class_mask none;
     none.add({});
     CHECK_THROWS_AS(grokkit::action_probabilities(logits.data(), 5, grokkit::view_of(none), 0, {}),
@@ -117,6 +124,15 @@ TEST_CASE("sampling: top-k and top-p keep the most probable classes", "[sampling
     CHECK(q[0] == 0.0);
     nucleus.top_p = 0.5;
     CHECK(grokkit::action_probabilities(logits.data(), 4, {}, 0, nucleus)[1] == 1.0);
+    // top-p applies to what top-k kept: masses 0.644, 0.237 renormalised are 0.731, 0.269, so
+    // with k = 2 a top_p of 0.7 keeps only the first.
+    grokkit::sampling_config both;
+    both.top_k = 2;
+    both.top_p = 0.7;
+    CHECK(grokkit::action_probabilities(logits.data(), 4, {}, 0, both)[1] == 1.0);
+    // A non-finite allowed logit is an error, not a silent pick.
+    const std::vector<float> broken{0.0f, std::nanf(""), 1.0f, 0.0f};
+    CHECK_THROWS_AS(grokkit::action_probabilities(broken.data(), 4, {}, 0, {}), grokkit::error);
     grokkit::sampling_config bad;
     bad.top_p = 0.0;
     CHECK_THROWS_AS(grokkit::check_sampling(bad, "test"), grokkit::error);
@@ -147,4 +163,8 @@ TEST_CASE("evaluation: mean_interval is the normal interval of the mean", "[samp
     CHECK(e.upper == Approx(0.75 + 1.959963984540054 * 0.25));
     CHECK(e.n == 4);
     CHECK(std::isnan(grokkit::mean_interval({}).mean));
+    const auto one = grokkit::mean_interval({0.9});
+    CHECK(one.mean == 0.9);
+    CHECK(std::isinf(one.lower));
+    CHECK(std::isinf(one.upper));
 }

@@ -32,7 +32,7 @@ def tempered_correct(mix, correct, t):
     """Expected reward over the states of sampling at temperature t from rows `mix`."""
     top = mix.max(axis=1, keepdims=True)
     if t == 0:
-        w = (mix == top) & (mix > 0)
+        w = (mix >= top * (1 - 1e-12)) & (mix > 0)  # ties up to rounding split evenly
     else:
         w = np.where(mix > 0, (mix / top) ** (1 / t), 0.0)
     w = w / w.sum(axis=1, keepdims=True)

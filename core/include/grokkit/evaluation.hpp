@@ -115,7 +115,9 @@ struct interval_estimate {
 };
 
 /// The mean of `values` and its normal-approximation interval, mean ± z · s / sqrt(n) with s the
-/// sample standard deviation (z = 1.96: 95%); NaN for no values, the mean alone for one.
+/// sample standard deviation (z = 1.96: 95%): what the mean of the population the values were
+/// drawn from may be. NaN for no values; for one value the bounds are infinite. When every value
+/// is the same the interval has width 0, as the approximation gives it.
 interval_estimate mean_interval(const std::vector<double>& values, double z = 1.959963984540054);
 
 } // namespace grokkit

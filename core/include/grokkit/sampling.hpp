@@ -26,10 +26,12 @@ void check_sampling(const sampling_config& config, const std::string& where);
 
 /// The distribution sample_action draws from for row `row` of `mask` (every class when the mask
 /// is null), given that row's `n_classes` logits: softmax(logits / T) over the allowed classes,
-/// computed in double; then the top_k most probable and the smallest most-probable set whose
-/// mass reaches top_p are kept (ties go to the lower class) and renormalised. Every other class
-/// gets exactly 0. At T = 0 the arg-max gets 1 (the lowest class among equal logits). Throws
-/// grokkit::error when the row allows no class.
+/// computed in double; then the top_k most probable are kept (ties go to the lower class), of
+/// them the smallest most-probable set whose share of their mass reaches top_p (the order of
+/// Hugging Face's and vLLM's samplers), and renormalised. Every other class gets exactly 0. At
+/// T = 0 the arg-max gets 1 (the lowest class among equal logits). A class the mask lists twice
+/// counts once. Throws grokkit::error when the row allows no class or an allowed logit is not
+/// finite.
 std::vector<double> action_probabilities(const float* logits, std::size_t n_classes, mask_view mask,
                                          std::size_t row, const sampling_config& config);
 

@@ -32,6 +32,9 @@ std::vector<std::int32_t> allowed_classes(std::size_t n_classes, mask_view mask,
     for (std::int64_t i = mask.offsets[row]; i < mask.offsets[row + 1]; ++i)
         if (mask.classes[i] >= 0 && static_cast<std::size_t>(mask.classes[i]) < n_classes)
             allowed.push_back(mask.classes[i]);
+    // A mask built by hand (an environment's observation) may repeat a class: count it once.
+    std::sort(allowed.begin(), allowed.end());
+    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
     return allowed;
 }
 
@@ -43,9 +46,10 @@ void truncate(std::vector<double>& p, std::vector<std::int32_t> order, const sam
     });
     std::size_t keep = c.top_k > 0 ? std::min(c.top_k, order.size()) : order.size();
     if (c.top_p < 1.0) {
+        // The nucleus of what top-k kept, renormalised (as Hugging Face's and vLLM's samplers).
         double all = 0.0, mass = 0.0;
-        for (const auto k : order)
-            all += p[static_cast<std::size_t>(k)];
+        for (std::size_t i = 0; i < keep; ++i)
+            all += p[static_cast<std::size_t>(order[i])];
         for (std::size_t i = 0; i < keep; ++i) {
             mass += p[static_cast<std::size_t>(order[i])];
             if (mass >= c.top_p * all) {
@@ -73,6 +77,12 @@ std::vector<double> action_probabilities(const float* logits, std::size_t n_clas
     if (allowed.empty())
         throw error("sampling", "row " + std::to_string(row) + " allows no class",
                     "at least one allowed action");
+    for (const auto k : allowed)
+        if (!std::isfinite(logits[k]))
+            throw error("sampling",
+                        "row " + std::to_string(row) + ": logit of class " + std::to_string(k) +
+                            " is " + std::to_string(logits[k]),
+                        "finite logits for every allowed class");
     std::vector<double> p(n_classes, 0.0);
     std::int32_t best = allowed.front();
     for (const auto k : allowed)

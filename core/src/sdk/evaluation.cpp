@@ -48,9 +48,10 @@ interval_estimate mean_interval(const std::vector<double>& values, double z) {
     double squares = 0.0;
     for (const double v : values)
         squares += (v - e.mean) * (v - e.mean);
+    // One value says nothing about the spread: the interval is unbounded, never [mean, mean].
     const double se =
         e.n > 1 ? std::sqrt(squares / static_cast<double>(e.n - 1) / static_cast<double>(e.n))
-                : 0.0;
+                : std::numeric_limits<double>::infinity();
     e.lower = e.mean - z * se;
     e.upper = e.mean + z * se;
     return e;
