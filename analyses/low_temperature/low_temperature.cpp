@@ -6,6 +6,7 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
+#include <grokkit/rating.hpp>
 #include <grokkit/rng.hpp>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace low_temperature {
@@ -33,6 +35,8 @@ const grokkit::expert_panel* panel_of(const grokkit::dataset& d, bool wanted) {
 // One player's scored items (states or episodes), aborted episodes apart.
 struct scores {
     std::vector<double> rewards;
+    std::vector<std::size_t> opponents; ///< of each scored episode (rated environments)
+    std::vector<std::string> records;   ///< every episode's record, aborted ones included
     std::int64_t aborted = 0;
 };
 
@@ -159,7 +163,113 @@ void analysis_impl::declare_outputs(grokkit::output_set& os) const {
            "the best expert's mean reward (NaN without experts)");
     os.add("margin", dtype::float64, {}, "reward",
            "best_reward minus best_expert_reward: above 0, the model beats its best expert");
+    os.add("episode_record", dtype::string, {"n_players", "n_episodes"}, "",
+           "each episode as the environment records it (a game's PGN), the model at each "
+           "temperature in order and then each expert; empty where it gave none")
+        .axes({"player", "episode"})
+        .optional("episodes");
+    const char* rated = "episodes against rated opponents";
+    os.add("opponent", dtype::string, {"n_opponents"}, "",
+           "the opponents, as the dataset names them")
+        .optional(rated);
+    os.add("opponent_rating", dtype::float64, {"n_opponents"}, "Elo",
+           "the rating each opponent is taken to play at")
+        .optional(rated);
+    os.add("opponent_score", dtype::float64, {"n_temperatures", "n_opponents"}, "score",
+           "the model's mean score against each opponent (NaN: no finished game)")
+        .axes({"temperature", "opponent"})
+        .optional(rated);
+    for (const std::string who : {"", "expert_"}) {
+        const std::string dim = who.empty() ? "n_temperatures" : "n_experts";
+        const std::string whose =
+            who.empty() ? "the model's, at each temperature" : "each expert's";
+        os.add(who + "rating", dtype::float64, {dim}, "Glicko",
+               "Glicko-2 rating, " + whose +
+                   ": from 1500 / 350 / 0.06 with tau 0.5, every "
+                   "finished game in one rating period")
+            .optional(rated);
+        os.add(who + "rating_deviation", dtype::float64, {dim}, "Glicko", "its deviation (RD)")
+            .optional(rated);
+        os.add(who + "elo", dtype::float64, {dim}, "Elo",
+               "Elo performance rating, " + whose +
+                   ": the rating whose expected score against "
+                   "the opponents equals the score (+-inf at 100% or 0%)")
+            .optional(rated);
+        os.add(who + "elo_lower", dtype::float64, {dim}, "Elo",
+               "its 95% interval's lower bound (Wilson's interval on the score)")
+            .optional(rated);
+        os.add(who + "elo_upper", dtype::float64, {dim}, "Elo", "upper bound").optional(rated);
+    }
 }
+
+namespace {
+
+// Glicko-2 and Elo of each player from its finished games.
+struct player_rating {
+    grokkit::glicko_rating glicko;
+    grokkit::elo_estimate elo;
+};
+
+player_rating rate(const scores& s, const std::vector<grokkit::rated_opponent>& opponents) {
+    player_rating r;
+    r.glicko = {1500.0, 350.0, 0.06};
+    r.elo.rating = r.elo.lower = r.elo.upper = nan;
+    std::vector<grokkit::rated_game> games;
+    std::vector<grokkit::elo_game> elo;
+    for (std::size_t i = 0; i < s.rewards.size(); ++i) {
+        const auto& o = opponents.at(s.opponents[i]);
+        games.push_back({{o.rating, o.deviation, 0.06}, s.rewards[i]});
+        elo.push_back({o.rating, s.rewards[i]});
+    }
+    r.glicko = grokkit::glicko2_update(r.glicko, games, 0.5);
+    if (!elo.empty())
+        r.elo = grokkit::elo_from_games(elo);
+    return r;
+}
+
+// The ratings outputs, for environments with rated opponents.
+void write_ratings(grokkit::analysis_context& ctx, const std::vector<scores>& players,
+                   std::size_t n_t, const std::vector<grokkit::rated_opponent>& opponents) {
+    std::vector<std::string> names;
+    std::vector<double> ratings;
+    for (const auto& o : opponents) {
+        names.push_back(o.name);
+        ratings.push_back(o.rating);
+    }
+    ctx.write("opponent", names);
+    ctx.write("opponent_rating", ratings);
+    xt::xarray<double> by_opponent = xt::xarray<double>::from_shape({n_t, opponents.size()});
+    for (std::size_t t = 0; t < n_t; ++t)
+        for (std::size_t o = 0; o < opponents.size(); ++o) {
+            double sum = 0.0, count = 0.0;
+            for (std::size_t i = 0; i < players[t].rewards.size(); ++i)
+                if (players[t].opponents[i] == o) {
+                    sum += players[t].rewards[i];
+                    count += 1.0;
+                }
+            by_opponent(t, o) = count > 0 ? sum / count : nan;
+        }
+    ctx.write("opponent_score", by_opponent);
+    for (const std::string who : {"", "expert_"}) {
+        const std::size_t first = who.empty() ? 0 : n_t, last = who.empty() ? n_t : players.size();
+        std::vector<double> r, rd, elo, lo, hi;
+        for (std::size_t p = first; p < last; ++p) {
+            const player_rating pr = rate(players[p], opponents);
+            r.push_back(pr.glicko.rating);
+            rd.push_back(pr.glicko.deviation);
+            elo.push_back(pr.elo.rating);
+            lo.push_back(pr.elo.lower);
+            hi.push_back(pr.elo.upper);
+        }
+        ctx.write(who + "rating", r);
+        ctx.write(who + "rating_deviation", rd);
+        ctx.write(who + "elo", elo);
+        ctx.write(who + "elo_lower", lo);
+        ctx.write(who + "elo_upper", hi);
+    }
+}
+
+} // namespace
 
 std::string analysis_impl::mode(const grokkit::dataset& source) const {
     const bool oracle = dynamic_cast<const grokkit::reward_oracle*>(&source) != nullptr;
@@ -199,11 +309,27 @@ void analysis_impl::outputs(const grokkit::analysis_setup& setup,
         fail("evaluation", "the dataset's environment has no episodes", "at least one episode");
     }
     const auto* panel = panel_of(setup.source, m_params.experts);
+    const std::size_t n_experts = panel ? panel->expert_names(setup.data).size() : 0;
     out.size("n_temperatures", m_params.temperatures.size());
-    out.size("n_experts", panel ? panel->expert_names(setup.data).size() : 0);
+    out.size("n_experts", n_experts);
     out.size("n_references", references);
-    if (how == "episodes")
+    std::size_t n_opponents = 0;
+    if (how == "episodes") {
+        const auto& env = dynamic_cast<const grokkit::episode_environment&>(setup.source);
+        out.size("n_players", m_params.temperatures.size() + n_experts);
+        out.size("n_episodes", env.episode_count(setup.data));
+        n_opponents = env.opponents(setup.data).size();
         out.keep_items(); // episodes can be long (games): a kill keeps those played
+    } else {
+        out.skip("episode_record");
+    }
+    out.size("n_opponents", n_opponents);
+    if (n_opponents == 0)
+        for (const std::string o :
+             {"opponent", "opponent_rating", "opponent_score", "rating", "rating_deviation", "elo",
+              "elo_lower", "elo_upper", "expert_rating", "expert_rating_deviation", "expert_elo",
+              "expert_elo_lower", "expert_elo_upper"})
+            out.skip(o);
 }
 
 namespace {
@@ -274,6 +400,9 @@ std::vector<scores> episode_scores(grokkit::analysis_context& ctx,
         if (!done.count(static_cast<std::int64_t>(item)))
             pending.push_back(item);
     const std::size_t classes = ctx.spec().n_classes;
+    std::map<std::int64_t, std::string> texts = ctx.committed_item_texts();
+    std::vector<std::string> records(total); // handed from the workers to the committing thread
+    std::mutex record_lock;
     std::vector<std::unique_ptr<grokkit::model>> nets;
     for (std::size_t w = 0; w < std::min(workers, pending.size()); ++w)
         nets.push_back(ctx.copy_model());
@@ -291,22 +420,36 @@ std::vector<scores> episode_scores(grokkit::analysis_context& ctx,
                 actor = panel->expert(
                     ctx.data(), player - configs.size(),
                     grokkit::rng(key, expert_purpose(player - configs.size()), episode).next_u64());
-            const grokkit::episode_result r = env.play(ctx.data(), episode, *actor, env_seed);
+            grokkit::episode_result r = env.play(ctx.data(), episode, *actor, env_seed);
+            const std::lock_guard<std::mutex> hold(record_lock);
+            records[item] = std::move(r.record);
             return std::vector<double>{r.reward, r.aborted ? 1.0 : 0.0};
         },
         [&](std::size_t item, const std::vector<double>& values) {
-            ctx.commit_item(static_cast<std::int64_t>(item), values);
+            std::string record;
+            {
+                const std::lock_guard<std::mutex> hold(record_lock);
+                record = std::move(records[item]);
+            }
+            ctx.commit_item(static_cast<std::int64_t>(item), values, record);
             done[static_cast<std::int64_t>(item)] = values;
+            texts[static_cast<std::int64_t>(item)] = std::move(record);
             ctx.progress("episodes", static_cast<std::int64_t>(done.size()),
                          static_cast<std::int64_t>(total));
         });
     std::vector<scores> out(players);
+    for (auto& s : out)
+        s.records.resize(n);
     for (const auto& [item, values] : done) {
-        scores& s = out[static_cast<std::size_t>(item) / n];
-        if (values[1] != 0.0)
+        const auto i = static_cast<std::size_t>(item);
+        scores& s = out[i / n];
+        s.records[i % n] = texts[item];
+        if (values[1] != 0.0) {
             ++s.aborted;
-        else
+        } else {
             s.rewards.push_back(values[0]);
+            s.opponents.push_back(env.episode_opponent(ctx.data(), i % n));
+        }
     }
     return out;
 }
@@ -371,6 +514,20 @@ void write_outputs(grokkit::analysis_context& ctx, const std::string& how,
     ctx.write("best_reward", any ? model[v.best].mean : nan);
     ctx.write("best_expert_reward", any_expert ? experts[v.best_expert].mean : nan);
     ctx.write("margin", v.margin);
+    if (how != "episodes")
+        return;
+    const std::size_t n_episodes = players.front().records.size();
+    std::vector<std::string> records;
+    for (const auto& p : players)
+        records.insert(records.end(), p.records.begin(), p.records.end());
+    const grokkit::output_value flat(records); // one row of strings, reshaped (players, episodes)
+    ctx.write("episode_record",
+              grokkit::output_value(grokkit::dtype::string, {players.size(), n_episodes},
+                                    flat.values(), flat.offsets()));
+    const auto& env = dynamic_cast<const grokkit::episode_environment&>(ctx.source());
+    const auto opponents = env.opponents(ctx.data());
+    if (!opponents.empty())
+        write_ratings(ctx, players, n_t, opponents);
 }
 
 } // namespace

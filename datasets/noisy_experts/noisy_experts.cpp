@@ -284,6 +284,7 @@ grokkit::episode_result dataset_impl::play(const grokkit::dataset_split& data, s
                                            grokkit::actor& player, std::uint64_t seed) const {
     const auto& correct = record(data, "correct_action").values;
     grokkit::rng r(seed, "noisy_experts episode", index);
+    grokkit::episode_result result;
     double right = 0.0;
     for (std::int64_t i = 0; i < m_params.episode_length; ++i) {
         const auto s = static_cast<std::int32_t>(r.below(correct.size()));
@@ -292,10 +293,20 @@ grokkit::episode_result dataset_impl::play(const grokkit::dataset_split& data, s
         o.example.n = 1;
         const std::string text = "state " + std::to_string(s);
         o.text = text;
-        if (player.act(o) == correct[static_cast<std::size_t>(s)])
+        const std::int32_t action = player.act(o);
+        if (action == correct[static_cast<std::size_t>(s)])
             right += 1.0;
+        // The record: "state:action" per step, a trailing * where the action was correct.
+        if (i)
+            result.record += ' ';
+        result.record += std::to_string(s);
+        result.record += ':';
+        result.record += std::to_string(action);
+        if (action == correct[static_cast<std::size_t>(s)])
+            result.record += '*';
     }
-    return {right / static_cast<double>(m_params.episode_length), false};
+    result.reward = right / static_cast<double>(m_params.episode_length);
+    return result;
 }
 
 std::vector<std::string> dataset_impl::expert_names(const grokkit::dataset_split&) const {

@@ -91,8 +91,16 @@ TEST_CASE("rating: bad Glicko-2 input throws", "[rating]") {
     CHECK_THROWS_AS(grokkit::glicko2_update(example_player, bad_score, 0.5), grokkit::error);
     CHECK_THROWS_AS(grokkit::glicko2_update({1500.0, 0.0, 0.06}, games, 0.5), grokkit::error);
     auto bad_opponent = games;
-    bad_opponent[0].opponent.deviation = 0.0;
+    bad_opponent[0].opponent.deviation = -1.0;
     CHECK_THROWS_AS(grokkit::glicko2_update(example_player, bad_opponent, 0.5), grokkit::error);
+    // An opponent of fixed rating (deviation 0) is allowed, and counts as fully informative:
+    // g(0) = 1, so a win against it moves the rating more than against one of deviation 30.
+    auto fixed = games;
+    fixed[0].opponent.deviation = 0.0;
+    const auto with_fixed = grokkit::glicko2_update(example_player, fixed, 0.5);
+    const auto reference = grokkit::glicko2_update(example_player, games, 0.5);
+    CHECK(with_fixed.rating > reference.rating);
+    CHECK(with_fixed.rating - reference.rating < 1.0);
 }
 
 TEST_CASE("rating: Elo performance and Wilson interval for 75 wins in 100", "[rating]") {

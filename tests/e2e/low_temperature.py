@@ -68,6 +68,16 @@ def check_file(path, weights, transcends):
         er, elo, ehi = e["reward"][-1], e["reward_lower"][-1], e["reward_upper"][-1]
         assert (abs(er - r) <= (hi - lo) / 2 + (ehi - elo) / 2).all(), (er, r)
         assert (e["scored"][-1] == 100).all() and (e["aborted"][-1] == 0).all()
+        # Each episode's record, "state:action" per step with * where right, gives its reward.
+        records = texts(e["episode_record"])
+        n_players = len(t) + len(accuracy)
+        assert len(records) == n_players * 100, len(records)
+        for p in range(n_players):
+            steps = [rec.split() for rec in records[p * 100:(p + 1) * 100]]
+            share = np.mean([sum(x.endswith("*") for x in st) / len(st) for st in steps])
+            mean = er[p] if p < len(t) else e["expert_reward"][-1][p - len(t)]
+            assert abs(share - mean) < 1e-12, (p, share, mean)
+        assert "rating" not in e and "opponent" not in e  # no rated opponents here
         for g in (o, e):
             assert bool(g["transcends"][-1]) == transcends, (path, g["margin"][-1])
             assert (g["margin"][-1] > 0) == transcends

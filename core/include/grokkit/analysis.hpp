@@ -94,7 +94,14 @@ class GROKKIT_VISIBLE analysis_context {
     /// what this checkpoint had committed (index -> values), and run() continues with the
     /// items still missing. Call both from the thread that calls run().
     virtual std::map<std::int64_t, std::vector<double>> committed_items() const = 0;
-    virtual void commit_item(std::int64_t index, const std::vector<double>& values) = 0;
+    /// The texts committed with them (index -> text; "" where none was given).
+    virtual std::map<std::int64_t, std::string> committed_item_texts() const = 0;
+    /// Commits an item's values and a text of its own (a game's PGN).
+    virtual void commit_item(std::int64_t index, const std::vector<double>& values,
+                             const std::string& text) = 0;
+    void commit_item(std::int64_t index, const std::vector<double>& values) {
+        commit_item(index, values, {});
+    }
     /// How far this run() has got with long work of its own (retraining, queries, games):
     /// shown beside the training progress as "analysis <name>: <what> <done>/<total>". Call it
     /// per unit of work; the display draws only when due.

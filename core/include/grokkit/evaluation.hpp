@@ -78,6 +78,14 @@ class GROKKIT_VISIBLE reward_oracle {
 struct episode_result {
     double reward = 0.0;  ///< the player's score (a game: 1 win, 0.5 draw, 0 loss)
     bool aborted = false; ///< it could not finish (an engine died): recorded, never scored
+    std::string record;   ///< the episode as text (a game's PGN), stored in the run file
+};
+
+/// An opponent an environment's episodes are played against, at a known rating.
+struct rated_opponent {
+    std::string name;
+    double rating = 1500.0; ///< on the Elo scale, which Glicko shares
+    double deviation = 0.0; ///< its uncertainty (a Glicko RD); 0 for a fixed rating
 };
 
 /// Capability: episodes in which the evaluated player acts (games against an opponent).
@@ -92,6 +100,11 @@ class GROKKIT_VISIBLE episode_environment {
     /// with different players.
     virtual episode_result play(const dataset_split& data, std::size_t index, actor& player,
                                 std::uint64_t seed) const = 0;
+    /// The opponents of the episodes, when they are rated: the analysis then rates every player
+    /// from its scores against them (rewards must be scores in [0, 1]). None by default.
+    virtual std::vector<rated_opponent> opponents(const dataset_split& data) const;
+    /// The opponent of episode `index`: an index into opponents().
+    virtual std::size_t episode_opponent(const dataset_split& data, std::size_t index) const;
 };
 
 /// Capability: the experts whose actions the training data holds, measured as the model is.

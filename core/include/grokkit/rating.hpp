@@ -23,8 +23,9 @@ struct rated_game {
 
 /// Glicko-2's update of `player` over one rating period holding every game of `games`, so the
 /// result does not depend on their order. `tau` is the system constant (Glickman suggests
-/// 0.3 to 1.2; his example uses 0.5). With no games only the deviation grows (step 6). Throws
-/// grokkit::error for tau <= 0, a deviation <= 0 or a score outside [0, 1].
+/// 0.3 to 1.2; his example uses 0.5). With no games only the deviation grows (step 6). An
+/// opponent of fixed rating has deviation 0. Throws grokkit::error for tau <= 0, a player's
+/// deviation <= 0, an opponent's < 0 or a score outside [0, 1].
 glicko_rating glicko2_update(const glicko_rating& player, const std::vector<rated_game>& games,
                              double tau = 0.5);
 

@@ -49,7 +49,10 @@ void validate_glicko(const glicko_rating& player, const std::vector<rated_game>&
     require_positive("volatility", player.volatility);
     for (const rated_game& game : games) {
         require_finite("opponent rating", game.opponent.rating);
-        require_positive("opponent rating deviation", game.opponent.deviation);
+        // An opponent of fixed rating has deviation 0 (g = 1): allowed, unlike the player's.
+        if (!(game.opponent.deviation >= 0.0) || !std::isfinite(game.opponent.deviation))
+            throw error("rating", "opponent rating deviation " + number(game.opponent.deviation),
+                        "a finite number >= 0");
         require_score(game.score);
     }
 }

@@ -158,11 +158,16 @@ class context_impl : public analysis_context {
     std::map<std::int64_t, std::vector<double>> committed_items() const override {
         return m_store.read_items(m_layout.name, m_step);
     }
-    void commit_item(std::int64_t index, const std::vector<double>& values) override {
+    std::map<std::int64_t, std::string> committed_item_texts() const override {
+        return m_store.read_item_texts(m_layout.name, m_step);
+    }
+    using analysis_context::commit_item;
+    void commit_item(std::int64_t index, const std::vector<double>& values,
+                     const std::string& text) override {
         if (!m_layout.items)
             throw error(m_layout.name + ".run", "commit_item() of an analysis that keeps no items",
                         "output_binding::keep_items() in its outputs()");
-        m_store.append_item(m_layout.name, m_step, index, values);
+        m_store.append_item(m_layout.name, m_step, index, values, text);
     }
 
     void begin(std::int64_t step) {

@@ -17,6 +17,14 @@ std::vector<reference_value> reward_oracle::reference_rewards(const dataset_spli
     return {};
 }
 
+std::vector<rated_opponent> episode_environment::opponents(const dataset_split&) const {
+    return {};
+}
+
+std::size_t episode_environment::episode_opponent(const dataset_split&, std::size_t) const {
+    return 0;
+}
+
 model_actor::model_actor(model& net, std::size_t n_classes, sampling_config config, rng draws)
     : m_net(net), m_classes(n_classes), m_config(config), m_draws(draws) {
     check_sampling(config, "model_actor");

@@ -25,6 +25,18 @@ output_layout item_layout() {
     o.doc = "each item's values, as the analysis documents them";
     return o;
 }
+
+output_layout item_text_layout() {
+    output_layout o;
+    o.name = "text";
+    o.type = dtype::string;
+    o.shape = {1};
+    o.axes = {"text"};
+    o.variable = true;
+    o.units = "";
+    o.doc = "each item's text (a game's PGN), as the analysis documents it; may be empty";
+    return o;
+}
 } // namespace
 
 namespace fs = std::filesystem;
@@ -261,6 +273,7 @@ void run_store::create_analysis_groups(hid_t analyses_group,
                                    "(a kill loses none): row r is item index[r] of checkpoint "
                                    "step[r], its values values[r]; step is written last"));
         output_series::create(ig, item_layout(), "item");
+        output_series::create(ig, item_text_layout(), "item");
         h5::create_series(ig, "index", H5T_NATIVE_INT64, {}, {});
         h5::create_series(ig, "step", H5T_NATIVE_INT64, {}, {});
     }
@@ -293,6 +306,7 @@ void run_store::open_handles() {
         if (a.items) {
             h5::handle ig = h5::open_group(g, "items");
             h.item_values = output_series::open(ig, item_layout());
+            h.item_text = output_series::open(ig, item_text_layout());
             h.item_index = open("/analyses/" + a.name + "/items/index");
             h.item_step = open("/analyses/" + a.name + "/items/step");
         }
@@ -381,7 +395,7 @@ void run_store::append_analysis(const std::string& name, std::int64_t step,
 }
 
 void run_store::append_item(const std::string& name, std::int64_t step, std::int64_t index,
-                            const std::vector<double>& values) {
+                            const std::vector<double>& values, const std::string& text) {
     auto& h = m_analyses.at(name);
     if (!h.item_values)
         throw error(name + ".run", "commit_item() of an analysis that keeps no items",
@@ -389,6 +403,7 @@ void run_store::append_item(const std::string& name, std::int64_t step, std::int
     const std::size_t n = h5::series_length(h.item_step);
     const std::int64_t count = static_cast<std::int64_t>(values.size());
     h.item_values->append(n, output_value(dtype::float64, {1}, values, {0, count}));
+    h.item_text->append(n, output_value(std::vector<std::string>{text}));
     h5::set_series_length(h.item_index, n + 1);
     h5::write_row(h.item_index, n, H5T_NATIVE_INT64, &index);
     flush();
@@ -411,6 +426,20 @@ std::map<std::int64_t, std::vector<double>> run_store::read_items(const std::str
             items[index[r]] = rows.empty() ? std::vector<double>{} : rows.front();
         }
     return items;
+}
+
+std::map<std::int64_t, std::string> run_store::read_item_texts(const std::string& name,
+                                                               std::int64_t step) const {
+    std::map<std::int64_t, std::string> texts;
+    const auto& h = m_analyses.at(name);
+    if (!h.item_text)
+        return texts;
+    const auto steps = h5::read_int_series(h.item_step);
+    const auto index = h5::read_int_series(h.item_index);
+    for (std::size_t r = 0; r < steps.size(); ++r)
+        if (steps[r] == step)
+            texts[index[r]] = h.item_text->read(r).texts().at(0);
+    return texts;
 }
 
 output_value run_store::read_analysis(const std::string& name, const std::string& output,
@@ -529,6 +558,7 @@ void run_store::drop_rows_after_checkpoint() {
             h5::set_series_length(h.item_step, i);
             h5::set_series_length(h.item_index, i);
             h.item_values->truncate(i);
+            h.item_text->truncate(i);
         }
     }
 }

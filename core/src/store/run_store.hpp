@@ -157,13 +157,16 @@ class run_store {
     void append_analysis(const std::string& name, std::int64_t step,
                          const std::map<std::string, output_value>& values,
                          const std::set<std::string>& tiled = {});
-    /// Commits one work item of analysis `name` at checkpoint step `step`: its values, its
-    /// index, then the step (the commit marker), each flushed.
+    /// Commits one work item of analysis `name` at checkpoint step `step`: its values and text,
+    /// its index, then the step (the commit marker), each flushed.
     void append_item(const std::string& name, std::int64_t step, std::int64_t index,
-                     const std::vector<double>& values);
+                     const std::vector<double>& values, const std::string& text = {});
     /// The items analysis `name` committed at checkpoint step `step`: index -> values.
     std::map<std::int64_t, std::vector<double>> read_items(const std::string& name,
                                                            std::int64_t step) const;
+    /// Their texts: index -> text.
+    std::map<std::int64_t, std::string> read_item_texts(const std::string& name,
+                                                        std::int64_t step) const;
     /// The value analysis `name` wrote for `output` at checkpoint step `step`. Throws
     /// grokkit::error when it has no row for that step.
     output_value read_analysis(const std::string& name, const std::string& output,
@@ -208,8 +211,8 @@ class run_store {
     struct analysis_handles {
         std::map<std::string, output_series> outputs;
         h5::handle step;
-        // Work items, when kept: values (ragged), index, and step last.
-        std::optional<output_series> item_values;
+        // Work items, when kept: values (ragged), text, index, and step last.
+        std::optional<output_series> item_values, item_text;
         h5::handle item_index, item_step;
     };
     std::map<std::string, analysis_handles> m_analyses;
