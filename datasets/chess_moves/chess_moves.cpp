@@ -71,6 +71,37 @@ void dataset_impl::declare(grokkit::param_set& ps) {
     ps.add("train_fraction", p.train_fraction, "share of games (not positions) to train on")
         .above(0)
         .below(1);
+    ps.add("opponents", p.opponents,
+           "environment: the Stockfish Skill Levels the model plays against (low_temperature, "
+           "evaluation = episodes)")
+        .at_least(0)
+        .at_most(20)
+        .non_empty();
+    ps.add("opponent_ratings", p.opponent_ratings,
+           "the Elo each opponent is taken to play at, one per opponent (default: Zhang et al.'s "
+           "calibration of levels 1, 3, 5 at 0.1 s a move)")
+        .at_least(0)
+        .at_most(4000);
+    ps.add("eval_games", p.eval_games, "games against each opponent, half with the model as White")
+        .at_least(1)
+        .at_most(100'000);
+    ps.add("eval_nodes", p.eval_nodes,
+           "nodes per opponent move (go nodes, Threads = 1); the experts search as in the data")
+        .at_least(1)
+        .at_most(1e8);
+    ps.add("eval_movetime_ms", p.eval_movetime_ms,
+           "or milliseconds per opponent move instead (0: use eval_nodes); the paper's 100")
+        .at_least(0)
+        .at_most(600'000);
+    ps.add("eval_max_plies", p.eval_max_plies, "a game reaching this many plies ends as a draw")
+        .at_least(1)
+        .at_most(5000);
+    ps.check("opponent_ratings", "one rating per opponent", [&p]() -> std::optional<std::string> {
+        if (p.opponent_ratings.size() != p.opponents.size())
+            return std::to_string(p.opponent_ratings.size()) + " ratings for " +
+                   std::to_string(p.opponents.size()) + " opponents";
+        return std::nullopt;
+    });
     ps.check("pgn", "a file with source = \"pgn\"", [&p]() -> std::optional<std::string> {
         if (p.source == "pgn" && p.pgn.empty())
             return "source = \"pgn\" needs the file";

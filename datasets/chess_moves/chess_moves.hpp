@@ -5,6 +5,7 @@
 
 #include <grokkit/chess/pgn.hpp>
 #include <grokkit/dataset.hpp>
+#include <grokkit/evaluation.hpp>
 #include <grokkit/report.hpp>
 
 #include <cstdint>
@@ -31,6 +32,13 @@ struct params {
     std::string cache_dir;
     std::string encoding = "tokens";
     double train_fraction = 0.8;
+    // The environment: games against Stockfish opponents (low_temperature).
+    std::vector<std::int64_t> opponents{1, 3, 5};
+    std::vector<double> opponent_ratings{1554, 1867, 2148};
+    std::int64_t eval_games = 10;
+    std::int64_t eval_nodes = 1000;
+    std::int64_t eval_movetime_ms = 0;
+    std::int64_t eval_max_plies = 300;
 };
 
 /// Games as read (from a user's PGN or the generated cache) and what was left out.
@@ -65,15 +73,35 @@ struct move_baselines {
 move_baselines baselines(const std::vector<std::int64_t>& mask_offsets,
                          const std::vector<std::int64_t>& expert_agrees);
 
-class dataset_impl : public grokkit::dataset, public grokkit::report_contributor {
+/// The score of the side `model_white` names in a finished game ("1-0", "0-1", "1/2-1/2"); a
+/// game still going (the ply cap) is a draw.
+double model_score(const std::string& result, bool model_white);
+
+class dataset_impl : public grokkit::dataset,
+                     public grokkit::report_contributor,
+                     public grokkit::episode_environment,
+                     public grokkit::expert_panel {
   public:
+    // The environment (environment.cpp): episode i is game i % eval_games against opponent
+    // i / eval_games, the model White in even games.
+    std::size_t episode_count(const grokkit::dataset_split& data) const override;
+    grokkit::episode_result play(const grokkit::dataset_split& data, std::size_t index,
+                                 grokkit::actor& player, std::uint64_t seed) const override;
+    std::vector<grokkit::rated_opponent>
+    opponents(const grokkit::dataset_split& data) const override;
+    std::size_t episode_opponent(const grokkit::dataset_split& data,
+                                 std::size_t index) const override;
+    /// The settings that generated the games (source = stockfish; none for a user's PGN).
+    std::vector<std::string> expert_names(const grokkit::dataset_split& data) const override;
+    std::unique_ptr<grokkit::actor> expert(const grokkit::dataset_split& data, std::size_t k,
+                                           std::uint64_t seed) const override;
+
     grokkit::report_section report(const grokkit::run_file& f,
                                    const std::string& name) const override;
     void declare(grokkit::param_set& ps) override;
     grokkit::input_spec spec() const override;
     grokkit::dataset_split generate(std::uint64_t seed) const override;
 
-  private:
     params m_params;
 };
 

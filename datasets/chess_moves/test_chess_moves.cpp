@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -222,4 +223,124 @@ TEST_CASE("chess_moves: the report's baselines: mean 1/|legal| and agreement ove
     const auto none = chess_moves::baselines({0, 3}, {-1});
     CHECK(none.n_known == 0);
     CHECK(std::isnan(none.expert_agreement));
+}
+
+namespace {
+
+// Plays a random legal move (from the mask) and remembers each position it saw and its move.
+class recording_actor final : public grokkit::actor {
+  public:
+    std::int32_t act(const grokkit::observation& o) override {
+        const auto n = static_cast<std::uint64_t>(o.example.mask.offsets[1]);
+        const std::int32_t c = o.example.mask.classes[m_draws.below(n)];
+        seen.emplace_back(std::string(o.text), c);
+        return c;
+    }
+    std::string name() const override { return "recorder"; }
+    std::vector<std::pair<std::string, std::int32_t>> seen; ///< (FEN, class) per move
+  private:
+    grokkit::rng m_draws{4, "recorder"};
+};
+
+} // namespace
+
+TEST_CASE("chess_moves: games against the real Stockfish are stored as PGN that reads back to "
+          "the same game",
+          "[chess_moves]") {
+    dataset_impl d;
+    d.m_params.opponents = {1};
+    d.m_params.opponent_ratings = {1554};
+    d.m_params.eval_games = 2;
+    d.m_params.eval_nodes = 50;
+    d.m_params.eval_max_plies = 40;
+    const grokkit::dataset_split none;
+    REQUIRE(d.episode_count(none) == 2);
+    const move_vocabulary vocab;
+    for (std::size_t game = 0; game < 2; ++game) {
+        recording_actor player;
+        const grokkit::episode_result r = d.play(none, game, player, 0);
+        REQUIRE_FALSE(r.aborted);
+        const std::string path = scratch("game" + std::to_string(game) + ".pgn");
+        std::ofstream(path) << r.record;
+        gc::pgn_reader reader(path);
+        gc::pgn_game g;
+        REQUIRE(reader.next(g));
+        REQUIRE_FALSE(g.problem);
+        CHECK(*g.tag("White") == (game == 0 ? "recorder" : "Stockfish skill 1, 50 nodes"));
+        CHECK(g.moves.size() <= 40);
+        // Replayed from the PGN: the recorder's moves at its plies, from the positions it saw,
+        // and every other move the engine's; the result is the one the replay reaches.
+        gc::game replay;
+        std::size_t mine = 0;
+        for (std::size_t ply = 0; ply < g.moves.size(); ++ply) {
+            if (ply % 2 == game) {
+                REQUIRE(mine < player.seen.size());
+                CHECK(replay.current().fen() == player.seen[mine].first);
+                CHECK(vocab.index(g.moves[ply]) == player.seen[mine].second);
+                ++mine;
+            }
+            replay.play(g.moves[ply]);
+        }
+        CHECK(mine == player.seen.size());
+        const bool capped = replay.status() == gc::outcome::ongoing;
+        CHECK(capped == (g.moves.size() == 40));
+        CHECK(g.result == (capped ? "1/2-1/2" : replay.result()));
+        CHECK(r.reward == model_score(g.result, game == 0));
+    }
+    // Ratings like for like: the opponents as the dataset names them, and the experts.
+    const auto opponents = d.opponents(none);
+    REQUIRE(opponents.size() == 1);
+    CHECK(opponents[0].rating == 1554);
+    CHECK(d.expert_names(none).size() == d.m_params.skill_levels.size());
+    CHECK(model_score("1-0", true) == 1.0);
+    CHECK(model_score("1-0", false) == 0.0);
+    CHECK(model_score("1/2-1/2", false) == 0.5);
+}
+
+namespace {
+
+// Kills this process's Stockfish children (found in /proc by parent and name).
+void kill_child_engines() {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream stat(entry.path() / "stat");
+        std::string pid, comm, state;
+        long parent = 0;
+        if (stat >> pid >> comm >> state >> parent && parent == ::getpid() &&
+            comm.find("stockfish") != std::string::npos)
+            ::kill(std::stol(pid), SIGKILL);
+    }
+}
+
+// Plays the first legal move, and kills the opponent engine before its third move.
+class engine_killer final : public grokkit::actor {
+  public:
+    std::int32_t act(const grokkit::observation& o) override {
+        if (++m_moves == 3)
+            kill_child_engines();
+        return o.example.mask.classes[0];
+    }
+
+  private:
+    int m_moves = 0;
+};
+
+} // namespace
+
+TEST_CASE("chess_moves: an opponent engine that dies mid-game aborts the game, never scores it",
+          "[chess_moves]") {
+    dataset_impl d;
+    d.m_params.opponents = {1};
+    d.m_params.opponent_ratings = {1554};
+    d.m_params.eval_games = 2;
+    d.m_params.eval_nodes = 50;
+    const grokkit::dataset_split none;
+    engine_killer player;
+    const grokkit::episode_result r = d.play(none, 0, player, 0);
+    CHECK(r.aborted);
+    CHECK(r.record.find("[Result \"*\"]") != std::string::npos);
+    CHECK(r.record.find("[Termination \"aborted: ") != std::string::npos);
+    // The next game starts a fresh engine and finishes.
+    engine_killer calm;
+    d.m_params.eval_max_plies = 4; // calm kills nothing before its third move
+    CHECK_FALSE(d.play(none, 1, calm, 0).aborted);
 }

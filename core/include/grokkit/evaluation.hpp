@@ -34,6 +34,8 @@ class GROKKIT_VISIBLE actor {
     virtual ~actor();
     /// The action in `state`: a class in [0, n_classes) that the example's mask allows.
     virtual std::int32_t act(const observation& state) = 0;
+    /// Who plays, for an episode's record ("model, T = 0.1"); "player" by default.
+    virtual std::string name() const;
 };
 
 /// The model as an actor: its logits for the example, drawn from by sample_action with its own
@@ -42,6 +44,8 @@ class GROKKIT_VISIBLE model_actor final : public actor {
   public:
     model_actor(model& net, std::size_t n_classes, sampling_config config, rng draws);
     std::int32_t act(const observation& state) override;
+    /// "model, T = 0.1" (with top-k and top-p when set).
+    std::string name() const override;
 
   private:
     model& m_net;

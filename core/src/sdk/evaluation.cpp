@@ -4,6 +4,7 @@
 #include <grokkit/evaluation.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace grokkit {
@@ -12,6 +13,23 @@ actor::~actor() = default;
 reward_oracle::~reward_oracle() = default;
 episode_environment::~episode_environment() = default;
 expert_panel::~expert_panel() = default;
+
+std::string actor::name() const {
+    return "player";
+}
+
+std::string model_actor::name() const {
+    char text[96];
+    std::snprintf(text, sizeof text, "model, T = %g", m_config.temperature);
+    std::string n = text;
+    if (m_config.top_k > 0)
+        n += ", top-k " + std::to_string(m_config.top_k);
+    if (m_config.top_p < 1.0) {
+        std::snprintf(text, sizeof text, ", top-p %g", m_config.top_p);
+        n += text;
+    }
+    return n;
+}
 
 std::vector<reference_value> reward_oracle::reference_rewards(const dataset_split&, double) const {
     return {};

@@ -1,0 +1,217 @@
+// chess_moves as an environment: the model plays whole games against weakened Stockfish, and the
+// settings that generated the training games play the same games in its place (the experts).
+// SPDX-License-Identifier: Apache-2.0
+#include "chess_moves.hpp"
+#include "encoding.hpp"
+
+#include <grokkit/chess/game.hpp>
+#include <grokkit/chess/movegen.hpp>
+#include <grokkit/chess/uci_engine.hpp>
+#include <grokkit/error.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace chess_moves {
+
+namespace gc = grokkit::chess;
+
+namespace {
+
+std::string opponent_name(std::int64_t skill, const params& p) {
+    std::string name = "Stockfish skill ";
+    name += std::to_string(skill);
+    if (p.eval_movetime_ms > 0) {
+        name += ", ";
+        name += std::to_string(p.eval_movetime_ms);
+        name += " ms";
+    } else {
+        name += ", ";
+        name += std::to_string(p.eval_nodes);
+        name += " nodes";
+    }
+    return name;
+}
+
+// A weakened Stockfish with one thread, at a skill level.
+void configure(gc::uci_engine& e, std::int64_t skill) {
+    e.set_option("Threads", "1");
+    e.set_option("Hash", "16");
+    e.set_option("Skill Level", std::to_string(skill));
+    e.new_game();
+}
+
+// The position as the model reads it: its encoding, and the legal moves as the mask.
+struct encoded_position {
+    std::vector<std::int32_t> tokens;
+    std::vector<float> features;
+    std::vector<std::int32_t> legal; ///< classes, sorted
+    std::vector<gc::move> moves;     ///< the legal move of each class in `legal`
+    std::int64_t offsets[2] = {0, 0};
+    std::string fen;
+
+    encoded_position(const params& p, const move_vocabulary& vocab, const gc::position& pos) {
+        if (p.encoding == "tokens") {
+            tokens.resize(n_position_tokens);
+            encode_tokens(pos, tokens.data());
+        } else {
+            features.resize(n_plane_features);
+            encode_planes(pos, features.data());
+        }
+        std::vector<std::pair<std::int32_t, gc::move>> pairs;
+        for (const gc::move m : gc::legal_moves(pos))
+            pairs.emplace_back(vocab.index(m), m);
+        std::sort(pairs.begin(), pairs.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& [c, m] : pairs) {
+            legal.push_back(c);
+            moves.push_back(m);
+        }
+        offsets[1] = static_cast<std::int64_t>(legal.size());
+        fen = pos.fen();
+    }
+
+    grokkit::observation view() const {
+        grokkit::observation o;
+        o.example.tokens = tokens.empty() ? nullptr : tokens.data();
+        o.example.features = features.empty() ? nullptr : features.data();
+        o.example.mask = {offsets, legal.data()};
+        o.example.n = 1;
+        o.text = fen;
+        return o;
+    }
+
+    // The legal move of class `action`; an action outside the mask is the actor's error.
+    gc::move move_of(std::int32_t action) const {
+        const auto it = std::lower_bound(legal.begin(), legal.end(), action);
+        if (it == legal.end() || *it != action)
+            throw grokkit::error("chess_moves.play", "move class " + std::to_string(action),
+                                 "one of the position's legal moves (the mask)");
+        return moves[static_cast<std::size_t>(it - legal.begin())];
+    }
+};
+
+} // namespace
+
+double model_score(const std::string& result, bool model_white) {
+    if (result == "1-0")
+        return model_white ? 1.0 : 0.0;
+    if (result == "0-1")
+        return model_white ? 0.0 : 1.0;
+    return 0.5;
+}
+
+std::size_t dataset_impl::episode_count(const grokkit::dataset_split&) const {
+    return static_cast<std::size_t>(m_params.eval_games) * m_params.opponents.size();
+}
+
+std::size_t dataset_impl::episode_opponent(const grokkit::dataset_split&, std::size_t index) const {
+    return index / static_cast<std::size_t>(m_params.eval_games);
+}
+
+std::vector<grokkit::rated_opponent> dataset_impl::opponents(const grokkit::dataset_split&) const {
+    std::vector<grokkit::rated_opponent> out;
+    for (std::size_t o = 0; o < m_params.opponents.size(); ++o)
+        out.push_back(
+            {opponent_name(m_params.opponents[o], m_params), m_params.opponent_ratings.at(o), 0.0});
+    return out;
+}
+
+grokkit::episode_result dataset_impl::play(const grokkit::dataset_split& data, std::size_t index,
+                                           grokkit::actor& player, std::uint64_t) const {
+    const params& p = m_params;
+    const std::size_t o = episode_opponent(data, index);
+    const bool model_white = (index % static_cast<std::size_t>(p.eval_games)) % 2 == 0;
+    const move_vocabulary vocab;
+    gc::search_limits limits;
+    if (p.eval_movetime_ms > 0)
+        limits.movetime_ms = static_cast<int>(p.eval_movetime_ms);
+    else
+        limits.nodes = static_cast<std::uint64_t>(p.eval_nodes);
+    limits.timeout = std::chrono::seconds(30);
+    gc::game played;
+    grokkit::episode_result r;
+    std::string termination;
+    try {
+        gc::uci_engine engine;
+        configure(engine, p.opponents[o]);
+        while (played.status() == gc::outcome::ongoing &&
+               static_cast<std::int64_t>(played.moves().size()) < p.eval_max_plies) {
+            const bool models_turn = (played.current().side_to_move() == gc::white) == model_white;
+            if (models_turn) {
+                const encoded_position now(p, vocab, played.current());
+                played.play(now.move_of(player.act(now.view())));
+            } else {
+                played.play(engine.go(played.start(), played.moves(), limits).best);
+            }
+        }
+        termination = played.status() == gc::outcome::ongoing ? "ply cap (counted as a draw)"
+                                                              : gc::outcome_name(played.status());
+    } catch (const gc::engine_failure& e) {
+        // The engine died or hung: the game is recorded, never scored.
+        r.aborted = true;
+        termination = std::string("aborted: ") + e.what();
+    }
+    const std::string result = r.aborted                                 ? "*"
+                               : played.status() == gc::outcome::ongoing ? "1/2-1/2"
+                                                                         : played.result();
+    r.reward = r.aborted ? 0.0 : model_score(result, model_white);
+    const std::string opponent = opponent_name(p.opponents[o], p);
+    r.record = gc::write_pgn({{"Event", "grokkit low_temperature"},
+                              {"Round", std::to_string(index + 1)},
+                              {"White", model_white ? player.name() : opponent},
+                              {"Black", model_white ? opponent : player.name()},
+                              {"Result", result},
+                              {"Termination", termination}},
+                             played.start(), played.moves(), result);
+    return r;
+}
+
+std::vector<std::string> dataset_impl::expert_names(const grokkit::dataset_split&) const {
+    std::vector<std::string> names;
+    if (m_params.source != "stockfish")
+        return names; // a user's PGN: the players are unknown
+    for (const auto skill : m_params.skill_levels)
+        names.push_back("Stockfish skill " + std::to_string(skill) + ", " +
+                        std::to_string(m_params.nodes) + " nodes (in the data)");
+    return names;
+}
+
+namespace {
+
+// A setting that generated the training games, choosing its move from the position's FEN.
+class engine_expert final : public grokkit::actor {
+  public:
+    engine_expert(std::int64_t skill, std::int64_t nodes, std::string name)
+        : m_name(std::move(name)) {
+        configure(m_engine, skill);
+        m_limits.nodes = static_cast<std::uint64_t>(nodes);
+        m_limits.timeout = std::chrono::seconds(30);
+    }
+    std::int32_t act(const grokkit::observation& o) override {
+        const gc::position pos = gc::position::from_fen(o.text);
+        const gc::move m = m_engine.go(pos, {}, m_limits).best;
+        return m_vocab.index(m);
+    }
+    std::string name() const override { return m_name; }
+
+  private:
+    gc::uci_engine m_engine;
+    gc::search_limits m_limits;
+    move_vocabulary m_vocab;
+    std::string m_name;
+};
+
+} // namespace
+
+std::unique_ptr<grokkit::actor> dataset_impl::expert(const grokkit::dataset_split& data,
+                                                     std::size_t k, std::uint64_t) const {
+    const auto names = expert_names(data);
+    if (k >= names.size())
+        throw grokkit::error("chess_moves.expert", "expert " + std::to_string(k),
+                             "one of the " + std::to_string(names.size()) +
+                                 " settings that generated the games");
+    return std::make_unique<engine_expert>(m_params.skill_levels[k], m_params.nodes, names[k]);
+}
+
+} // namespace chess_moves
