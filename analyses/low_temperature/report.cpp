@@ -42,6 +42,96 @@ std::string verdict_text(const grokkit::run_file& f, const std::string& name, st
                 : "; transcending needs an interval wholly above the best expert's.");
 }
 
+bool has_output(const grokkit::run_file& f, const std::string& name, const char* output) {
+    for (const auto& a : f.analyses())
+        if (a.name == name)
+            for (const auto& o : a.outputs)
+                if (o.name == output)
+                    return true;
+    return false;
+}
+
+// Against rated opponents: the ratings at each temperature and the experts', a table and a chart.
+void add_ratings(grokkit::report_section& s, const grokkit::run_file& f, const std::string& name,
+                 std::size_t row, const std::vector<double>& t,
+                 const std::vector<std::string>& experts) {
+    const auto opponents = f.analysis_output(name, "opponent", row).texts();
+    const auto opponent_rating = values(f, name, "opponent_rating", row);
+    const auto score = values(f, name, "opponent_score", row);
+    const auto r = values(f, name, "rating", row), rd = values(f, name, "rating_deviation", row);
+    const auto elo = values(f, name, "elo", row), lo = values(f, name, "elo_lower", row),
+               hi = values(f, name, "elo_upper", row);
+    grokkit::report_table table;
+    table.header = {"T", "Glicko-2 (RD)", "Elo [95% interval]"};
+    for (std::size_t o = 0; o < opponents.size(); ++o)
+        table.header.push_back("score vs " + opponents[o] + " (" +
+                               grokkit::table_number(opponent_rating[o], "%.0f") + ")");
+    std::vector<double> glicko_lo, glicko_hi;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        table.rows.push_back({grokkit::table_number(t[i], "%.4g"),
+                              grokkit::table_number(r[i], "%.0f") + " (" +
+                                  grokkit::table_number(rd[i], "%.0f") + ")",
+                              grokkit::table_number(elo[i], "%.0f") + " [" +
+                                  grokkit::table_number(lo[i], "%.0f") + ", " +
+                                  grokkit::table_number(hi[i], "%.0f") + "]"});
+        for (std::size_t o = 0; o < opponents.size(); ++o)
+            table.rows.back().push_back(
+                grokkit::table_number(score[i * opponents.size() + o], "%.2f"));
+        glicko_lo.push_back(r[i] - 1.96 * rd[i]);
+        glicko_hi.push_back(r[i] + 1.96 * rd[i]);
+    }
+    s.tables.push_back(std::move(table));
+    grokkit::report_table e;
+    e.header = {"expert", "Glicko-2 (RD)", "Elo [95% interval]"};
+    const auto er = values(f, name, "expert_rating", row),
+               erd = values(f, name, "expert_rating_deviation", row),
+               eelo = values(f, name, "expert_elo", row),
+               elo_lo = values(f, name, "expert_elo_lower", row),
+               elo_hi = values(f, name, "expert_elo_upper", row);
+    for (std::size_t k = 0; k < experts.size(); ++k)
+        e.rows.push_back({experts[k],
+                          grokkit::table_number(er[k], "%.0f") + " (" +
+                              grokkit::table_number(erd[k], "%.0f") + ")",
+                          grokkit::table_number(eelo[k], "%.0f") + " [" +
+                              grokkit::table_number(elo_lo[k], "%.0f") + ", " +
+                              grokkit::table_number(elo_hi[k], "%.0f") + "]"});
+    if (!experts.empty())
+        s.tables.push_back(std::move(e));
+    std::vector<grokkit::chart_series> lines{
+        {"model, Glicko-2 ± 1.96 RD", t, r, glicko_lo, glicko_hi}};
+    for (std::size_t k = 0; k < experts.size(); ++k)
+        lines.push_back({experts[k], t, std::vector<double>(t.size(), er[k])});
+    for (std::size_t o = 0; o < opponents.size(); ++o)
+        lines.push_back({opponents[o], t, std::vector<double>(t.size(), opponent_rating[o])});
+    grokkit::line_chart_options opt;
+    opt.x_title = "temperature T";
+    opt.y_title = "Glicko-2 rating";
+    opt.log_x = true;
+    opt.symlog_constant = 0.001;
+    s.charts.push_back(grokkit::line_chart("Rating against temperature (experts and opponents as "
+                                           "level lines)",
+                                           lines, opt));
+}
+
+// The episodes' records of one row as one file to save: PGN when they are games.
+grokkit::report_download records_file(const grokkit::run_file& f, const std::string& name,
+                                      std::size_t row, std::int64_t step) {
+    const auto records = f.analysis_output(name, "episode_record", row).texts();
+    grokkit::report_download d;
+    const bool pgn = !records.empty() && records.front().rfind("[", 0) == 0;
+    for (const auto& r : records) {
+        d.content += r;
+        if (!pgn)
+            d.content += '\n';
+    }
+    const std::string stem = name + "-step" + std::to_string(step);
+    d.file_name = stem + (pgn ? ".pgn" : ".txt");
+    d.media_type = pgn ? "application/x-chess-pgn" : "text/plain";
+    d.label = "Every episode of step " + std::to_string(step) + " (" +
+              std::to_string(records.size()) + (pgn ? " games, PGN)" : " records)");
+    return d;
+}
+
 } // namespace
 
 grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
@@ -121,6 +211,10 @@ grokkit::report_section analysis_impl::report(const grokkit::run_file& f,
     o.symlog_constant = 0.001;
     s.charts.push_back(grokkit::line_chart(
         "Reward against temperature at step " + std::to_string(steps[last]), lines, o));
+    if (has_output(f, name, "rating"))
+        add_ratings(s, f, name, last, t, experts);
+    if (has_output(f, name, "episode_record"))
+        s.downloads.push_back(records_file(f, name, last, steps[last]));
     if (steps.size() > 1) {
         grokkit::report_table by_step;
         by_step.header = {"step", "best T", "best reward", "margin", "transcends"};

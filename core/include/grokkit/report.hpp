@@ -25,14 +25,23 @@ struct report_table {
     std::vector<std::vector<std::string>> rows;
 };
 
+/// A file the page offers to save (a run's games as PGN), embedded in the page itself.
+struct report_download {
+    std::string label;      ///< the link's text
+    std::string file_name;  ///< the name it is saved under ("games.pgn")
+    std::string media_type; ///< "application/x-chess-pgn", "text/plain"
+    std::string content;
+};
+
 /// One section of a report: a heading, short paragraphs, tables, preformatted text (such as a
-/// pipeline) and charts.
+/// pipeline), files to save and charts.
 struct report_section {
     std::string title;
     std::vector<std::string> notes;
     std::vector<report_table> tables;
     std::vector<std::string> preformatted;
     std::vector<report_chart> charts;
+    std::vector<report_download> downloads = {};
 };
 
 /// The capability an analysis or dataset plugin offers to add its own section to `grokkit

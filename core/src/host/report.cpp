@@ -8,7 +8,9 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -217,6 +219,28 @@ std::string embeddable(const std::string& spec) {
     return out;
 }
 
+std::string base64(const std::string& bytes) {
+    static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i < bytes.size(); i += 3) {
+        const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+        std::uint32_t v = 0;
+        for (std::size_t k = 0; k < 3; ++k)
+            v = v << 8 | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+        for (std::size_t k = 0; k < 4; ++k) // n bytes make n + 1 digits, then '=' padding
+            out += k <= n ? digits[v >> (18 - 6 * k) & 63] : '=';
+    }
+    return out;
+}
+
+// A link that saves the download, its content inlined as a data: URL.
+std::string download_html(const report_download& d) {
+    return "<p><a class=\"download\" download=\"" + html_escape(d.file_name) +
+           "\" href=\"data:" + html_escape(d.media_type) + ";base64," + base64(d.content) + "\">" +
+           html_escape(d.label) + "</a> (" + std::to_string((d.content.size() + 1023) / 1024) +
+           " KiB)</p>\n";
+}
+
 // A section's HTML; each chart is a div chart<n> with its specification beside it in a JSON
 // script element spec<n>, parsed and drawn one by one (a bad one fails alone, on the console).
 std::string section_html(const report_section& s, std::size_t index, std::size_t& n_charts) {
@@ -228,6 +252,8 @@ std::string section_html(const report_section& s, std::size_t index, std::size_t
         h += table_html(t);
     for (const auto& p : s.preformatted)
         h += "<pre>" + html_escape(p) + "</pre>\n";
+    for (const auto& d : s.downloads)
+        h += download_html(d);
     for (const auto& c : s.charts) {
         const std::string n = std::to_string(n_charts++);
         h += "<figure><figcaption>" + html_escape(c.title) + "</figcaption><div class=\"chart\" " +
