@@ -8,6 +8,7 @@
 #include <grokkit/plugin.hpp>
 #include <grokkit/rng.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace chess_moves {
@@ -79,9 +80,20 @@ void dataset_impl::declare(grokkit::param_set& ps) {
         .non_empty();
     ps.add("opponent_ratings", p.opponent_ratings,
            "the Elo each opponent is taken to play at, one per opponent (default: Zhang et al.'s "
-           "calibration of levels 1, 3, 5 at 0.1 s a move)")
+           "calibration of levels 1, 3, 5 at 0.1 s a move); empty: calibrated by grokkit "
+           "against UCI_Elo anchors when the data is prepared, and cached")
         .at_least(0)
         .at_most(4000);
+    ps.add("calibration_anchors", p.calibration_anchors,
+           "opponent_ratings = []: the UCI_Elo settings of the Stockfish anchors each opponent "
+           "plays (Stockfish 15.1 accepts 1350 to 2850)")
+        .at_least(1350)
+        .at_most(2850)
+        .non_empty();
+    ps.add("calibration_games", p.calibration_games,
+           "opponent_ratings = []: games of each opponent against each anchor, half as White")
+        .at_least(2)
+        .at_most(100'000);
     ps.add("eval_games", p.eval_games, "games against each opponent, half with the model as White")
         .at_least(1)
         .at_most(100'000);
@@ -96,12 +108,13 @@ void dataset_impl::declare(grokkit::param_set& ps) {
     ps.add("eval_max_plies", p.eval_max_plies, "a game reaching this many plies ends as a draw")
         .at_least(1)
         .at_most(5000);
-    ps.check("opponent_ratings", "one rating per opponent", [&p]() -> std::optional<std::string> {
-        if (p.opponent_ratings.size() != p.opponents.size())
-            return std::to_string(p.opponent_ratings.size()) + " ratings for " +
-                   std::to_string(p.opponents.size()) + " opponents";
-        return std::nullopt;
-    });
+    ps.check("opponent_ratings", "one rating per opponent, or none (calibrate)",
+             [&p]() -> std::optional<std::string> {
+                 if (!p.opponent_ratings.empty() && p.opponent_ratings.size() != p.opponents.size())
+                     return std::to_string(p.opponent_ratings.size()) + " ratings for " +
+                            std::to_string(p.opponents.size()) + " opponents";
+                 return std::nullopt;
+             });
     ps.check("pgn", "a file with source = \"pgn\"", [&p]() -> std::optional<std::string> {
         if (p.source == "pgn" && p.pgn.empty())
             return "source = \"pgn\" needs the file";
@@ -232,7 +245,28 @@ grokkit::dataset_split make_split(const params& p, const game_collection& games,
 
 grokkit::dataset_split dataset_impl::generate(std::uint64_t seed) const {
     grokkit::check_declared(*this, "chess_moves.generate");
-    return make_split(m_params, load_games(m_params), seed);
+    grokkit::dataset_split split = make_split(m_params, load_games(m_params), seed);
+    if (m_params.opponent_ratings.empty()) {
+        // Measured once per setting, and recorded with the run like everything the data holds.
+        std::vector<std::int64_t> rating, lower, upper, games;
+        // Records are integers: an infinite bound (every game won or lost) is kept as +-10000.
+        const auto elo = [](double r) { return std::llround(std::clamp(r, -1e4, 1e4)); };
+        for (const auto& c : calibrate_opponents(m_params)) {
+            rating.push_back(elo(c.rating));
+            lower.push_back(elo(c.lower));
+            upper.push_back(elo(c.upper));
+            games.push_back(c.games);
+        }
+        split.records.push_back(grokkit::make_record(
+            "opponent_rating", "each opponent's calibrated Elo (rounded)", rating));
+        split.records.push_back(
+            grokkit::make_record("opponent_rating_lower", "its 95% interval's lower bound", lower));
+        split.records.push_back(
+            grokkit::make_record("opponent_rating_upper", "its upper bound", upper));
+        split.records.push_back(grokkit::make_record(
+            "opponent_calibration_games", "the finished games each calibration rests on", games));
+    }
+    return split;
 }
 
 } // namespace chess_moves

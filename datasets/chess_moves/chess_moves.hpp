@@ -39,7 +39,22 @@ struct params {
     std::int64_t eval_nodes = 1000;
     std::int64_t eval_movetime_ms = 0;
     std::int64_t eval_max_plies = 300;
+    std::vector<std::int64_t> calibration_anchors{1350, 1700, 2050, 2400};
+    std::int64_t calibration_games = 20;
 };
+
+/// An opponent's rating measured by grokkit: its Elo performance against Stockfish playing at
+/// UCI_Elo anchors, with a Wilson interval (rating.hpp), cached.
+struct calibrated_rating {
+    double rating = 0, lower = 0, upper = 0;
+    std::int64_t games = 0; ///< finished games it rests on
+};
+/// Plays each opponent (Skill Level, the eval limits) against Stockfish with UCI_LimitStrength at
+/// each anchor, calibration_games games per anchor, half as White, `workers` at once; the
+/// result is cached in cache_dir under a hash of every setting, so it runs once.
+std::vector<calibrated_rating> calibrate_opponents(const params& p);
+/// Where calibrate_opponents keeps its result.
+std::string calibration_path(const params& p);
 
 /// Games as read (from a user's PGN or the generated cache) and what was left out.
 struct game_collection {

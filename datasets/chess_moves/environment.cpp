@@ -3,14 +3,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "chess_moves.hpp"
 #include "encoding.hpp"
+#include "sha256.hpp"
 
 #include <grokkit/chess/game.hpp>
 #include <grokkit/chess/movegen.hpp>
 #include <grokkit/chess/uci_engine.hpp>
 #include <grokkit/error.hpp>
+#include <grokkit/rating.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
+#include <thread>
 
 namespace chess_moves {
 
@@ -109,11 +118,19 @@ std::size_t dataset_impl::episode_opponent(const grokkit::dataset_split&, std::s
     return index / static_cast<std::size_t>(m_params.eval_games);
 }
 
-std::vector<grokkit::rated_opponent> dataset_impl::opponents(const grokkit::dataset_split&) const {
+std::vector<grokkit::rated_opponent>
+dataset_impl::opponents(const grokkit::dataset_split& data) const {
+    std::vector<double> ratings = m_params.opponent_ratings;
+    if (ratings.empty()) // calibrated when the data was prepared
+        for (const auto& r : data.records)
+            if (r.name == "opponent_rating")
+                ratings.assign(r.values.begin(), r.values.end());
+    if (ratings.size() != m_params.opponents.size())
+        throw grokkit::error("chess_moves.opponents", "no rating for the opponents",
+                             "opponent_ratings, or a split generated with opponent_ratings = []");
     std::vector<grokkit::rated_opponent> out;
     for (std::size_t o = 0; o < m_params.opponents.size(); ++o)
-        out.push_back(
-            {opponent_name(m_params.opponents[o], m_params), m_params.opponent_ratings.at(o), 0.0});
+        out.push_back({opponent_name(m_params.opponents[o], m_params), ratings[o], 0.0});
     return out;
 }
 
@@ -212,6 +229,131 @@ std::unique_ptr<grokkit::actor> dataset_impl::expert(const grokkit::dataset_spli
                              "one of the " + std::to_string(names.size()) +
                                  " settings that generated the games");
     return std::make_unique<engine_expert>(m_params.skill_levels[k], m_params.nodes, names[k]);
+}
+
+namespace {
+
+gc::search_limits eval_limits(const params& p) {
+    gc::search_limits limits;
+    if (p.eval_movetime_ms > 0)
+        limits.movetime_ms = static_cast<int>(p.eval_movetime_ms);
+    else
+        limits.nodes = static_cast<std::uint64_t>(p.eval_nodes);
+    limits.timeout = std::chrono::seconds(30);
+    return limits;
+}
+
+// One game of engine `a` against `b`, `a` White or not: a's score, or nothing when an engine
+// died (such a game is left out, never scored).
+std::optional<double> engine_game(gc::uci_engine& a, gc::uci_engine& b, bool a_white,
+                                  const params& p) {
+    const gc::search_limits limits = eval_limits(p);
+    gc::game played;
+    try {
+        while (played.status() == gc::outcome::ongoing &&
+               static_cast<std::int64_t>(played.moves().size()) < p.eval_max_plies) {
+            const bool a_moves = (played.current().side_to_move() == gc::white) == a_white;
+            gc::uci_engine& mover = a_moves ? a : b;
+            played.play(mover.go(played.start(), played.moves(), limits).best);
+        }
+    } catch (const gc::engine_failure&) {
+        return std::nullopt;
+    }
+    return played.status() == gc::outcome::ongoing ? 0.5 : model_score(played.result(), a_white);
+}
+
+} // namespace
+
+std::string calibration_path(const params& p) {
+    std::string key = "calibration v1";
+    for (const std::int64_t v :
+         {p.eval_nodes, p.eval_movetime_ms, p.eval_max_plies, p.calibration_games}) {
+        key += ' ';
+        key += std::to_string(v);
+    }
+    for (const auto* list : {&p.opponents, &p.calibration_anchors}) {
+        key += " |";
+        for (const auto v : *list) {
+            key += ' ';
+            key += std::to_string(v);
+        }
+    }
+    const std::filesystem::path games = cache_path(p);
+    return (games.parent_path() / ("calibration-" + sha256_of(key).substr(0, 16) + ".txt"))
+        .string();
+}
+
+std::vector<calibrated_rating> calibrate_opponents(const params& p) {
+    const std::string path = calibration_path(p);
+    const std::size_t n_o = p.opponents.size(), n_a = p.calibration_anchors.size();
+    std::vector<calibrated_rating> out(n_o);
+    {
+        std::ifstream cached(path);
+        std::size_t read = 0;
+        // Read as text: a bound may be inf (an opponent that won every game), which >> rejects.
+        for (std::string r, lo, hi, games; read < n_o && cached >> r >> lo >> hi >> games; ++read)
+            out[read] = {std::stod(r), std::stod(lo), std::stod(hi), std::stoll(games)};
+        if (read == n_o)
+            return out;
+    }
+    const std::size_t per = static_cast<std::size_t>(p.calibration_games), total = n_o * n_a * per;
+    std::fprintf(stderr,
+                 "chess_moves: calibrating %zu opponents against %zu UCI_Elo anchors "
+                 "(%zu games) into %s\n",
+                 n_o, n_a, total, path.c_str());
+    std::vector<double> score(total, std::nan(""));
+    std::atomic<std::size_t> next{0}, done{0};
+    const auto worker = [&] {
+        for (std::size_t job; (job = next++) < total;) {
+            const std::size_t o = job / (n_a * per), a = job / per % n_a;
+            try {
+                gc::uci_engine opponent, anchor;
+                configure(opponent, p.opponents[o]);
+                anchor.set_option("Threads", "1");
+                anchor.set_option("Hash", "16");
+                anchor.set_option("UCI_LimitStrength", "true");
+                anchor.set_option("UCI_Elo", std::to_string(p.calibration_anchors[a]));
+                anchor.new_game();
+                if (const auto s = engine_game(opponent, anchor, job % 2 == 0, p))
+                    score[job] = *s;
+            } catch (const gc::engine_failure&) {
+                // left out, as an aborted game
+            }
+            const std::size_t finished = ++done;
+            if (finished % std::max<std::size_t>(1, total / 10) == 0)
+                std::fprintf(stderr, "chess_moves: %zu/%zu calibration games\n", finished, total);
+        }
+    };
+    std::vector<std::thread> threads;
+    for (std::int64_t w = 0; w < std::max<std::int64_t>(1, p.workers); ++w)
+        threads.emplace_back(worker);
+    for (auto& t : threads)
+        t.join();
+    for (std::size_t o = 0; o < n_o; ++o) {
+        std::vector<grokkit::elo_game> games;
+        for (std::size_t j = o * n_a * per; j < (o + 1) * n_a * per; ++j)
+            if (!std::isnan(score[j]))
+                games.push_back(
+                    {static_cast<double>(p.calibration_anchors[j / per % n_a]), score[j]});
+        if (games.empty())
+            throw grokkit::error("chess_moves.generate",
+                                 "no calibration game of opponent " + std::to_string(o) +
+                                     " finished",
+                                 "a working Stockfish");
+        const grokkit::elo_estimate e = grokkit::elo_from_games(games);
+        out[o] = {e.rating, e.lower, e.upper, static_cast<std::int64_t>(games.size())};
+    }
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    {
+        std::ofstream file(path + ".part");
+        file.precision(17);
+        for (const auto& c : out)
+            file << c.rating << ' ' << c.lower << ' ' << c.upper << ' ' << c.games << '\n';
+        if (!file)
+            throw grokkit::error(path, "cannot write the calibration");
+    }
+    std::filesystem::rename(path + ".part", path);
+    return out;
 }
 
 } // namespace chess_moves

@@ -344,3 +344,30 @@ TEST_CASE("chess_moves: an opponent engine that dies mid-game aborts the game, n
     d.m_params.eval_max_plies = 4; // calm kills nothing before its third move
     CHECK_FALSE(d.play(none, 1, calm, 0).aborted);
 }
+
+TEST_CASE("chess_moves: opponents calibrated against UCI_Elo anchors once, then from the cache",
+          "[chess_moves]") {
+    params p;
+    p.opponents = {1};
+    p.eval_nodes = 30;
+    p.eval_max_plies = 30;
+    p.calibration_anchors = {1350, 2000};
+    p.calibration_games = 2;
+    p.cache_dir = scratch("calibration");
+    const auto first = calibrate_opponents(p);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].games <= 4);
+    CHECK(first[0].games >= 1);
+    CHECK(first[0].lower <= first[0].rating);
+    CHECK(first[0].rating <= first[0].upper);
+    REQUIRE(std::filesystem::exists(calibration_path(p)));
+    // The same settings read the cache: the same numbers, bit for bit, no games played.
+    const auto stamp = std::filesystem::last_write_time(calibration_path(p));
+    const auto again = calibrate_opponents(p);
+    CHECK(again[0].rating == first[0].rating);
+    CHECK(again[0].upper == first[0].upper);
+    CHECK(std::filesystem::last_write_time(calibration_path(p)) == stamp);
+    params other = p;
+    other.calibration_anchors = {1350, 2100};
+    CHECK(calibration_path(other) != calibration_path(p));
+}
