@@ -77,6 +77,22 @@ std::size_t best_of(const std::vector<grokkit::interval_estimate>& v) {
     return best;
 }
 
+grokkit::interval_estimate reward_interval(const std::vector<double>& rewards) {
+    grokkit::interval_estimate e = grokkit::mean_interval(rewards);
+    const bool unit =
+        std::all_of(rewards.begin(), rewards.end(), [](double r) { return r >= 0.0 && r <= 1.0; });
+    if (rewards.size() < 2 || e.lower != e.upper || !unit)
+        return e;
+    // Every reward the same (a model that lost every game): Wilson's interval on the mean, as
+    // for a proportion; it bounds any variable in [0, 1], whose variance is at most p(1 - p).
+    const double z = 1.959963984540054, n = static_cast<double>(rewards.size()), p = e.mean;
+    const double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
+    const double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
+    e.lower = p == 0.0 ? 0.0 : std::max(0.0, centre - half); // exact at 0% and 100%
+    e.upper = p == 1.0 ? 1.0 : std::min(1.0, centre + half);
+    return e;
+}
+
 verdict judge(const std::vector<grokkit::interval_estimate>& model,
               const std::vector<grokkit::interval_estimate>& experts) {
     verdict v;
@@ -552,7 +568,7 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
     const std::size_t n_t = configs.size();
     std::vector<grokkit::interval_estimate> model, experts;
     for (std::size_t i = 0; i < players.size(); ++i)
-        (i < n_t ? model : experts).push_back(grokkit::mean_interval(players[i].rewards));
+        (i < n_t ? model : experts).push_back(reward_interval(players[i].rewards));
     const verdict v = judge(model, experts);
     write_outputs(ctx, how, m_params.temperatures, players, model, experts, v);
 }

@@ -39,6 +39,11 @@ struct verdict {
     std::size_t best_expert = 0; ///< the expert of highest mean
 };
 
+/// The mean reward and its 95% interval: grokkit::mean_interval, except that when every reward
+/// is the same value in [0, 1] (all games lost), whose normal interval has width 0, it is
+/// Wilson's interval at that mean.
+grokkit::interval_estimate reward_interval(const std::vector<double>& rewards);
+
 verdict judge(const std::vector<grokkit::interval_estimate>& model,
               const std::vector<grokkit::interval_estimate>& experts);
 

@@ -44,3 +44,16 @@ TEST_CASE("low_temperature: the verdict compares intervals with the best expert'
     CHECK_FALSE(v.transcends);
     CHECK(v.margin == Approx(0.1));
 }
+
+TEST_CASE("low_temperature: twelve lost games have a Wilson interval, not a width of 0",
+          "[low_temperature]") {
+    const auto e = low_temperature::reward_interval(std::vector<double>(12, 0.0));
+    CHECK(e.mean == 0.0);
+    CHECK(e.lower == 0.0);
+    // z^2 / (n + z^2) for n = 12.
+    const double z2 = 1.959963984540054 * 1.959963984540054;
+    CHECK(e.upper == Approx(z2 / (12 + z2)));
+    // Varied rewards keep the normal interval.
+    const auto v = low_temperature::reward_interval({0.0, 1.0, 1.0, 1.0});
+    CHECK(v.lower == Approx(grokkit::mean_interval({0.0, 1.0, 1.0, 1.0}).lower));
+}
