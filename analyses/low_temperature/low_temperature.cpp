@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -77,6 +79,28 @@ std::size_t best_of(const std::vector<grokkit::interval_estimate>& v) {
     return best;
 }
 
+// Every episode's record, the model's at each temperature and then the experts', into `path`
+// ("{step}" replaced by the step), written whole and then renamed into place.
+static void write_records_file(std::string path, std::int64_t step,
+                               const std::vector<scores>& players) {
+    if (const auto at = path.find("{step}"); at != std::string::npos)
+        path.replace(at, 6, std::to_string(step));
+    const std::string partial = path + ".part";
+    {
+        std::ofstream out(partial, std::ios::binary);
+        for (const auto& p : players)
+            for (const auto& r : p.records) {
+                out << r;
+                if (!r.empty() && r.back() != '\n')
+                    out << '\n';
+            }
+        if (!out)
+            throw grokkit::error("low_temperature.run", "cannot write " + partial,
+                                 "a writable records_file");
+    }
+    std::filesystem::rename(partial, path);
+}
+
 grokkit::interval_estimate reward_interval(const std::vector<double>& rewards) {
     grokkit::interval_estimate e = grokkit::mean_interval(rewards);
     const bool unit =
@@ -137,6 +161,10 @@ void analysis_impl::declare(grokkit::param_set& ps) {
            "thread (the values do not depend on how many); 0: the run's thread count")
         .at_least(0)
         .at_most(256);
+    ps.add("records_file", p.records_file,
+           "episodes: also write every episode's record (games as PGN) to this file, each "
+           "checkpoint's replacing the last's; \"{step}\" in the name is replaced by the step "
+           "to keep them all; empty: only in the run file");
     ps.add("experts", p.experts,
            "measure the dataset's experts the same way, where it offers them, and judge "
            "transcendence against the best");
@@ -571,6 +599,8 @@ void analysis_impl::run(grokkit::analysis_context& ctx) {
         (i < n_t ? model : experts).push_back(reward_interval(players[i].rewards));
     const verdict v = judge(model, experts);
     write_outputs(ctx, how, m_params.temperatures, players, model, experts, v);
+    if (how == "episodes" && !m_params.records_file.empty())
+        write_records_file(m_params.records_file, ctx.step(), players);
 }
 
 } // namespace low_temperature

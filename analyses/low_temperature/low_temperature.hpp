@@ -25,6 +25,7 @@ struct params {
     std::string evaluation = "auto";
     std::int64_t samples = 1;
     std::int64_t workers = 0;
+    std::string records_file;
     bool experts = true;
 };
 

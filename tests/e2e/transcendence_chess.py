@@ -50,6 +50,7 @@ checkpoint_every = 40
 plugin = "low_temperature"
 at = "end"
 temperatures = [0.0, 1.0]
+records_file = "{tmp}/games-{{step}}.pgn"
 """
 
 
@@ -79,7 +80,7 @@ def elo_performance(opponents, total):
 def main(grokkit, chess_pgn):
     with tempfile.TemporaryDirectory() as tmp:
         toml = os.path.join(tmp, "chess.toml")
-        open(toml, "w").write(PIPELINE.format(cache=os.path.join(tmp, "cache")))
+        open(toml, "w").write(PIPELINE.format(cache=os.path.join(tmp, "cache"), tmp=tmp))
         out = os.path.join(tmp, "chess.h5")
         subprocess.run([grokkit, "run", toml, "--out", out, "--quiet"], check=True,
                        stdout=subprocess.DEVNULL)
@@ -95,6 +96,8 @@ def main(grokkit, chess_pgn):
             ratings = list(g["opponent_rating"][-1])
             pgn = os.path.join(tmp, "games.pgn")
             open(pgn, "w").write("".join(records))
+            # The same games in the records_file, "{step}" replaced by the checkpoint's step.
+            assert open(os.path.join(tmp, "games-40.pgn")).read() == "".join(records)
             listing = subprocess.run([chess_pgn, pgn], check=True, capture_output=True,
                                      text=True).stdout
             assert f"loaded {len(records)} games, skipped 0" in listing, listing[-300:]
