@@ -283,7 +283,11 @@ TEST_CASE("chess_moves: games against the real Stockfish are stored as PGN that 
         }
         CHECK(mine == player.seen.size());
         const bool capped = replay.status() == gc::outcome::ongoing;
-        CHECK(capped == (g.moves.size() == 40));
+        // The cap ends only a game still going at ply 40 (one may also end there).
+        if (capped)
+            CHECK(g.moves.size() == 40);
+        if (g.moves.size() < 40)
+            CHECK_FALSE(capped);
         CHECK(g.result == (capped ? "1/2-1/2" : replay.result()));
         CHECK(r.reward == model_score(g.result, game == 0));
     }
