@@ -265,9 +265,12 @@ player_rating rate(const scores& s, const std::vector<grokkit::rated_opponent>& 
         games.push_back({{o.rating, o.deviation, 0.06}, s.rewards[i]});
         elo.push_back({o.rating, s.rewards[i]});
     }
+    if (games.empty()) { // every game aborted: no rating, rather than the prior
+        r.glicko.rating = r.glicko.deviation = nan;
+        return r;
+    }
     r.glicko = grokkit::glicko2_update(r.glicko, games, 0.5);
-    if (!elo.empty())
-        r.elo = grokkit::elo_from_games(elo);
+    r.elo = grokkit::elo_from_games(elo);
     return r;
 }
 

@@ -91,11 +91,13 @@ void dataset_impl::declare(grokkit::param_set& ps) {
         .at_most(2850)
         .non_empty();
     ps.add("calibration_games", p.calibration_games,
-           "opponent_ratings = []: games of each opponent against each anchor, half as White")
+           "opponent_ratings = []: games of each opponent against each anchor, half as White "
+           "(even)")
         .at_least(2)
         .at_most(100'000);
-    ps.add("eval_games", p.eval_games, "games against each opponent, half with the model as White")
-        .at_least(1)
+    ps.add("eval_games", p.eval_games,
+           "games against each opponent, half with the model as White (even)")
+        .at_least(2)
         .at_most(100'000);
     ps.add("eval_nodes", p.eval_nodes,
            "nodes per opponent move (go nodes, Threads = 1); the experts search as in the data")
@@ -108,6 +110,28 @@ void dataset_impl::declare(grokkit::param_set& ps) {
     ps.add("eval_max_plies", p.eval_max_plies, "a game reaching this many plies ends as a draw")
         .at_least(1)
         .at_most(5000);
+    ps.check("eval_games", "an even number (half the games with the model as White)",
+             [&p]() -> std::optional<std::string> {
+                 if (p.eval_games % 2 != 0)
+                     return std::to_string(p.eval_games) + " is odd";
+                 return std::nullopt;
+             });
+    ps.check("calibration_games", "an even number (half as White against each anchor)",
+             [&p]() -> std::optional<std::string> {
+                 if (p.calibration_games % 2 != 0)
+                     return std::to_string(p.calibration_games) + " is odd";
+                 return std::nullopt;
+             });
+    ps.check("opponent_ratings",
+             "opponent_ratings for these opponents, or [] to calibrate them (the default ratings "
+             "are Zhang et al.'s for levels 1, 3 and 5)",
+             [&p]() -> std::optional<std::string> {
+                 const params defaults;
+                 if (p.opponent_ratings == defaults.opponent_ratings &&
+                     p.opponents != defaults.opponents)
+                     return "the default ratings of levels 1, 3, 5 for other opponents";
+                 return std::nullopt;
+             });
     ps.check("opponent_ratings", "one rating per opponent, or none (calibrate)",
              [&p]() -> std::optional<std::string> {
                  if (!p.opponent_ratings.empty() && p.opponent_ratings.size() != p.opponents.size())

@@ -5,21 +5,22 @@
 #include "encoding.hpp"
 #include "sha256.hpp"
 
+#include <grokkit/analysis.hpp>
 #include <grokkit/chess/game.hpp>
 #include <grokkit/chess/movegen.hpp>
 #include <grokkit/chess/uci_engine.hpp>
 #include <grokkit/error.hpp>
 #include <grokkit/rating.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
-#include <thread>
 
 namespace chess_moves {
 
@@ -206,13 +207,31 @@ class engine_expert final : public grokkit::actor {
         m_limits.timeout = std::chrono::seconds(30);
     }
     std::int32_t act(const grokkit::observation& o) override {
-        const gc::position pos = gc::position::from_fen(o.text);
-        const gc::move m = m_engine.go(pos, {}, m_limits).best;
+        follow(gc::position::from_fen(o.text));
+        // With the game's moves, as the data was generated: the engine sees repetitions.
+        const gc::move m = m_engine.go(m_game.start(), m_game.moves(), m_limits).best;
+        m_game.play(m);
         return m_vocab.index(m);
     }
     std::string name() const override { return m_name; }
 
   private:
+    // Brings the game it keeps to `pos`: the opponent's move since its own, found among the
+    // legal moves; a position not reached so (a new game) starts a game from it.
+    void follow(const gc::position& pos) {
+        const std::string fen = pos.fen();
+        if (m_game.current().fen() == fen)
+            return;
+        for (const gc::move m : gc::legal_moves(m_game.current())) {
+            m_game.play(m);
+            if (m_game.current().fen() == fen)
+                return;
+            m_game.take_back();
+        }
+        m_game = gc::game(pos);
+    }
+
+    gc::game m_game;
     gc::uci_engine m_engine;
     gc::search_limits m_limits;
     move_vocabulary m_vocab;
@@ -291,8 +310,13 @@ std::vector<calibrated_rating> calibrate_opponents(const params& p) {
         std::ifstream cached(path);
         std::size_t read = 0;
         // Read as text: a bound may be inf (an opponent that won every game), which >> rejects.
-        for (std::string r, lo, hi, games; read < n_o && cached >> r >> lo >> hi >> games; ++read)
-            out[read] = {std::stod(r), std::stod(lo), std::stod(hi), std::stoll(games)};
+        try {
+            for (std::string r, lo, hi, games; read < n_o && cached >> r >> lo >> hi >> games;
+                 ++read)
+                out[read] = {std::stod(r), std::stod(lo), std::stod(hi), std::stoll(games)};
+        } catch (const std::exception&) {
+            read = 0; // a damaged cache: calibrate again
+        }
         if (read == n_o)
             return out;
     }
@@ -302,33 +326,31 @@ std::vector<calibrated_rating> calibrate_opponents(const params& p) {
                  "(%zu games) into %s\n",
                  n_o, n_a, total, path.c_str());
     std::vector<double> score(total, std::nan(""));
-    std::atomic<std::size_t> next{0}, done{0};
-    const auto worker = [&] {
-        for (std::size_t job; (job = next++) < total;) {
+    std::vector<std::size_t> jobs(total);
+    for (std::size_t j = 0; j < total; ++j)
+        jobs[j] = j;
+    std::size_t done = 0;
+    // Any other error (no Stockfish, a setting it refuses) stops the calibration and is rethrown.
+    grokkit::run_items(
+        static_cast<std::size_t>(std::max<std::int64_t>(1, p.workers)), jobs,
+        [&](std::size_t, std::size_t job) {
             const std::size_t o = job / (n_a * per), a = job / per % n_a;
-            try {
-                gc::uci_engine opponent, anchor;
-                configure(opponent, p.opponents[o]);
-                anchor.set_option("Threads", "1");
-                anchor.set_option("Hash", "16");
-                anchor.set_option("UCI_LimitStrength", "true");
-                anchor.set_option("UCI_Elo", std::to_string(p.calibration_anchors[a]));
-                anchor.new_game();
-                if (const auto s = engine_game(opponent, anchor, job % 2 == 0, p))
-                    score[job] = *s;
-            } catch (const gc::engine_failure&) {
-                // left out, as an aborted game
-            }
-            const std::size_t finished = ++done;
-            if (finished % std::max<std::size_t>(1, total / 10) == 0)
-                std::fprintf(stderr, "chess_moves: %zu/%zu calibration games\n", finished, total);
-        }
-    };
-    std::vector<std::thread> threads;
-    for (std::int64_t w = 0; w < std::max<std::int64_t>(1, p.workers); ++w)
-        threads.emplace_back(worker);
-    for (auto& t : threads)
-        t.join();
+            gc::uci_engine opponent, anchor;
+            configure(opponent, p.opponents[o]);
+            anchor.set_option("Threads", "1");
+            anchor.set_option("Hash", "16");
+            anchor.set_option("UCI_LimitStrength", "true");
+            anchor.set_option("UCI_Elo", std::to_string(p.calibration_anchors[a]));
+            anchor.new_game();
+            // Colours alternate within each opponent-anchor block (calibration_games is even).
+            const auto s = engine_game(opponent, anchor, (job % per) % 2 == 0, p);
+            return std::vector<double>{s ? *s : std::nan("")}; // NaN: an engine died
+        },
+        [&](std::size_t job, const std::vector<double>& v) {
+            score[job] = v.at(0);
+            if (++done % std::max<std::size_t>(1, total / 10) == 0)
+                std::fprintf(stderr, "chess_moves: %zu/%zu calibration games\n", done, total);
+        });
     for (std::size_t o = 0; o < n_o; ++o) {
         std::vector<grokkit::elo_game> games;
         for (std::size_t j = o * n_a * per; j < (o + 1) * n_a * per; ++j)
@@ -341,18 +363,25 @@ std::vector<calibrated_rating> calibrate_opponents(const params& p) {
                                      " finished",
                                  "a working Stockfish");
         const grokkit::elo_estimate e = grokkit::elo_from_games(games);
+        if (!std::isfinite(e.rating))
+            throw grokkit::error(grokkit::diagnostic{
+                "chess_moves.generate", "calibration_anchors",
+                "opponent Skill Level " + std::to_string(p.opponents[o]) +
+                    (e.rating > 0 ? " won" : " lost") + " every calibration game: no finite rating",
+                "anchors that bracket every opponent, or more calibration_games", 0, 0});
         out[o] = {e.rating, e.lower, e.upper, static_cast<std::int64_t>(games.size())};
     }
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    const std::string partial = path + ".part." + std::to_string(::getpid()); // runs may share it
     {
-        std::ofstream file(path + ".part");
+        std::ofstream file(partial);
         file.precision(17);
         for (const auto& c : out)
             file << c.rating << ' ' << c.lower << ' ' << c.upper << ' ' << c.games << '\n';
         if (!file)
             throw grokkit::error(path, "cannot write the calibration");
     }
-    std::filesystem::rename(path + ".part", path);
+    std::filesystem::rename(partial, path);
     return out;
 }
 

@@ -296,6 +296,12 @@ TEST_CASE("chess_moves: games against the real Stockfish are stored as PGN that 
     REQUIRE(opponents.size() == 1);
     CHECK(opponents[0].rating == 1554);
     CHECK(d.expert_names(none).size() == d.m_params.skill_levels.size());
+    // An expert plays the same games in the model's place, following the game as Black.
+    auto expert = d.expert(none, 0, 0);
+    const grokkit::episode_result e = d.play(none, 1, *expert, 0);
+    CHECK_FALSE(e.aborted);
+    CHECK(e.record.find("[Black \"Stockfish skill 0, 1000 nodes (in the data)\"]") !=
+          std::string::npos);
     CHECK(model_score("1-0", true) == 1.0);
     CHECK(model_score("1-0", false) == 0.0);
     CHECK(model_score("1/2-1/2", false) == 0.5);

@@ -34,7 +34,7 @@ output_layout item_text_layout() {
     o.axes = {"text"};
     o.variable = true;
     o.units = "";
-    o.doc = "each item's text (a game's PGN), as the analysis documents it; may be empty";
+    o.doc = "each item's text, as the analysis documents it; may be empty";
     return o;
 }
 } // namespace
