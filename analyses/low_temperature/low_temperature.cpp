@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 namespace low_temperature {
 
@@ -109,11 +110,8 @@ grokkit::interval_estimate reward_interval(const std::vector<double>& rewards) {
         return e;
     // Every reward the same (a model that lost every game): Wilson's interval on the mean, as
     // for a proportion; it bounds any variable in [0, 1], whose variance is at most p(1 - p).
-    const double z = 1.959963984540054, n = static_cast<double>(rewards.size()), p = e.mean;
-    const double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
-    const double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
-    e.lower = p == 0.0 ? 0.0 : std::max(0.0, centre - half); // exact at 0% and 100%
-    e.upper = p == 1.0 ? 1.0 : std::min(1.0, centre + half);
+    std::tie(e.lower, e.upper) =
+        grokkit::wilson_interval(e.mean, static_cast<double>(rewards.size()));
     return e;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace grokkit {
@@ -50,6 +51,10 @@ struct elo_estimate {
 /// each bound mapped to a rating through the same equation. Throws grokkit::error for no games,
 /// a score outside [0, 1] or z <= 0.
 elo_estimate elo_from_games(const std::vector<elo_game>& games, double z = 1.959963984540054);
+
+/// Wilson's score interval (lower, upper) on a proportion, or any mean of values in [0, 1],
+/// `p` observed over `n` trials, at `z` standard errors; exactly 0 or 1 at p = 0 or 1.
+std::pair<double, double> wilson_interval(double p, double n, double z = 1.959963984540054);
 
 /// The rating R at which the expected score against `opponents` totals `total_score` (in
 /// [0, opponents.size()]): +infinity at the top, -infinity at 0. Found by bisection to 1e-9.

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numbers>
 #include <string>
+#include <utility>
 
 namespace grokkit {
 
@@ -156,26 +157,17 @@ double elo_expected(const std::vector<double>& opponents, double R) {
     return sum;
 }
 
-struct interval {
-    double lower, upper;
-};
+} // namespace
 
-// Wilson's score interval on a proportion p observed over n trials, at z standard errors.
-interval wilson(double p, double n, double z) {
+std::pair<double, double> wilson_interval(double p, double n, double z) {
     const double z2 = z * z;
     const double centre = p + z2 / (2.0 * n);
     const double half = z * std::sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n));
     const double denominator = 1.0 + z2 / n;
-    interval w{(centre - half) / denominator, (centre + half) / denominator};
-    // At 0% and 100% the bound is exactly 0 or 1; rounding must not make it finite.
-    if (p == 0.0)
-        w.lower = 0.0;
-    if (p == 1.0)
-        w.upper = 1.0;
-    return w;
+    // At 0% and 100% the bound is exactly 0 or 1; rounding must not make it otherwise.
+    return {p == 0.0 ? 0.0 : (centre - half) / denominator,
+            p == 1.0 ? 1.0 : (centre + half) / denominator};
 }
-
-} // namespace
 
 double elo_performance(const std::vector<double>& opponents, double total_score) {
     if (opponents.empty())
@@ -229,11 +221,11 @@ elo_estimate elo_from_games(const std::vector<elo_game>& games, double z) {
     }
     const double n = static_cast<double>(games.size());
     const double p = total / n;
-    const interval w = wilson(p, n, z);
+    const auto [lower, upper] = wilson_interval(p, n, z);
     elo_estimate estimate;
     estimate.rating = elo_performance(opponents, total);
-    estimate.lower = elo_performance(opponents, w.lower * n);
-    estimate.upper = elo_performance(opponents, w.upper * n);
+    estimate.lower = elo_performance(opponents, lower * n);
+    estimate.upper = elo_performance(opponents, upper * n);
     estimate.score = p;
     estimate.games = games.size();
     return estimate;
