@@ -38,17 +38,9 @@ void print_error(const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
 }
 
-namespace {
-
-struct parsed {
-    po::variables_map vm;
-    bool help = false;
-};
-
-// Parses `args` against `desc` with `positional` names; prints help on --help.
-bool parse(const std::vector<std::string>& args, po::options_description& desc,
-           const po::positional_options_description& positional, const char* synopsis,
-           po::variables_map& vm, int& exit_code) {
+bool parse_options(const std::vector<std::string>& args, po::options_description& desc,
+                   const po::positional_options_description& positional, const char* synopsis,
+                   po::variables_map& vm, int& exit_code) {
     desc.add_options()("help,h", "show this help");
     try {
         po::store(po::command_line_parser(args).options(desc).positional(positional).run(), vm);
@@ -67,12 +59,14 @@ bool parse(const std::vector<std::string>& args, po::options_description& desc,
     return true;
 }
 
-int validation_failed(const error& e) {
+int report_invalid(const error& e) {
     print_error(e);
     const auto n = e.diagnostics().size();
     std::cerr << n << (n == 1 ? " problem" : " problems") << " found; nothing was run\n";
     return 2;
 }
+
+namespace {
 
 // Runs `work` in a child process with a time limit, so a corrupt file that makes HDF5 hang or
 // crash cannot take the caller with it. The child's stdout/stderr pass through.
@@ -220,9 +214,10 @@ int cmd_run(const std::vector<std::string>& args) {
     pos.add("pipeline", 1);
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos,
-               "grokkit run PIPELINE [--set key=value]... [--out FILE] [--resume | --force]", vm,
-               code))
+    if (!parse_options(
+            args, desc, pos,
+            "grokkit run PIPELINE [--set key=value]... [--out FILE] [--resume | --force]", vm,
+            code))
         return code;
     o.pipeline_file = pipeline_file;
     o.out = out;
@@ -257,7 +252,7 @@ int run_and_report(const run_options& o, bool quiet, double interval) {
         return r.status == "complete" ? 0 : 130;
     } catch (const invalid_input& e) {
         shown.finish();
-        return validation_failed(e);
+        return report_invalid(e);
     } catch (const error& e) {
         shown.finish(); // the message starts on a line of its own, not after the bar
         print_error(e);
@@ -277,7 +272,7 @@ int cmd_check(const std::vector<std::string>& args) {
     pos.add("pipeline", 1);
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit check PIPELINE [--set key=value]...", vm, code))
+    if (!parse_options(args, desc, pos, "grokkit check PIPELINE [--set key=value]...", vm, code))
         return code;
     registry reg; // outlives the catch below
     try {
@@ -285,7 +280,7 @@ int cmd_check(const std::vector<std::string>& args) {
         std::cerr << pipeline_file << ": ok\n";
         return 0;
     } catch (const invalid_input& e) {
-        return validation_failed(e);
+        return report_invalid(e);
     } catch (const error& e) {
         print_error(e);
         return 1;
@@ -329,7 +324,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
     po::positional_options_description pos;
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit plugins [--describe NAME | --markdown]", vm, code))
+    if (!parse_options(args, desc, pos, "grokkit plugins [--describe NAME | --markdown]", vm, code))
         return code;
     registry reg;
     reg.load_default();
@@ -431,7 +426,7 @@ bool parse_file_command(const std::vector<std::string>& args, po::options_descri
         "seconds before giving up on a corrupt file");
     po::positional_options_description pos;
     pos.add("file", 1);
-    if (!parse(args, desc, pos, synopsis, vm, exit_code))
+    if (!parse_options(args, desc, pos, synopsis, vm, exit_code))
         return false;
     if (!std::filesystem::exists(file)) {
         std::cerr << "error: " << file << ": no such file\n";
@@ -466,8 +461,8 @@ int cmd_analyze(const std::vector<std::string>& args) {
     pos.add("run-file", 1).add("pipeline", 1);
     po::variables_map vm;
     int code = 0;
-    if (!parse(args, desc, pos, "grokkit analyze RUN.h5 PIPELINE [--set key=value]... [--force]",
-               vm, code))
+    if (!parse_options(args, desc, pos,
+                       "grokkit analyze RUN.h5 PIPELINE [--set key=value]... [--force]", vm, code))
         return code;
     if (!std::filesystem::exists(run_file)) {
         std::cerr << "error: " << run_file << ": no such file\n";
@@ -492,7 +487,7 @@ int cmd_analyze(const std::vector<std::string>& args) {
         std::cout << "\n";
         return 0;
     } catch (const invalid_input& e) {
-        return validation_failed(e);
+        return report_invalid(e);
     } catch (const error& e) {
         print_error(e);
         return 1;

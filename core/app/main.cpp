@@ -21,8 +21,11 @@ commands:
   inspect RUN.h5          summarise a run file (live, finished or killed)
   analyze RUN.h5 PIPELINE [--set key=value]... [--force]
                           run the pipeline's analyses on a finished run's checkpoints
-  report RUN.h5 [-o report.html]
-                          one self-contained HTML page of a run (live ones too)
+  report RUN.h5|SWEEP_DIR [-o report.html]
+                          one self-contained HTML page of a run or a sweep (live ones too)
+  sweep PIPELINE --grid key=v1,v2,... --seeds A..B [--out DIR] [--jobs J]
+                          run the grid x seeds as separate runs, restartably, here, on MPI
+                          ranks (mpirun) or as a Slurm array (--emit-slurm); --status DIR
 
 options:
   --version               print versions and exit
@@ -64,11 +67,13 @@ int main(int argc, char** argv) {
             return grokkit::cli::cmd_analyze(args);
         if (cmd == "report")
             return grokkit::cli::cmd_report(args);
+        if (cmd == "sweep")
+            return grokkit::cli::cmd_sweep(args);
     } catch (const std::exception& e) {
         grokkit::cli::print_error(e);
         return 1;
     }
     std::cerr << "error: unknown command '" << cmd
-              << "'; expected one of: run, check, plugins, inspect, analyze, report\n";
+              << "'; expected one of: run, check, plugins, inspect, analyze, report, sweep\n";
     return 2;
 }

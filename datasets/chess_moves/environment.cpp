@@ -3,13 +3,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "chess_moves.hpp"
 #include "encoding.hpp"
-#include "sha256.hpp"
 
 #include <grokkit/analysis.hpp>
 #include <grokkit/chess/game.hpp>
 #include <grokkit/chess/movegen.hpp>
 #include <grokkit/chess/uci_engine.hpp>
 #include <grokkit/error.hpp>
+#include <grokkit/hash.hpp>
 #include <grokkit/rating.hpp>
 
 #include <unistd.h>
@@ -298,7 +298,8 @@ std::string calibration_path(const params& p) {
         }
     }
     const std::filesystem::path games = cache_path(p);
-    return (games.parent_path() / ("calibration-" + sha256_of(key).substr(0, 16) + ".txt"))
+    return (games.parent_path() /
+            ("calibration-" + grokkit::sha256_hex(key).substr(0, 16) + ".txt"))
         .string();
 }
 

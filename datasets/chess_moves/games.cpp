@@ -2,12 +2,12 @@
 // itself, generated once into a cache.
 // SPDX-License-Identifier: Apache-2.0
 #include "chess_moves.hpp"
-#include "sha256.hpp"
 
 #include <grokkit/chess/movegen.hpp>
 #include <grokkit/chess/notation.hpp>
 #include <grokkit/chess/uci_engine.hpp>
 #include <grokkit/error.hpp>
+#include <grokkit/hash.hpp>
 #include <grokkit/rng.hpp>
 
 #include <algorithm>
@@ -129,7 +129,7 @@ std::string cache_path(const params& p) {
               : home      ? std::string(home) + "/.cache/grokkit/chess"
                           : std::string("/tmp/grokkit-chess");
     }
-    return dir + "/stockfish-" + sha256_of(key).substr(0, 16) + ".pgn";
+    return dir + "/stockfish-" + grokkit::sha256_hex(key).substr(0, 16) + ".pgn";
 }
 
 void generate_games(const params& p, const std::string& path) {
@@ -199,7 +199,7 @@ game_collection load_games(const params& p) {
             generate_games(p, c.path);
         }
     }
-    c.sha256 = sha256_of_file(c.path);
+    c.sha256 = grokkit::sha256_of_file(c.path);
     gc::pgn_reader reader(c.path);
     gc::pgn_game g;
     while (reader.next(g)) {

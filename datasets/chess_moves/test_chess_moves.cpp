@@ -3,11 +3,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "chess_moves.hpp"
 #include "encoding.hpp"
-#include "sha256.hpp"
 
 #include <grokkit/chess/game.hpp>
 #include <grokkit/chess/movegen.hpp>
 #include <grokkit/chess/notation.hpp>
+#include <grokkit/hash.hpp>
 #include <grokkit/rng.hpp>
 
 #include <catch2/catch.hpp>
@@ -114,15 +114,6 @@ TEST_CASE("chess_moves: positions as tokens and as planes", "[chess_moves]") {
     CHECK(tokens[66] == 32 + 3);
 }
 
-TEST_CASE("chess_moves: SHA-256 gives the FIPS 180-4 examples", "[chess_moves]") {
-    CHECK(sha256_of("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(sha256_of("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(sha256_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
-          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    CHECK(sha256_of(std::string(1000000, 'a')) ==
-          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-}
-
 TEST_CASE("chess_moves: a PGN source is filtered by both ratings and time control, and split "
           "by game",
           "[chess_moves]") {
@@ -141,7 +132,7 @@ TEST_CASE("chess_moves: a PGN source is filtered by both ratings and time contro
     }
     CHECK(games.games.size() + std::size_t(games.filtered_out) == 24);
     CHECK(games.games.size() >= 4);
-    CHECK(games.sha256 == sha256_of_file(path));
+    CHECK(games.sha256 == grokkit::sha256_of_file(path));
 
     const grokkit::dataset_split split = make_split(p, games, 5);
     const auto record = [&](const std::string& name) {

@@ -243,6 +243,25 @@ void write_array(hid_t parent, const std::string& name, const std::vector<std::s
                  const float* data) {
     write_fixed(parent, name, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
 }
+void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                 const double* data) {
+    write_fixed(parent, name, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data);
+}
+
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values) {
+    handle t = string_type();
+    const hsize_t n = values.size();
+    handle space(check(H5Screate_simple(1, &n, nullptr), "string array space"));
+    handle d(
+        check(H5Dcreate2(parent, name.c_str(), t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              "cannot create " + name));
+    std::vector<const char*> pointers;
+    for (const auto& v : values)
+        pointers.push_back(v.c_str());
+    if (n > 0)
+        check(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+              "cannot write " + name);
+}
 
 handle create_series(hid_t parent, const std::string& name, hid_t mem_type,
                      const std::vector<std::size_t>& row_shape, series_options options) {

@@ -72,6 +72,10 @@ void write_array(hid_t parent, const std::string& name, const std::vector<std::s
                  const std::int32_t* data);
 void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
                  const float* data);
+void write_array(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                 const double* data);
+/// A 1-D dataset of variable-length UTF-8 strings (h5py: `.asstr()[:]`).
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values);
 
 /// Options of an extendible dataset with leading axis of unlimited length.
 struct series_options {

@@ -1,8 +1,7 @@
 // SHA-256 written from FIPS 180-4: 64 rounds over 512-bit blocks, big-endian words.
 // SPDX-License-Identifier: Apache-2.0
-#include "sha256.hpp"
-
 #include <grokkit/error.hpp>
+#include <grokkit/hash.hpp>
 
 #include <array>
 #include <cerrno>
@@ -10,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace chess_moves {
+namespace grokkit {
 
 namespace {
 
@@ -97,16 +96,16 @@ class sha256 {
 
 } // namespace
 
-std::string sha256_of(const std::string& bytes) {
+std::string sha256_hex(const std::string& bytes) {
     sha256 h;
     h.update(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
     return h.hex();
 }
 
-std::string sha256_of_file(const std::string& path) {
+std::string sha256_of_file(const std::filesystem::path& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f)
-        throw grokkit::error(path, std::string("cannot open: ") + std::strerror(errno));
+        throw error(path.string(), std::string("cannot open: ") + std::strerror(errno));
     sha256 h;
     unsigned char buffer[1 << 16];
     for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;)
@@ -114,8 +113,8 @@ std::string sha256_of_file(const std::string& path) {
     const bool failed = std::ferror(f);
     std::fclose(f);
     if (failed)
-        throw grokkit::error(path, "read error");
+        throw error(path.string(), "read error");
     return h.hex();
 }
 
-} // namespace chess_moves
+} // namespace grokkit
