@@ -5,6 +5,7 @@
 #include "host/registry.hpp"
 #include "host/report.hpp"
 #include "host/runner.hpp"
+#include "host/sweep.hpp"
 #include "store/h5.hpp"
 #include "store/run_store.hpp"
 
@@ -104,6 +105,14 @@ int run_isolated(const std::function<int()>& work, int timeout_seconds, const st
     std::cerr << "error: " << what << ": reading the file did not finish within " << timeout_seconds
               << " s; the file is corrupt\n";
     return 1;
+}
+
+void write_page(const std::filesystem::path& out, const std::string& html) {
+    std::ofstream stream(out, std::ios::binary | std::ios::trunc);
+    stream << html;
+    stream.close();
+    if (!stream)
+        throw error(out.string(), "cannot write the report", "a writable file");
 }
 
 std::string fmt(double v) {
@@ -494,6 +503,63 @@ int cmd_analyze(const std::vector<std::string>& args) {
     }
 }
 
+namespace {
+
+// The report of one run file: its sections (the analyses' plugins found on the run's own
+// plugin_path, relative to its pipeline file, too) rendered into `out`. Returns the page's size.
+std::size_t write_run_report(const std::filesystem::path& file, const std::filesystem::path& out,
+                             std::size_t& n_sections) {
+    const run_file f(file);
+    std::vector<std::filesystem::path> dirs;
+    const std::filesystem::path base =
+        std::filesystem::path(f.string_attribute("pipeline_file")).parent_path();
+    for (const auto& d : f.resolved_pipeline().strings("run.plugin_path"))
+        dirs.push_back(std::filesystem::path(d).is_absolute() ? std::filesystem::path(d)
+                                                              : base / d);
+    registry reg;
+    reg.load_default(dirs);
+    const auto sections = report_sections(f, reg);
+    const std::string html = render_report("grokkit report: " + file.string(), sections);
+    write_page(out, html);
+    n_sections = sections.size();
+    return html.size();
+}
+
+// A sweep's page, and each point's own report beside its run file when it has none newer
+// than the run file (a sweep of hundreds of points renders only what changed).
+int write_sweep_report(const std::filesystem::path& root, const std::filesystem::path& out) {
+    const sweep::layout dir{std::filesystem::absolute(root)};
+    sweep::sweep_spec spec = sweep::load_spec(dir);
+    registry reg;
+    reg.load_default();
+    const auto points = sweep::expand(spec, reg, sweep::expand_check::resolve_only);
+    const auto records = sweep::survey(dir, points, spec.rules);
+    const auto out_dir = std::filesystem::absolute(out).parent_path();
+    std::size_t written = 0;
+    const auto link = [&](const sweep::point& p) -> std::string {
+        if (!std::filesystem::exists(dir.run_file(p)))
+            return "";
+        std::error_code ec;
+        const auto page = dir.report_file(p);
+        if (!std::filesystem::exists(page) ||
+            std::filesystem::last_write_time(page, ec) <
+                std::filesystem::last_write_time(dir.run_file(p), ec)) {
+            std::size_t n = 0;
+            write_run_report(dir.run_file(p), page, n);
+            ++written;
+        }
+        return std::filesystem::relative(page, out_dir).string();
+    };
+    const auto sections = sweep::report_sections(dir, spec, points, records, link);
+    const std::string html = render_report("grokkit sweep: " + dir.root.string(), sections);
+    write_page(out, html);
+    std::cout << "report: " << out.string() << " (" << points.size() << " points, " << written
+              << " point reports written, " << html.size() / 1024 << " KB)\n";
+    return 0;
+}
+
+} // namespace
+
 int cmd_report(const std::vector<std::string>& args) {
     po::options_description desc("grokkit report options");
     std::string file, out;
@@ -501,10 +567,13 @@ int cmd_report(const std::vector<std::string>& args) {
                        "HTML file to write (default: RUN.report.html beside the run)");
     po::variables_map vm;
     int code = 0;
-    if (!parse_file_command(args, desc, "grokkit report RUN.h5 [-o report.html]", file, vm, code))
+    if (!parse_file_command(args, desc, "grokkit report RUN.h5|SWEEP_DIR [-o report.html]", file,
+                            vm, code))
         return code;
+    const bool is_sweep = std::filesystem::is_directory(file);
     if (out.empty())
-        out = std::filesystem::path(file).replace_extension(".report.html").string();
+        out = is_sweep ? (std::filesystem::path(file) / "report.html").string()
+                       : std::filesystem::path(file).replace_extension(".report.html").string();
     if (std::error_code ec; std::filesystem::equivalent(file, out, ec)) {
         std::cerr << "error: " << out << ": is the run file itself; expected another -o file\n";
         return 2;
@@ -512,29 +581,16 @@ int cmd_report(const std::vector<std::string>& args) {
     // In a child, as inspect: a corrupt file may make HDF5 hang or crash.
     return run_isolated(
         [&] {
-            const run_file f(file);
-            // The analyses' plugins contribute their sections: the run's own plugin_path
-            // (relative to its pipeline file) is searched too.
-            std::vector<std::filesystem::path> dirs;
-            const std::filesystem::path base =
-                std::filesystem::path(f.string_attribute("pipeline_file")).parent_path();
-            for (const auto& d : f.resolved_pipeline().strings("run.plugin_path"))
-                dirs.push_back(std::filesystem::path(d).is_absolute() ? std::filesystem::path(d)
-                                                                      : base / d);
-            registry reg;
-            reg.load_default(dirs);
-            const auto sections = report_sections(f, reg);
-            const std::string html = render_report("grokkit report: " + file, sections);
-            std::ofstream stream(out, std::ios::binary | std::ios::trunc);
-            stream << html;
-            stream.close();
-            if (!stream)
-                throw error(out, "cannot write the report", "a writable file");
-            std::cout << "report: " << out << " (" << sections.size() << " sections, "
-                      << html.size() / 1024 << " KB)\n";
+            if (is_sweep)
+                return write_sweep_report(file, out);
+            std::size_t n_sections = 0;
+            const std::size_t size = write_run_report(file, out, n_sections);
+            std::cout << "report: " << out << " (" << n_sections << " sections, " << size / 1024
+                      << " KB)\n";
             return 0;
         },
-        vm["timeout"].as<int>(), file);
+        // A sweep's page renders its points' reports too: minutes, not seconds, for hundreds.
+        is_sweep && vm["timeout"].defaulted() ? 1800 : vm["timeout"].as<int>(), file);
 }
 
 } // namespace grokkit::cli

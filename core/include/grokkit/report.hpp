@@ -6,6 +6,7 @@
 #include <grokkit/export.hpp>
 #include <grokkit/run_file.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct report_chart {
 struct report_table {
     std::vector<std::string> header;
     std::vector<std::vector<std::string>> rows;
+    /// Optional: a link (a relative URL, such as a point's own report) for each row's first
+    /// cell; "" leaves that row's cell plain.
+    std::vector<std::string> row_links = {};
 };
 
 /// A file the page offers to save (a run's games as PGN), embedded in the page itself.
@@ -87,6 +91,31 @@ report_chart heat_map(const std::string& title, const std::vector<double>& x,
                       const std::vector<double>& y, const std::vector<std::vector<double>>& z,
                       const std::string& x_title, const std::string& y_title,
                       const std::string& z_title);
+
+/// One cell of a grid_map: its column and row labels, a category or a value that colours it,
+/// and a short text drawn in it ("3/4").
+struct map_cell {
+    std::string x, y;
+    std::string category;
+    double value = NAN;
+    std::string text = {};
+    std::string tooltip = {}; ///< more detail on hover
+};
+
+/// Options of a grid_map.
+struct grid_map_options {
+    std::vector<std::string> x_order, y_order; ///< labels in axis order (as given, not sorted)
+    std::string x_title, y_title;
+    /// Colour by category, in this order (a fixed colour each); empty: colour by value.
+    std::vector<std::string> categories = {};
+    std::string value_title = {};
+    bool log_value = false;
+};
+
+/// A grid of labelled cells, such as a phase diagram over two parameters whose values need
+/// not be numbers: each cell coloured by its category or value, with its text drawn in it.
+report_chart grid_map(const std::string& title, const std::vector<map_cell>& cells,
+                      const grid_map_options& options);
 
 /// The distribution of `values` as a histogram of `bins` equal bins between their smallest and
 /// largest finite value (with log_x, equal in log10 over the positive values). Values left out

@@ -10,7 +10,7 @@
 #define GROKKIT_STRINGIFY(x) GROKKIT_STRINGIFY_(x)
 
 /// Bumped whenever plugin_info or any SDK interface changes shape.
-#define GROKKIT_API_VERSION 9
+#define GROKKIT_API_VERSION 10
 
 #ifndef GROKKIT_VERSION_STRING
 #define GROKKIT_VERSION_STRING "0.1.0"

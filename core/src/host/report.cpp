@@ -201,10 +201,15 @@ std::string table_html(const report_table& t) {
     for (const auto& h : t.header)
         s += "<th>" + html_escape(h) + "</th>";
     s += "</tr>";
-    for (const auto& row : t.rows) {
+    for (std::size_t r = 0; r < t.rows.size(); ++r) {
         s += "<tr>";
-        for (const auto& c : row)
-            s += "<td>" + html_escape(c) + "</td>";
+        for (std::size_t c = 0; c < t.rows[r].size(); ++c) {
+            const std::string cell = html_escape(t.rows[r][c]);
+            const bool linked = c == 0 && r < t.row_links.size() && !t.row_links[r].empty();
+            s += "<td>";
+            s += linked ? "<a href=\"" + html_escape(t.row_links[r]) + "\">" + cell + "</a>" : cell;
+            s += "</td>";
+        }
         s += "</tr>";
     }
     return s + "</table>\n";

@@ -5,9 +5,12 @@
 
 #include "host/registry.hpp"
 
+#include <grokkit/report.hpp>
+
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -139,5 +142,12 @@ struct state_counts {
     std::string text() const;
 };
 state_counts count_states(const std::vector<point_record>& records);
+
+/// The sections of a sweep's page (docs/report.md): its progress, the phase diagram, the
+/// grokking steps across seeds, and every point, its hash linked to `link(point)` ("" for none).
+std::vector<report_section> report_sections(const layout& dir, const sweep_spec& spec,
+                                            const std::vector<point>& points,
+                                            const std::vector<point_record>& records,
+                                            const std::function<std::string(const point&)>& link);
 
 } // namespace grokkit::sweep

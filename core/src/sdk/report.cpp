@@ -180,6 +180,59 @@ report_chart heat_map(const std::string& title, const std::vector<double>& x,
     return {title, std::move(spec)};
 }
 
+namespace {
+
+std::string json_strings(const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i)
+            out += ',';
+        out += json_string(items[i]);
+    }
+    return out + "]";
+}
+
+std::string grid_map_colour(const grid_map_options& o) {
+    if (!o.categories.empty())
+        return "{\"field\":\"category\",\"type\":\"nominal\",\"title\":null,"
+               "\"scale\":{\"domain\":" +
+               json_strings(o.categories) + ",\"scheme\":\"tableau10\"}}";
+    std::string c =
+        "{\"field\":\"value\",\"type\":\"quantitative\",\"title\":" + json_string(o.value_title) +
+        ",\"scale\":{\"scheme\":\"viridis\"";
+    if (o.log_value)
+        c += ",\"type\":\"log\"";
+    return c + "}}";
+}
+
+} // namespace
+
+report_chart grid_map(const std::string& title, const std::vector<map_cell>& cells,
+                      const grid_map_options& o) {
+    std::string values;
+    for (const auto& c : cells)
+        append_row(values,
+                   {"\"x\":", json_string(c.x), ",\"y\":", json_string(c.y),
+                    ",\"category\":", json_string(c.category), ",\"value\":", json_number(c.value),
+                    ",\"text\":", json_string(c.text), ",\"detail\":", json_string(c.tooltip)});
+    const std::string axes =
+        "\"x\":{\"field\":\"x\",\"type\":\"ordinal\",\"sort\":" + json_strings(o.x_order) +
+        ",\"title\":" + json_string(o.x_title) +
+        "},\"y\":{\"field\":\"y\",\"type\":" + "\"ordinal\",\"sort\":" + json_strings(o.y_order) +
+        ",\"title\":" + json_string(o.y_title) + "}";
+    std::string spec =
+        std::string("{") + schema +
+        ",\"width\":{\"step\":56},\"height\":{\"step\":40},\"data\":{\"values\":[" + values +
+        "]},\"encoding\":{" + axes + "},\"layer\":[{\"mark\":" +
+        "{\"type\":\"rect\"},\"encoding\":{\"color\":" + grid_map_colour(o) +
+        ",\"tooltip\":[{\"field\":\"x\",\"title\":" + json_string(o.x_title) +
+        "},{\"field\":\"y\",\"title\":" + json_string(o.y_title) +
+        "},{\"field\":\"category\"},{\"field\":\"value\"},{\"field\":" +
+        "\"detail\"}]}},{\"mark\":{\"type\":\"text\",\"fontSize\":11}," +
+        "\"encoding\":{\"text\":{\"field\":\"text\"},\"color\":{\"value\":" + "\"black\"}}}]}";
+    return {title, std::move(spec)};
+}
+
 report_chart histogram(const std::string& title, const std::vector<double>& values,
                        const std::string& x_title, std::size_t bins, bool log_x) {
     std::vector<double> kept;
