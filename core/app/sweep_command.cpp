@@ -13,6 +13,7 @@
 
 #include <sched.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -219,6 +220,11 @@ int sweep_shard(const std::string& dir_name, const std::string& shard, const swe
     o.executable = own_executable();
     o.only = sweep::shard_points(points.size(), index, count);
     o.write_index = false;
+    o.runner = "shard " + shard;
+    if (const char* job = std::getenv("SLURM_ARRAY_JOB_ID"))
+        o.runner +=
+            std::string(" (Slurm job ") + job + " task " +
+            (std::getenv("SLURM_ARRAY_TASK_ID") ? std::getenv("SLURM_ARRAY_TASK_ID") : "?") + ")";
     const auto r = sweep::run_pool(dir, spec, points, o);
     std::cout << "shard " << index << "/" << count << ": " << r.counts.text() << "\n";
     return exit_code(r);

@@ -85,7 +85,7 @@ struct coordinator {
     const sweep::pool_options& options;
     int workers; // ranks not yet told to stop
     sweep::stop_flag stop{};
-    sweep::launcher local{dir, spec, points, options.executable};
+    sweep::launcher local{dir, spec, points, options.executable, options.runner};
     sweep::work_queue queue{dir, spec, points, sweep::shard_points(points.size(), 0, 1),
                             options.retry_failed};
     sweep::sweep_progress shown{points.size(), queue.counts().done, options.quiet};
@@ -158,7 +158,7 @@ sweep::pool_result work(const sweep::layout& dir, const sweep::sweep_spec& spec,
                         const std::vector<sweep::point>& points,
                         const sweep::pool_options& options) {
     sweep::stop_flag stop;
-    sweep::launcher local(dir, spec, points, options.executable);
+    sweep::launcher local(dir, spec, points, options.executable, options.runner);
     long long msg[2] = {-1, 0};
     for (;;) {
         MPI_Send(msg, 2, MPI_LONG_LONG, 0, tag_ready, MPI_COMM_WORLD);
@@ -185,9 +185,11 @@ sweep::pool_result work(const sweep::layout& dir, const sweep::sweep_spec& spec,
 sweep::pool_result mpi_session::run(const sweep::layout& dir, const sweep::sweep_spec& spec,
                                     const std::vector<sweep::point>& points,
                                     const sweep::pool_options& options) {
+    sweep::pool_options mine = options;
+    mine.runner = "MPI rank " + std::to_string(m_rank) + " of " + std::to_string(m_size);
     if (m_rank != 0)
-        return work(dir, spec, points, options);
-    coordinator c{dir, spec, points, options, m_size - 1};
+        return work(dir, spec, points, mine);
+    coordinator c{dir, spec, points, mine, m_size - 1};
     return c.run();
 }
 

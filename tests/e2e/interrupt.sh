@@ -39,3 +39,7 @@ f = h5py.File(sys.argv[1], 'r')
 assert f['run/status'][()].rstrip(b'\0') == b'complete'
 assert f['checkpoints/step'][-1] == 6000
 print('resumed to completion')" "$tmp/r.h5"
+# The signal's checkpoint was transient: the resumed file has the same checkpoints, analyses
+# and metrics as a run never stopped.
+"$grokkit" run "$here/small.toml" "${sets[@]}" --out "$tmp/whole.h5" --quiet >/dev/null
+/usr/bin/python3 "$here/compare_runs.py" "$tmp/whole.h5" "$tmp/r.h5"

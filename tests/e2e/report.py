@@ -7,6 +7,7 @@ usage: report.py GROKKIT_BINARY PIPELINE ARTEFACT_DIR"""
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -80,7 +81,8 @@ class page:
         self.proc.wait()
 
 
-def check_rendered(chromium, html, artefacts, shot_name, every_section_charted=True):
+def check_rendered(chromium, html, artefacts, shot_name, every_section_charted=True,
+                   min_ink=0.05):
     def complete(drawn):
         # Every chart drawn; with every_section_charted, every section has one.
         return drawn and all((n > 0 or not every_section_charted) and c == n
@@ -119,7 +121,7 @@ def check_rendered(chromium, html, artefacts, shot_name, every_section_charted=T
                                return_counts=True)
     non_background = 1 - counts.max() / len(pixels)
     assert not errors, errors
-    assert non_background >= 0.05, non_background
+    assert non_background >= min_ink, non_background
     print(f"rendered: {len(drawn)} sections, {sum(n for _, n, _ in drawn)} charts drawn, "
           f"no console errors, {non_background:.0%} of pixels not background; screenshot {png}")
 
@@ -140,6 +142,30 @@ def live_report(grokkit, pipeline, tmp):
     text = open(html).read()
     assert "Status: running, step " in text and " of 1000000 so far" in text
     print("live run: the report says how far it has got")
+
+
+def sweep_report(grokkit, pipeline, tmp, chromium, artefacts):
+    """The sweep's page: a phase diagram over the grid, grokking steps across seeds, and a
+    link to each point's own report, which `grokkit report DIR` writes too."""
+    sweep = os.path.join(tmp, "sweep")
+    subprocess.run([grokkit, "sweep", pipeline, "--grid", "train.weight_decay=0.0,1.0",
+                    "--grid", "dataset.train_fraction=0.5,0.7", "--seeds", "0..1", "--set",
+                    "train.steps=400", "--out", sweep, "-q"], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([grokkit, "report", sweep], check=True, stdout=subprocess.DEVNULL)
+    html = os.path.join(sweep, "report.html")
+    text = open(html).read()
+    for t in ["Phase diagram", "Grokking steps across seeds", "train.weight_decay",
+              "dataset.train_fraction"]:
+        assert t in text, t
+    links = sorted(set(re.findall(r'href="(points/[0-9a-f]{16}/report\.html)"', text)))
+    assert len(links) == 8, links
+    for link in links:
+        assert os.path.exists(os.path.join(sweep, link)), link
+    # The Points section is a table: not every section has a chart.
+    check_rendered(chromium, html, artefacts, "report-sweep.png", every_section_charted=False,
+                   min_ink=0.03)
+    print("sweep: the page links the 8 points' reports, each written")
 
 
 def main(grokkit, pipeline, artefacts):
@@ -186,6 +212,7 @@ def main(grokkit, pipeline, artefacts):
                 assert t in text, (name, t)
             check_rendered(chromium, page_html, artefacts, f"report-{name}.png")
         live_report(grokkit, pipeline, tmp)
+        sweep_report(grokkit, pipeline, tmp, chromium, artefacts)
     print("PASS")
     return 0
 

@@ -38,6 +38,10 @@ struct GROKKIT_VISIBLE train_config {
     void declare(param_set& ps);
     /// Learning rate of the update taken at `step`: the schedule, then the warm-up factor.
     double learning_rate(std::int64_t step) const;
+    /// Whether `step` has a scheduled checkpoint (every checkpoint_every steps, and the last).
+    bool on_schedule(std::int64_t step) const {
+        return step % checkpoint_every == 0 || step == steps;
+    }
 };
 
 /// Drives one model on one training set with a train_config. Every random draw is keyed by the

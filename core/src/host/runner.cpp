@@ -395,6 +395,8 @@ run_store open_store(const run_options& options, const fs::path& out, const run_
             run_store store = run_store::resume(out, header, layout);
             tr.optimizer().set_steps_taken(store.last_checkpoint_updates());
             result.resumed_from = store.last_checkpoint_step();
+            if (!r.pipe.train.on_schedule(result.resumed_from))
+                store.mark_last_checkpoint_transient(); // a signal wrote it
             return store;
         } catch (const no_checkpoint&) {
             fs::remove(out); // killed before step 0 was committed: start over
@@ -407,8 +409,9 @@ run_store open_store(const run_options& options, const fs::path& out, const run_
 }
 
 // The training loop of one run: metrics every eval_every steps, checkpoints every
-// checkpoint_every steps, each checkpoint's analyses right after it, and a checkpoint on
-// SIGINT/SIGTERM.
+// checkpoint_every steps, each checkpoint's analyses right after it, and a transient
+// checkpoint on SIGINT/SIGTERM (no analyses: the run's results do not depend on when it was
+// stopped).
 struct training_loop {
     prepared_run& r;
     trainer& tr;
@@ -457,21 +460,19 @@ struct training_loop {
             if ((s % cfg.eval_every == 0 || is_final) && !resumed_here)
                 evaluate(s);
             bool checkpointed = resumed_here;
-            if ((s % cfg.checkpoint_every == 0 || is_final) && !resumed_here) {
+            if (cfg.on_schedule(s) && !resumed_here) {
                 store.append_checkpoint(s, tr.optimizer().steps_taken());
                 checkpointed = true;
             }
-            if (checkpointed)
+            if (checkpointed && cfg.on_schedule(s))
                 run_analyses(s, false);
             if (is_final) {
                 run_analyses(s, true);
                 return "complete";
             }
             if (signals.requested()) {
-                if (!checkpointed) {
-                    store.append_checkpoint(s, tr.optimizer().steps_taken());
-                    run_analyses(s, false);
-                }
+                if (!checkpointed)
+                    store.append_checkpoint(s, tr.optimizer().steps_taken(), true);
                 return "interrupted";
             }
             tr.update(s);

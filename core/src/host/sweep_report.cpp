@@ -19,10 +19,17 @@ const std::vector<std::string> phases{"comprehension", "grokking", "memorisation
 // The points of one grid cell (every axis at one value), its seeds.
 struct cell {
     std::string x, y;
+    std::string label; // every axis as key=value, for tables and tooltips
     std::vector<std::size_t> members;
 };
 
+// The map's row of a point: the second axis' value (its key is the axis title), or the other
+// axes as key=value when there are several.
 std::string y_label(const point& p, std::size_t n_axes) {
+    if (n_axes < 2)
+        return "all";
+    if (n_axes == 2)
+        return p.values[1];
     std::string y;
     for (std::size_t a = 1; a < n_axes; ++a) {
         if (a > 1)
@@ -31,7 +38,19 @@ std::string y_label(const point& p, std::size_t n_axes) {
         y += '=';
         y += p.values[a];
     }
-    return n_axes > 1 ? y : std::string("all");
+    return y;
+}
+
+std::string cell_label(const point& p, std::size_t n_axes) {
+    std::string label;
+    for (std::size_t a = 0; a < n_axes; ++a) {
+        if (a > 0)
+            label += ", ";
+        label += p.keys[a];
+        label += '=';
+        label += p.values[a];
+    }
+    return n_axes > 0 ? label : std::string("all");
 }
 
 std::vector<cell> cells_of(const sweep_spec& spec, const std::vector<point>& points) {
@@ -43,7 +62,7 @@ std::vector<cell> cells_of(const sweep_spec& spec, const std::vector<point>& poi
         const std::string y = y_label(p, n_axes);
         const auto [it, added] = where.try_emplace({x, y}, cells.size());
         if (added)
-            cells.push_back({x, y, {}});
+            cells.push_back({x, y, cell_label(p, n_axes), {}});
         cells[it->second].members.push_back(p.index);
     }
     return cells;
@@ -141,6 +160,7 @@ report_section phase_section(const sweep_spec& spec, const std::vector<cell>& ce
         table_number(spec.rules.grokking_ratio, "%.3g") +
         " times as late as train accuracy, and grokking when later still (docs/sweeps.md).");
     std::vector<map_cell> by_phase, by_step;
+    bool any_generalised = false;
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const cell_summary& c = summaries[i];
         const auto most = c.phase_counts.find(c.phase);
@@ -149,6 +169,7 @@ report_section phase_section(const sweep_spec& spec, const std::vector<cell>& ce
         by_phase.push_back({cells[i].x, cells[i].y, c.phase, NAN, c.done ? share : "",
                             counts_text(c.phase_counts)});
         const double median = quantile(c.generalisation, 0.5);
+        any_generalised = any_generalised || !c.generalisation.empty();
         by_step.push_back({cells[i].x, cells[i].y, "", median, table_number(median, "%.0f"),
                            std::to_string(c.generalised) + " of " + std::to_string(c.done) +
                                " finished seeds generalised"});
@@ -156,6 +177,8 @@ report_section phase_section(const sweep_spec& spec, const std::vector<cell>& ce
     grid_map_options o = map_options(spec, cells);
     o.categories = phases;
     s.charts.push_back(grid_map("Phase of most seeds", by_phase, o));
+    if (!any_generalised)
+        return s; // no step to colour a cell by
     o.categories.clear();
     o.value_title = "median step";
     s.charts.push_back(
@@ -169,7 +192,7 @@ report_chart strip_chart(const std::vector<cell>& cells, const std::vector<point
     std::string values;
     std::vector<std::string> order;
     for (const auto& c : cells) {
-        const std::string label = c.y == "all" ? c.x : c.x + " | " + c.y;
+        const std::string& label = c.label;
         order.push_back(json_string(label));
         for (auto i : c.members)
             if (records[i].state == point_state::done &&
@@ -208,7 +231,7 @@ report_section steps_section(const std::vector<cell>& cells,
     std::vector<double> all;
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const cell_summary& c = summaries[i];
-        t.rows.push_back({cells[i].y == "all" ? cells[i].x : cells[i].x + " | " + cells[i].y,
+        t.rows.push_back({cells[i].label,
                           std::to_string(c.done) + "/" + std::to_string(cells[i].members.size()),
                           std::to_string(c.generalised), counts_text(c.phase_counts),
                           quartiles_text(c.generalisation), quartiles_text(c.memorisation),
@@ -216,6 +239,11 @@ report_section steps_section(const std::vector<cell>& cells,
         all.insert(all.end(), c.generalisation.begin(), c.generalisation.end());
     }
     s.tables.push_back(std::move(t));
+    if (all.empty()) {
+        s.notes.push_back("No finished seed has reached the threshold in test accuracy yet: "
+                          "there are no generalisation steps to chart.");
+        return s;
+    }
     s.charts.push_back(strip_chart(cells, points, records));
     s.charts.push_back(histogram("Generalisation steps of all finished seeds", all, "step", 30));
     return s;

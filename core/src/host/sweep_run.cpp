@@ -17,6 +17,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -56,9 +57,9 @@ bool stop_flag::requested() const {
 }
 
 launcher::launcher(layout dir, const sweep_spec& spec, std::vector<point> points,
-                   fs::path executable)
+                   fs::path executable, std::string runner)
     : m_dir(std::move(dir)), m_spec(spec), m_points(std::move(points)),
-      m_executable(std::move(executable)) {}
+      m_executable(std::move(executable)), m_runner(std::move(runner)) {}
 
 namespace {
 
@@ -92,6 +93,26 @@ std::uintmax_t size_or_zero(const fs::path& p) {
     _exit(127);
 }
 
+// "grokkit sweep: attempt by MPI rank 1 of 2 on node7, at 2026-12-03T07:40:00Z": which
+// machine ran which attempt, for whoever reads the log of a point on a cluster.
+void write_attempt_line(int log, const std::string& runner) {
+    char host[256] = "?";
+    gethostname(host, sizeof host - 1);
+    const std::time_t now = std::time(nullptr);
+    char when[32] = "";
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    std::string line = "grokkit sweep: attempt by ";
+    line += runner;
+    line += " on ";
+    line += host;
+    line += ", at ";
+    line += when;
+    line += "\n";
+    [[maybe_unused]] const auto n = write(log, line.data(), line.size());
+}
+
 } // namespace
 
 bool launcher::start(std::size_t index) {
@@ -110,6 +131,8 @@ bool launcher::start(std::size_t index) {
     const std::uintmax_t offset = size_or_zero(m_dir.log_file(p));
     const int log =
         open(m_dir.log_file(p).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log >= 0)
+        write_attempt_line(log, m_runner);
     auto args = run_arguments(m_executable, m_spec, p, m_dir.run_file(p));
     std::vector<char*> argv;
     for (auto& a : args)
@@ -341,7 +364,7 @@ pool_result run_pool(const layout& dir, const sweep_spec& spec, const std::vecto
     if (mine.empty())
         mine = shard_points(points.size(), 0, 1);
     stop_flag stop;
-    launcher run(dir, spec, points, o.executable);
+    launcher run(dir, spec, points, o.executable, o.runner);
     work_queue queue(dir, spec, points, mine, o.retry_failed);
     sweep_progress shown(mine.size(), queue.counts().done, o.quiet);
     const auto update_index = [&] {

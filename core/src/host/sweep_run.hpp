@@ -23,9 +23,11 @@ struct ended_point {
 /// --resume --quiet`, output appended to the point's log.txt) and reaps them. A child holds the
 /// point's lock (flock) until it exits, even if this process dies first, and is sent SIGTERM
 /// when this process dies (it then checkpoints). A failed point's error lines go to failed.txt.
+/// Each attempt starts with a line in the log naming `runner`, the host, the pid and the time.
 class launcher {
   public:
-    launcher(layout dir, const sweep_spec& spec, std::vector<point> points, fs::path executable);
+    launcher(layout dir, const sweep_spec& spec, std::vector<point> points, fs::path executable,
+             std::string runner);
     /// Starts point `index`; false when another process holds its lock.
     bool start(std::size_t index);
     /// Waits for a child to end. nullopt when none is running, or when a signal interrupted
@@ -47,6 +49,7 @@ class launcher {
     const sweep_spec& m_spec;
     std::vector<point> m_points;
     fs::path m_executable;
+    std::string m_runner;
     std::vector<child> m_children;
 };
 
@@ -92,6 +95,8 @@ struct pool_options {
     std::vector<std::size_t> only;
     bool write_index = true; ///< false for a shard: --collect builds the index
     bool quiet = false;
+    /// Who runs the points, for the attempt lines of their logs ("MPI rank 1 of 4").
+    std::string runner = "local pool";
 };
 
 /// Point indices `i` with i % count == shard.

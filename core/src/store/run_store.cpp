@@ -329,8 +329,15 @@ void run_store::append_metrics(std::int64_t step, const std::vector<double>& val
     flush();
 }
 
-void run_store::append_checkpoint(std::int64_t step, std::int64_t updates) {
-    const std::size_t n = h5::series_length(m_checkpoint_step);
+void run_store::append_checkpoint(std::int64_t step, std::int64_t updates, bool transient) {
+    std::size_t n = h5::series_length(m_checkpoint_step);
+    if (m_last_transient && n > 1) {
+        // Uncommit the transient row before writing over it: a kill from here on resumes from
+        // the checkpoint before it and replays the same steps.
+        --n;
+        h5::set_series_length(m_checkpoint_step, n);
+        flush();
+    }
     for (std::size_t i = 0; i < m_params.size(); ++i) {
         h5::set_series_length(m_params[i], n + 1);
         h5::write_row(m_params[i], n, H5T_NATIVE_FLOAT, m_layout.params[i]->value.data());
@@ -347,6 +354,7 @@ void run_store::append_checkpoint(std::int64_t step, std::int64_t updates) {
     flush();
     m_last_checkpoint = step;
     m_last_updates = updates;
+    m_last_transient = transient;
 }
 
 std::int64_t run_store::last_analysis_step(const std::string& name) const {

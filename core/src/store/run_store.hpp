@@ -141,8 +141,13 @@ class run_store {
 
     /// Appends one row of metrics (values in the order of layout.metric_names).
     void append_metrics(std::int64_t step, const std::vector<double>& values);
-    /// Appends the current parameters and optimizer state.
-    void append_checkpoint(std::int64_t step, std::int64_t updates);
+    /// Appends the current parameters and optimizer state. A `transient` checkpoint (written
+    /// off schedule, when a signal stops the run) is only a place to resume from: the next
+    /// checkpoint takes its row, so a stopped and resumed run ends with the same checkpoints
+    /// as one never stopped.
+    void append_checkpoint(std::int64_t step, std::int64_t updates, bool transient = false);
+    /// The last checkpoint (the one resumed from) is transient.
+    void mark_last_checkpoint_transient() { m_last_transient = true; }
     /// Writes part of the row analysis `name` is writing (its next, uncommitted one) of a tiled
     /// output: `tile` conformed to a layout of its own shape, placed at `origin`.
     void write_analysis_tile(const std::string& name, const std::string& output,
@@ -218,6 +223,7 @@ class run_store {
     std::map<std::string, analysis_handles> m_analyses;
     std::int64_t m_last_checkpoint = -1;
     std::int64_t m_last_updates = 0;
+    bool m_last_transient = false;
     double m_previous_seconds = 0.0; // wall time of earlier sessions that finished
     work_copy m_work;                // the temporary file until it becomes the run file
 };
