@@ -161,12 +161,24 @@ void print_points(const char* heading, sweep::point_state state,
     }
 }
 
-int sweep_status(const std::string& dir_name) {
-    const auto dir = layout_of(dir_name);
+// A sweep directory read as it is now: its definition, points and their records.
+struct surveyed_sweep {
+    sweep::layout dir;
     sweep::sweep_spec spec;
+    std::vector<sweep::point> points;
+    std::vector<sweep::point_record> records;
+};
+
+surveyed_sweep survey_directory(const std::string& dir_name) {
+    surveyed_sweep s{layout_of(dir_name), {}, {}, {}};
     registry reg;
-    const auto points = points_of(dir, spec, reg);
-    const auto records = sweep::survey(dir, points, spec.rules);
+    s.points = points_of(s.dir, s.spec, reg);
+    s.records = sweep::survey(s.dir, s.points, s.spec.rules);
+    return s;
+}
+
+int sweep_status(const std::string& dir_name) {
+    const auto [dir, spec, points, records] = survey_directory(dir_name);
     std::cout << "sweep: " << dir.root.string() << "\npipeline: " << spec.pipeline_file.string()
               << "\n";
     for (const auto& axis : spec.grid)
@@ -191,11 +203,7 @@ int sweep_status(const std::string& dir_name) {
 }
 
 int sweep_collect(const std::string& dir_name) {
-    const auto dir = layout_of(dir_name);
-    sweep::sweep_spec spec;
-    registry reg;
-    const auto points = points_of(dir, spec, reg);
-    const auto records = sweep::survey(dir, points, spec.rules);
+    const auto [dir, spec, points, records] = survey_directory(dir_name);
     sweep::write_index(dir, spec, points, records);
     print_outcome(dir, sweep::count_states(records), true);
     return 0;
