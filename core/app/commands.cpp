@@ -544,9 +544,14 @@ int write_sweep_report(const std::filesystem::path& root, const std::filesystem:
         if (!std::filesystem::exists(page) ||
             std::filesystem::last_write_time(page, ec) <
                 std::filesystem::last_write_time(dir.run_file(p), ec)) {
-            std::size_t n = 0;
-            write_run_report(dir.run_file(p), page, n);
-            ++written;
+            try {
+                std::size_t n = 0;
+                write_run_report(dir.run_file(p), page, n);
+                ++written;
+            } catch (const error& e) { // one unreadable point leaves the rest of the page
+                std::cerr << "warning: report: point " << p.hash << ": " << e.what() << "\n";
+                return "";
+            }
         }
         return std::filesystem::relative(page, out_dir).string();
     };

@@ -117,10 +117,13 @@ void print_outcome(const sweep::layout& dir, const sweep::state_counts& c, bool 
                   << dir.root.string() << "`)\n";
 }
 
+// 0 only when every point is done: a Slurm task or a script can trust it.
 int exit_code(const sweep::pool_result& r) {
-    if (r.interrupted)
-        return 130;
-    return r.counts.failed > 0 ? 1 : 0;
+    if (r.counts.failed > 0 && !r.interrupted)
+        return 1;
+    if (r.interrupted || r.counts.done < r.counts.total())
+        return 130; // stopped, or points left interrupted: the next run continues them
+    return 0;
 }
 
 } // namespace
@@ -337,8 +340,8 @@ int run_sweep(const sweep_args& a, mpi_session& mpi) {
                   << (mpi.size() > 1 ? std::to_string(mpi.size()) + " MPI ranks"
                                      : std::to_string(o.jobs) + " at a time")
                   << ", " << spec.threads << " thread(s) each" << std::endl;
-    const sweep::pool_result r =
-        mpi.size() > 1 ? mpi.run(dir, spec, points, o) : sweep::run_pool(dir, spec, points, o);
+    const sweep::pool_result r = mpi.size() > 1 ? mpi.run_or_abort(dir, spec, points, o)
+                                                : sweep::run_pool(dir, spec, points, o);
     if (mpi.rank() != 0)
         return 0;
     print_outcome(dir, r.counts, true);

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <iostream>
 
 #ifdef GROKKIT_WITH_MPI
 #include <mpi.h>
@@ -27,6 +28,20 @@ int ranks_from_environment() {
 
 } // namespace
 
+sweep::pool_result mpi_session::run_or_abort(const sweep::layout& dir,
+                                             const sweep::sweep_spec& spec,
+                                             const std::vector<sweep::point>& points,
+                                             const sweep::pool_options& options) {
+    try {
+        return run(dir, spec, points, options);
+    } catch (const std::exception& e) {
+        std::cerr << "error: sweep: MPI rank " << m_rank << ": " << e.what()
+                  << "; stopping every rank\n";
+        abort_all(1);
+        throw;
+    }
+}
+
 #ifndef GROKKIT_WITH_MPI
 
 mpi_session::mpi_session() {
@@ -40,6 +55,7 @@ mpi_session::~mpi_session() = default;
 bool mpi_session::agree(bool ok) {
     return ok;
 }
+void mpi_session::abort_all(int) {}
 sweep::pool_result mpi_session::run(const sweep::layout& dir, const sweep::sweep_spec& spec,
                                     const std::vector<sweep::point>& points,
                                     const sweep::pool_options& options) {
@@ -60,6 +76,11 @@ mpi_session::mpi_session() {
 mpi_session::~mpi_session() {
     if (m_initialised)
         MPI_Finalize();
+}
+
+void mpi_session::abort_all(int code) {
+    if (m_initialised)
+        MPI_Abort(MPI_COMM_WORLD, code);
 }
 
 bool mpi_session::agree(bool ok) {
@@ -148,6 +169,7 @@ struct coordinator {
             const timespec pause{0, 2'000'000}; // between polls of the ranks and the children
             nanosleep(&pause, nullptr);
         }
+        sweep::write_index(dir, spec, points, queue.records()); // points waited for elsewhere
         shown.finish();
         return {queue.counts(), stop.requested()};
     }

@@ -24,8 +24,13 @@ class mpi_session {
     sweep::pool_result run(const sweep::layout& dir, const sweep::sweep_spec& spec,
                            const std::vector<sweep::point>& points,
                            const sweep::pool_options& options);
+    /// run(), and MPI_Abort on an error: the other ranks would otherwise wait forever.
+    sweep::pool_result run_or_abort(const sweep::layout& dir, const sweep::sweep_spec& spec,
+                                    const std::vector<sweep::point>& points,
+                                    const sweep::pool_options& options);
 
   private:
+    void abort_all(int code);
     int m_rank = 0, m_size = 1;
     bool m_initialised = false;
 };

@@ -236,6 +236,30 @@ def wait_for_locks(sweep_dir):
                 fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def term_on_first_done(cmd, out):
+    """SIGTERM, as Slurm sends before preempting, on the first done line: the sweep stops its
+    points (they checkpoint), writes the index and exits 130; nothing is marked failed.
+    Returns the hashes reported done."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reported = []
+    for line in proc.stdout:
+        m = DONE_LINE.match(line)
+        if m:
+            reported.append(m.group(1))
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stdout.read()
+    reported += [m.group(1) for m in map(DONE_LINE.match, rest.splitlines()) if m]
+    err = proc.stderr.read()
+    rc = proc.wait()
+    assert rc == 130, f"SIGTERM: exit {rc}: {err}"
+    _, cols = read_index(os.path.join(out, "index.h5"))
+    assert "failed" not in list(cols["status"]), list(cols["status"])
+    assert "interrupted" in list(cols["status"]), list(cols["status"])
+    print(f"SIGTERM: exit 130, statuses {sorted(set(cols['status']))}")
+    return reported
+
+
 def kill(grokkit, pipeline, tmp):
     # Longer points than the basics', so that kills land mid-run; 6 points, 2 at a time.
     extra = ["--set", "train.steps=1500", "--grid", "train.lr=3e-3,2e-3,1e-3", "--jobs", "2"]
@@ -245,10 +269,12 @@ def kill(grokkit, pipeline, tmp):
     cmd = [grokkit, "sweep", pipeline, *GRID, "--seeds", "0", *extra, "--out", out]
     finished = {}  # hash -> sha256 of its run file when it was first seen complete
     reported = []
-    # Kill the process group on the 1st done line, then the sweep alone on the next run's
-    # 1st, then the group on the 2nd ...; each re-run continues the same sweep.
+    # Kill the process group on the 1st done line, SIGTERM the next run on its 1st, kill the
+    # sweep alone on the next one's 1st, then the group on the 2nd; each re-run continues it.
     plan = [(1, True), (1, False), (2, True)]
-    for n_lines, group in plan:
+    for stage, (n_lines, group) in enumerate(plan):
+        if stage == 1:
+            reported += term_on_first_done(cmd, out)
         done, killed = run_until_done_lines(cmd, n_lines, group)
         reported += done
         if not killed:

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -194,10 +195,11 @@ point_summary summarise(const run_file& f, const phase_rules& rules) {
 
 // Whether another process holds the point's lock (a launcher holds it while the point runs).
 bool locked_elsewhere(const fs::path& lock) {
-    const int fd = open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_RDWR: NFS emulates flock with fcntl locks, which need write access.
+    const int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return false;
-    const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     close(fd);
     return held;
 }

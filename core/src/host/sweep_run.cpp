@@ -82,6 +82,9 @@ std::uintmax_t size_or_zero(const fs::path& p) {
 
 // In the child, between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_point(const std::vector<char*>& argv, int log, pid_t parent) {
+    // The sweep's handlers only set a flag: a stop before exec must end this child instead.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, SIGTERM); // the run checkpoints when the sweep dies
     if (getppid() != parent)
         _exit(130);
@@ -176,7 +179,10 @@ ended_point launcher::ended(const child& c, int status) const {
     const point& p = m_points[c.index];
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return {c.index, point_state::done};
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 130)
+    // 130: the run checkpointed on a signal. Killed by SIGINT/SIGTERM: stopped before its
+    // handlers were installed (while preparing). Either way not a failure of the point.
+    if ((WIFEXITED(status) && WEXITSTATUS(status) == 130) ||
+        (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT)))
         return {c.index, point_state::interrupted};
     const std::string how = WIFEXITED(status)
                                 ? "exit code " + std::to_string(WEXITSTATUS(status))
@@ -265,7 +271,8 @@ bool work_queue::wait_elsewhere() {
     if (m_elsewhere.empty())
         return false;
     const std::size_t i = m_elsewhere.front();
-    const int fd = open(m_dir.lock_file(m_points[i]).c_str(), O_RDONLY | O_CLOEXEC);
+    // O_RDWR: NFS emulates flock with fcntl locks, which need write access.
+    const int fd = open(m_dir.lock_file(m_points[i]).c_str(), O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
         const int rc = flock(fd, LOCK_EX); // blocks until that process ends
         close(fd);
@@ -396,6 +403,7 @@ pool_result run_pool(const layout& dir, const sweep_spec& spec, const std::vecto
             shown.ended(points[e->index], queue.records()[e->index], queue.counts());
         }
     }
+    update_index(); // points waited for elsewhere ended after their last rewrite
     shown.finish();
     return {queue.counts(), stop.requested()};
 }

@@ -331,7 +331,7 @@ void run_store::append_metrics(std::int64_t step, const std::vector<double>& val
 
 void run_store::append_checkpoint(std::int64_t step, std::int64_t updates, bool transient) {
     std::size_t n = h5::series_length(m_checkpoint_step);
-    if (m_last_transient && n > 1) {
+    if (m_last_transient && n >= 1) {
         // Uncommit the transient row before writing over it: a kill from here on resumes from
         // the checkpoint before it and replays the same steps.
         --n;
