@@ -23,34 +23,29 @@ struct cell {
     std::vector<std::size_t> members;
 };
 
+// The axes from `first` on as "key=value, key=value".
+std::string axes_text(const point& p, std::size_t first, std::size_t n_axes) {
+    std::string text;
+    for (std::size_t a = first; a < n_axes; ++a) {
+        if (a > first)
+            text += ", ";
+        text += p.keys[a];
+        text += '=';
+        text += p.values[a];
+    }
+    return text;
+}
+
 // The map's row of a point: the second axis' value (its key is the axis title), or the other
 // axes as key=value when there are several.
 std::string y_label(const point& p, std::size_t n_axes) {
     if (n_axes < 2)
         return "all";
-    if (n_axes == 2)
-        return p.values[1];
-    std::string y;
-    for (std::size_t a = 1; a < n_axes; ++a) {
-        if (a > 1)
-            y += ", ";
-        y += p.keys[a];
-        y += '=';
-        y += p.values[a];
-    }
-    return y;
+    return n_axes == 2 ? p.values[1] : axes_text(p, 1, n_axes);
 }
 
 std::string cell_label(const point& p, std::size_t n_axes) {
-    std::string label;
-    for (std::size_t a = 0; a < n_axes; ++a) {
-        if (a > 0)
-            label += ", ";
-        label += p.keys[a];
-        label += '=';
-        label += p.values[a];
-    }
-    return n_axes > 0 ? label : std::string("all");
+    return n_axes > 0 ? axes_text(p, 0, n_axes) : std::string("all");
 }
 
 std::vector<cell> cells_of(const sweep_spec& spec, const std::vector<point>& points) {
