@@ -106,7 +106,7 @@ struct coordinator {
     const sweep::pool_options& options;
     int workers; // ranks not yet told to stop
     sweep::stop_flag stop{};
-    sweep::launcher local{dir, spec, points, options.executable, options.runner};
+    sweep::launcher local{dir, spec, points, options};
     sweep::work_queue queue{dir, spec, points, sweep::shard_points(points.size(), 0, 1),
                             options.retry_failed};
     sweep::sweep_progress shown{points.size(), queue.counts().done, options.quiet};
@@ -180,7 +180,7 @@ sweep::pool_result work(const sweep::layout& dir, const sweep::sweep_spec& spec,
                         const std::vector<sweep::point>& points,
                         const sweep::pool_options& options) {
     sweep::stop_flag stop;
-    sweep::launcher local(dir, spec, points, options.executable, options.runner);
+    sweep::launcher local(dir, spec, points, options);
     long long msg[2] = {-1, 0};
     for (;;) {
         MPI_Send(msg, 2, MPI_LONG_LONG, 0, tag_ready, MPI_COMM_WORLD);

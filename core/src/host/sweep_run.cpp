@@ -4,6 +4,7 @@
 
 #include <grokkit/error.hpp>
 #include <grokkit/progress.hpp>
+#include <grokkit/run_file.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -57,9 +58,10 @@ bool stop_flag::requested() const {
 }
 
 launcher::launcher(layout dir, const sweep_spec& spec, std::vector<point> points,
-                   fs::path executable, std::string runner)
+                   const pool_options& options)
     : m_dir(std::move(dir)), m_spec(spec), m_points(std::move(points)),
-      m_executable(std::move(executable)), m_runner(std::move(runner)) {}
+      m_executable(options.executable), m_runner(options.runner),
+      m_retry_failed(options.retry_failed) {}
 
 namespace {
 
@@ -116,6 +118,19 @@ void write_attempt_line(int log, const std::string& runner) {
     [[maybe_unused]] const auto n = write(log, line.data(), line.size());
 }
 
+// Whether the point is complete, or failed and not to be retried.
+bool ended_elsewhere(const layout& dir, const point& p, bool retry_failed) {
+    if (!retry_failed && fs::exists(dir.failure_file(p)))
+        return true;
+    if (!fs::exists(dir.run_file(p)))
+        return false;
+    try {
+        return run_file(dir.run_file(p)).status() == "complete";
+    } catch (const error&) {
+        return false; // a resume repairs or refuses it
+    }
+}
+
 } // namespace
 
 bool launcher::start(std::size_t index) {
@@ -125,7 +140,8 @@ bool launcher::start(std::size_t index) {
     const int lock = open(m_dir.lock_file(p).c_str(), O_RDWR | O_CREAT, 0644);
     if (lock < 0)
         throw error(m_dir.lock_file(p).string(), std::string("cannot open: ") + strerror(errno));
-    if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    // Looked at again under the lock: the process that held it may have just ended the point.
+    if (flock(lock, LOCK_EX | LOCK_NB) != 0 || ended_elsewhere(m_dir, p, m_retry_failed)) {
         close(lock);
         return false;
     }
@@ -371,7 +387,7 @@ pool_result run_pool(const layout& dir, const sweep_spec& spec, const std::vecto
     if (mine.empty())
         mine = shard_points(points.size(), 0, 1);
     stop_flag stop;
-    launcher run(dir, spec, points, o.executable, o.runner);
+    launcher run(dir, spec, points, o);
     work_queue queue(dir, spec, points, mine, o.retry_failed);
     sweep_progress shown(mine.size(), queue.counts().done, o.quiet);
     const auto update_index = [&] {

@@ -13,6 +13,18 @@
 
 namespace grokkit::sweep {
 
+struct pool_options {
+    std::size_t jobs = 1;
+    bool retry_failed = false;
+    fs::path executable;
+    /// Only the points whose index is in it (a Slurm task's shard); empty: all.
+    std::vector<std::size_t> only;
+    bool write_index = true; ///< false for a shard: --collect builds the index
+    bool quiet = false;
+    /// Who runs the points, for the attempt lines of their logs ("MPI rank 1 of 4").
+    std::string runner = "local pool";
+};
+
 /// A point that ended in this process: how it ended.
 struct ended_point {
     std::size_t index = 0;
@@ -26,9 +38,10 @@ struct ended_point {
 /// Each attempt starts with a line in the log naming `runner`, the host, the pid and the time.
 class launcher {
   public:
-    launcher(layout dir, const sweep_spec& spec, std::vector<point> points, fs::path executable,
-             std::string runner);
-    /// Starts point `index`; false when another process holds its lock.
+    launcher(layout dir, const sweep_spec& spec, std::vector<point> points,
+             const pool_options& options);
+    /// Starts point `index`; false when another process holds its lock, or ended it (done, or
+    /// failed without retry_failed) between the caller's look at it and taking the lock.
     bool start(std::size_t index);
     /// Waits for a child to end. nullopt when none is running, or when a signal interrupted
     /// the wait (`block`) or none has ended (`!block`).
@@ -50,6 +63,7 @@ class launcher {
     std::vector<point> m_points;
     fs::path m_executable;
     std::string m_runner;
+    bool m_retry_failed;
     std::vector<child> m_children;
 };
 
@@ -87,18 +101,6 @@ class work_queue {
 };
 
 /// How `grokkit sweep` runs its points here.
-struct pool_options {
-    std::size_t jobs = 1;
-    bool retry_failed = false;
-    fs::path executable;
-    /// Only the points whose index is in it (a Slurm task's shard); empty: all.
-    std::vector<std::size_t> only;
-    bool write_index = true; ///< false for a shard: --collect builds the index
-    bool quiet = false;
-    /// Who runs the points, for the attempt lines of their logs ("MPI rank 1 of 4").
-    std::string runner = "local pool";
-};
-
 /// Point indices `i` with i % count == shard.
 std::vector<std::size_t> shard_points(std::size_t n_points, std::size_t shard, std::size_t count);
 
