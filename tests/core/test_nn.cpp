@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -351,6 +352,45 @@ TEST_CASE("nn: float softmax cross-entropy matches double to 1e-6", "[nn]") {
     for (std::size_t i = 0; i < dlogits.size(); ++i) {
         CHECK_THAT(dlogits_f.data()[i], WithinAbs(dlogits.data()[i], 1e-6 / n));
     }
+}
+
+TEST_CASE("nn: exp_nonpositive is within 2 ulp of std::exp, 1 at 0 and 0 below -708", "[nn]") {
+    std::vector<double> x;
+    for (int i = 0; i <= 200000; ++i) // every 0.00354 from -708 to 0, and the ends
+        x.push_back(-708.0 * i / 200000.0);
+    for (double v : {-1e-300, -0.3465735902799726, -0.34657359027997264, -708.3, -745.2, -1e6,
+                     -std::numeric_limits<double>::infinity()})
+        x.push_back(v);
+    std::vector<double> got = x;
+    nn::exp_nonpositive(got.data(), got.size());
+    double worst = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (x[i] < -708.0) {
+            CHECK(got[i] == 0.0);
+            continue;
+        }
+        const double want = std::exp(x[i]);
+        worst = std::max(worst, std::abs(got[i] - want) / want);
+    }
+    CHECK(worst <= 2.0 * std::numeric_limits<double>::epsilon());
+    CHECK(got[0] == 1.0);
+}
+
+TEST_CASE("nn: softmax cross-entropy gradients below float's normal range are 0", "[nn]") {
+    // Row 0's wrong class has p = e^-100 / (1 + e^-100) ~ 3.7e-44: subnormal as a float.
+    nn::matrix<float> logits(std::array<std::size_t, 2>{2, 2});
+    logits(0, 0) = 100.0f;
+    logits(0, 1) = 0.0f;
+    logits(1, 0) = 0.0f;
+    logits(1, 1) = 1.0f;
+    const std::array<std::int32_t, 2> labels{0, 1};
+    nn::matrix<float> dlogits;
+    nn::softmax_cross_entropy(logits, labels.data(), &dlogits);
+    CHECK(dlogits(0, 1) == 0.0f);
+    CHECK(dlogits(0, 0) == 0.0f);
+    for (float g : dlogits)
+        CHECK((g == 0.0f || std::abs(g) >= std::numeric_limits<float>::min()));
+    CHECK(dlogits(1, 0) > 0.0f); // an ordinary row is untouched
 }
 
 TEST_CASE("nn: softmax cross-entropy rejects a label outside the classes", "[nn]") {

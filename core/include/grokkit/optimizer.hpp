@@ -46,11 +46,13 @@ class optimizer {
     /// State tensors: "<param>.m" and "<param>.v" (adam, adamw) or "<param>.momentum" (sgd).
     std::vector<state_tensor> state();
     const optimizer_config& config() const { return m_config; }
-    /// Global L2 norm of the gradients before clipping, from the last step().
+    /// Global L2 norm of the gradients before clipping, from the last step(); computed only
+    /// when clip_norm > 0 (0 otherwise).
     double last_gradient_norm() const { return m_last_norm; }
 
   private:
     void apply_penalties_and_clip();
+    double squared_norm() const;
 
     std::vector<parameter*> m_params;
     optimizer_config m_config;

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -275,15 +278,34 @@ struct allowed_classes {
     }
 };
 
-/// The first allowed class of highest logit (strict '>' keeps the first maximum on ties).
+/// The first allowed class of highest logit (ties keep the first; NaNs are never the maximum
+/// unless the first logit is one).
 template <class T> std::size_t first_arg_max(const T* row, const allowed_classes& allowed) {
-    std::size_t arg_max = allowed[0];
-    for (std::size_t k = 1; k < allowed.count; ++k) {
-        if (row[allowed[k]] > row[arg_max]) {
-            arg_max = allowed[k];
-        }
+    if (allowed.list != nullptr) {
+        std::size_t arg_max = allowed[0];
+        for (std::size_t k = 1; k < allowed.count; ++k)
+            if (row[allowed[k]] > row[arg_max])
+                arg_max = allowed[k];
+        return arg_max;
     }
-    return arg_max;
+    // Every class: the maximum in eight lanes (one compare-and-select chain per lane, which the
+    // compiler turns into vector max), then the first class that equals it.
+    constexpr std::size_t lanes = 8;
+    T part[lanes];
+    std::fill(part, part + lanes, row[0]);
+    std::size_t k = 0;
+    for (; k + lanes <= allowed.count; k += lanes)
+        for (std::size_t l = 0; l < lanes; ++l)
+            part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
+    for (; k < allowed.count; ++k)
+        part[0] = row[k] > part[0] ? row[k] : part[0];
+    T max = part[0];
+    for (std::size_t l = 1; l < lanes; ++l)
+        max = part[l] > max ? part[l] : max;
+    for (k = 0; k < allowed.count; ++k)
+        if (row[k] == max)
+            return k;
+    return 0; // the first logit is NaN
 }
 
 void check_label(std::int32_t label, std::size_t i, std::size_t c, const allowed_classes& allowed,
@@ -295,6 +317,87 @@ void check_label(std::int32_t label, std::size_t i, std::size_t c, const allowed
                 "label " + std::to_string(label) + " of example " + std::to_string(i) +
                     (in_range ? " is not among its allowed classes" : " is out of range"),
                 masked ? "a label its class mask allows" : "0 <= label < " + std::to_string(c));
+}
+
+} // namespace
+
+void exp_nonpositive(double* x, std::size_t n) {
+    // exp(x) = 2^k · exp(r), k = round(x / ln 2), r = x − k·ln 2 in [−ln2/2, ln2/2] (ln 2 split in
+    // two so that k·ln2_hi is exact), exp(r) by its Taylor series to r^13 (truncation < 1e-17).
+    constexpr double log2e = 1.4426950408889634, ln2_hi = 0.6931471803691238,
+                     ln2_lo = 1.9082149292705877e-10;
+    constexpr double round_shift = 6755399441055744.0; // 1.5·2^52: x + it rounds x to an integer
+    constexpr std::int64_t shift_bits = 0x4338000000000000;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double v = x[i] < -708.0 ? -708.0 : x[i];
+        const double shifted = v * log2e + round_shift;
+        const double k = shifted - round_shift;
+        const double r = (v - k * ln2_hi) - k * ln2_lo;
+        double p = 1.0 / 6227020800.0;
+        p = p * r + 1.0 / 479001600.0;
+        p = p * r + 1.0 / 39916800.0;
+        p = p * r + 1.0 / 3628800.0;
+        p = p * r + 1.0 / 362880.0;
+        p = p * r + 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        p = p * r + 1.0;
+        p = p * r + 1.0;
+        std::int64_t bits;
+        std::memcpy(&bits, &shifted, sizeof bits);
+        bits = (bits - shift_bits + 1023) << 52; // 2^k, k in [-1022, 0]
+        double scale;
+        std::memcpy(&scale, &bits, sizeof scale);
+        x[i] = x[i] < -708.0 ? 0.0 : p * scale;
+    }
+}
+
+namespace {
+
+/// Σ x[0..n) in four interleaved partial sums, in a fixed order: the same on every run, and
+/// not one long chain of dependent additions.
+double sum_of(const double* x, std::size_t n) {
+    double part[4] = {};
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (std::size_t l = 0; l < 4; ++l)
+            part[l] += x[i + l];
+    for (; i < n; ++i)
+        part[i % 4] += x[i];
+    return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
+/// exps[k] = exp(row[allowed[k]] − shift), k < allowed.count; returns their sum.
+template <class T>
+double shifted_exps(const T* row, const allowed_classes& allowed, double shift,
+                    std::vector<double>& exps) {
+    exps.resize(allowed.count);
+    if (allowed.list == nullptr)
+        for (std::size_t k = 0; k < allowed.count; ++k)
+            exps[k] = static_cast<double>(row[k]) - shift;
+    else
+        for (std::size_t k = 0; k < allowed.count; ++k)
+            exps[k] = static_cast<double>(row[allowed[k]]) - shift;
+    exp_nonpositive(exps.data(), exps.size());
+    return sum_of(exps.data(), exps.size());
+}
+
+/// g[allowed[k]] = (exps[k] / sum − [allowed[k] == label]) · inv_n, flushed to 0 below float's
+/// normal range.
+template <class T>
+void softmax_gradient_row(const std::vector<double>& exps, double sum, std::int32_t label,
+                          const allowed_classes& allowed, double inv_n, T* g) {
+    const T smallest = std::numeric_limits<T>::min();
+    for (std::size_t k = 0; k < allowed.count; ++k) {
+        const std::size_t j = allowed[k];
+        const double onehot = j == static_cast<std::size_t>(label) ? 1.0 : 0.0;
+        const T d = static_cast<T>((exps[k] / sum - onehot) * inv_n);
+        g[j] = (d < smallest && d > -smallest) ? T(0) : d;
+    }
 }
 
 } // namespace
@@ -322,26 +425,13 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
         // overflow nor lose the label's term. Each exponential is taken once (the gradient
         // reuses it): they are most of this function's time.
         const double shift = static_cast<double>(row[arg_max]);
-        double sum_exp = 0.0;
-        exps.resize(allowed.count);
-        for (std::size_t k = 0; k < allowed.count; ++k) {
-            exps[k] = std::exp(static_cast<double>(row[allowed[k]]) - shift);
-            sum_exp += exps[k];
-        }
+        const double sum_exp = shifted_exps(row, allowed, shift, exps);
         // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
         out.loss += scale * (std::log(sum_exp) - (static_cast<double>(row[label]) - shift));
-        if (arg_max == static_cast<std::size_t>(label)) {
+        if (arg_max == static_cast<std::size_t>(label))
             ++out.n_correct;
-        }
-        if (dlogits != nullptr) {
-            T* g = dlogits->data() + i * c;
-            for (std::size_t k = 0; k < allowed.count; ++k) {
-                const std::size_t j = allowed[k];
-                const double p = exps[k] / sum_exp;
-                const double onehot = j == static_cast<std::size_t>(label) ? 1.0 : 0.0;
-                g[j] = static_cast<T>((p - onehot) * inv_n);
-            }
-        }
+        if (dlogits != nullptr)
+            softmax_gradient_row(exps, sum_exp, label, allowed, inv_n, dlogits->data() + i * c);
     }
     return out;
 }
@@ -480,16 +570,10 @@ template <class T> void softmax(const matrix<T>& logits, matrix<T>& p, mask_view
         double max = static_cast<double>(row[allowed[0]]);
         for (std::size_t k = 1; k < allowed.count; ++k)
             max = std::max(max, static_cast<double>(row[allowed[k]]));
-        double sum = 0.0;
-        for (std::size_t k = 0; k < allowed.count; ++k) {
-            const double e = std::exp(static_cast<double>(row[allowed[k]]) - max);
-            out[allowed[k]] = static_cast<T>(e);
-            sum += e;
-        }
-        const double inv = 1.0 / sum;
-        for (std::size_t k = 0; k < allowed.count; ++k) {
-            out[allowed[k]] = static_cast<T>(static_cast<double>(out[allowed[k]]) * inv);
-        }
+        thread_local std::vector<double> exps;
+        const double inv = 1.0 / shifted_exps(row, allowed, max, exps);
+        for (std::size_t k = 0; k < allowed.count; ++k)
+            out[allowed[k]] = static_cast<T>(exps[k] * inv);
     }
 }
 
