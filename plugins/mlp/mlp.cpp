@@ -272,12 +272,18 @@ void model_impl::table_forward() {
                       value(m_embed_b), m_d, wb, h, 0.0f, m_table_b.data(), h);
         pb = m_table_b.data();
     }
-    gather_tables(pa, pb, bias_value(l0), h, m_pre[0]);
+    // ReLU in the same pass: the (n, h) activations are read once instead of twice.
+    const bool fused = m_f == nn::activation::relu;
+    gather_tables(pa, pb, bias_value(l0), h, m_pre[0], fused ? &m_post[0] : nullptr);
+    if (!fused)
+        nn::activation_forward(m_f, m_pre[0], m_post[0]);
 }
 
 void model_impl::gather_tables(const float* pa, const float* pb, const float* bias, std::size_t h,
-                               matrix& pre) const {
+                               matrix& pre, matrix* relu) const {
     nn::ensure_shape(pre, m_n, h);
+    if (relu != nullptr)
+        nn::ensure_shape(*relu, m_n, h);
     for (std::size_t i = 0; i < m_n; ++i) {
         const float* ra = pa + static_cast<std::size_t>(m_tokens[n_tokens * i]) * h;
         const float* rb = pb + static_cast<std::size_t>(m_tokens[n_tokens * i + 1]) * h;
@@ -291,6 +297,28 @@ void model_impl::gather_tables(const float* pa, const float* pb, const float* bi
                 out[j] = ra[j] + rb[j];
             }
         }
+        if (relu == nullptr)
+            continue;
+        float* post = relu->data() + i * h;
+        for (std::size_t j = 0; j < h; ++j)
+            post[j] = out[j] < 0.0f ? 0.0f : out[j]; // nn::activation_forward's ReLU
+    }
+}
+
+void model_impl::relu_scatter_tables(std::size_t h, float* dpa, float* dpb) {
+    nn::ensure_shape(m_dpre[0], m_n, h);
+    const float* pre = m_pre[0].data();
+    const float* dpost = m_dpost[0].data();
+    float* dpre = m_dpre[0].data();
+    for (std::size_t i = 0; i < m_n; ++i) {
+        float* ra = dpa + static_cast<std::size_t>(m_tokens[n_tokens * i]) * h;
+        float* rb = dpb + static_cast<std::size_t>(m_tokens[n_tokens * i + 1]) * h;
+        for (std::size_t j = i * h; j < (i + 1) * h; ++j) // nn::activation_backward's ReLU
+            dpre[j] = pre[j] > 0.0f ? dpost[j] : 0.0f;
+        for (std::size_t j = 0; j < h; ++j)
+            ra[j] += dpre[i * h + j];
+        for (std::size_t j = 0; j < h; ++j)
+            rb[j] += dpre[i * h + j];
     }
 }
 
@@ -339,11 +367,11 @@ void model_impl::forward(const grokkit::batch& x, xt::xtensor<float, 2>& logits)
     for (std::size_t i = 0; i < m_hidden.size(); ++i) {
         const layer& l = m_hidden[i];
         if (i == 0 && m_used_table) {
-            table_forward();
+            table_forward(); // and its activation
         } else {
             nn::linear_forward(*in, value(l.weight), l.width, bias_value(l), m_pre[i]);
+            nn::activation_forward(m_f, m_pre[i], m_post[i]);
         }
-        nn::activation_forward(m_f, m_pre[i], m_post[i]);
         in = &m_post[i];
     }
     output_forward(*in, logits);
@@ -382,28 +410,33 @@ void model_impl::table_backward() {
     const std::size_t h = l0.width;
     const float* w = value(l0.weight);
     float* dw = grad(l0.weight);
-    const matrix& dpre = m_dpre[0];
     nn::ensure_shape(m_dtable_a, m_vocab, h);
     std::fill(m_dtable_a.begin(), m_dtable_a.end(), 0.0f);
-    nn::embedding_backward(m_tokens.data(), n_tokens, dpre, m_dtable_a.data());
-    // Every example has added its row to dP_a once, so db_0 is the sum of dP_a's rows.
-    if (float* db = bias_grad(l0); db != nullptr) {
-        std::fill(db, db + h, 0.0f);
-        for (std::size_t v = 0; v < m_vocab; ++v) {
-            const float* row = m_dtable_a.data() + v * h;
-            for (std::size_t j = 0; j < h; ++j) {
-                db[j] += row[j];
-            }
-        }
-    }
     const bool one_table = n_tables() == 1;
     if (!one_table) {
         nn::ensure_shape(m_dtable_b, m_vocab, h);
         std::fill(m_dtable_b.begin(), m_dtable_b.end(), 0.0f);
     }
     matrix& dpb = one_table ? m_dtable_a : m_dtable_b;
-    nn::embedding_backward(m_tokens.data() + 1, n_tokens, dpre, dpb.data());
-
+    if (m_f == nn::activation::relu) {
+        relu_scatter_tables(h, m_dtable_a.data(), dpb.data());
+    } else {
+        nn::activation_backward(m_f, m_pre[0], m_dpost[0], m_dpre[0]);
+        nn::embedding_backward(m_tokens.data(), n_tokens, m_dpre[0], m_dtable_a.data());
+        nn::embedding_backward(m_tokens.data() + 1, n_tokens, m_dpre[0], dpb.data());
+    }
+    // db_0 is the sum of dpre0's rows. With two tables each example has added its row to dP_a
+    // once, so it is the sum of dP_a's vocab rows instead of n rows; one shared table has both.
+    if (float* db = bias_grad(l0); db != nullptr) {
+        const matrix& rows = one_table ? m_dpre[0] : m_dtable_a;
+        std::fill(db, db + h, 0.0f);
+        for (std::size_t v = 0; v < rows.shape(0); ++v) {
+            const float* row = rows.data() + v * h;
+            for (std::size_t j = 0; j < h; ++j) {
+                db[j] += row[j];
+            }
+        }
+    }
     using grokkit::transpose;
     // dW_0 (d, h) = Eᵀ (d, vocab) · dP (vocab, h)
     grokkit::gemm(transpose::yes, transpose::no, m_d, h, m_vocab, 1.0f, value(m_embed_a), m_d,
@@ -465,11 +498,11 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
     output_backward(h_last, dlogits, dh_last);
     for (std::size_t i = n_layers; i-- > 0;) {
         const layer& l = m_hidden[i];
-        nn::activation_backward(m_f, m_pre[i], m_dpost[i], m_dpre[i]);
         if (i == 0 && m_used_table) {
-            table_backward();
-            return; // the embeddings' gradients are complete
+            table_backward(); // and its activation's
+            return;           // the embeddings' gradients are complete
         }
+        nn::activation_backward(m_f, m_pre[i], m_dpost[i], m_dpre[i]);
         const matrix& in = i > 0 ? m_post[i - 1] : m_x0;
         matrix& din = i > 0 ? m_dpost[i - 1] : m_dx0;
         // The input needs no gradient when it is data.

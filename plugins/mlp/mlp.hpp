@@ -99,9 +99,13 @@ class model_impl : public grokkit::model {
     /// rows_a, rows_b (n, d) = table_a[a], table_b[b]; x0 = [rows_a, rows_b] (concat) or their sum.
     void combine_embeddings(const float* table_a, const float* table_b, matrix& rows_a,
                             matrix& rows_b, matrix& x0) const;
-    /// pre (n, h) = pa[a] + pb[b] + bias (bias may be null), pa and pb (vocab, h).
+    /// pre (n, h) = pa[a] + pb[b] + bias (bias may be null), pa and pb (vocab, h); and, when
+    /// `relu` is not null, relu = ReLU(pre) in the same pass.
     void gather_tables(const float* pa, const float* pb, const float* bias, std::size_t h,
-                       matrix& pre) const;
+                       matrix& pre, matrix* relu = nullptr) const;
+    /// dpre0 = dpost0 ⊙ [pre0 > 0] (ReLU's backward) and its rows added into dP_a at a and dP_b at
+    /// b, in one pass over the (n, h) activations.
+    void relu_scatter_tables(std::size_t h, float* dpa, float* dpb);
     /// de_a[a] += dx0's first half (concat) or all of it (sum), and de_b[b] likewise.
     void scatter_embeddings(const matrix& dx0, float* de_a, float* de_b);
     void table_forward();

@@ -142,6 +142,17 @@ def basics(grokkit, pipeline, tmp):
     assert sorted(cols["grid/model.hidden"]) == ["[32]", "[32]", "[48]", "[48]"]
     print("index: 4 points, each row matches its run file")
 
+    # The throughput mode's promise: a point's file is the one the same run alone would write.
+    i = list(cols["seed"]).index(1)
+    alone = os.path.join(tmp, "alone.h5")
+    sets = [a for kv in SETS[1::2] + re.split(r" (?=[\w.]+=)", cols["overrides"][i])
+            for a in ("--set", kv)]
+    run([grokkit, "run", pipeline, *sets, "--out", alone, "--quiet"])
+    point_file = os.path.join(out, "points", cols["hash"][i], "run.h5")
+    assert subprocess.call([sys.executable, os.path.join(HERE, "compare_runs.py"), point_file,
+                            alone]) == 0, "a sweep point differs from the same run alone"
+    print(f"point {cols['overrides'][i]}: identical to `grokkit run` alone with its overrides")
+
     before = digests(out)
     p = run(sweep_cmd(grokkit, pipeline, out))
     assert not any(DONE_LINE.match(l) for l in p.stdout.splitlines()), p.stdout
