@@ -376,6 +376,28 @@ TEST_CASE("nn: exp_nonpositive is within 2 ulp of std::exp, 1 at 0 and 0 below -
     CHECK(got[0] == 1.0);
 }
 
+TEST_CASE("nn: float exp_nonpositive is within 2 ulp of std::exp, 1 at 0 and 0 below -87", "[nn]") {
+    std::vector<float> x;
+    for (int i = 0; i <= 100000; ++i) // every 0.00087 from -87 to 0
+        x.push_back(static_cast<float>(-87.0 * i / 100000.0));
+    for (float v :
+         {-1e-30f, -0.34657359f, -87.1f, -103.0f, -1e6f, -std::numeric_limits<float>::infinity()})
+        x.push_back(v);
+    std::vector<float> got = x;
+    nn::exp_nonpositive(got.data(), got.size());
+    double worst = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (x[i] < -87.0f) {
+            CHECK(got[i] == 0.0f);
+            continue;
+        }
+        const double want = std::exp(static_cast<double>(x[i]));
+        worst = std::max(worst, std::abs(got[i] - want) / want);
+    }
+    CHECK(worst <= 2.0 * std::numeric_limits<float>::epsilon());
+    CHECK(got[0] == 1.0f);
+}
+
 TEST_CASE("nn: softmax cross-entropy gradients below float's normal range are 0", "[nn]") {
     // Row 0's wrong class has p = e^-100 / (1 + e^-100) ~ 3.7e-44: subnormal as a float.
     nn::matrix<float> logits(std::array<std::size_t, 2>{2, 2});

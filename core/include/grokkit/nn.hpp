@@ -65,17 +65,19 @@ struct loss_sum {
 /// the compiler vectorises, where libm's exp is one call per element: the exponentials were
 /// most of a small model's step.
 void exp_nonpositive(double* x, std::size_t n);
+/// The same in float: within 2 ulp of std::exp(float), and 0 below -87 (float's normal range).
+void exp_nonpositive(float* x, std::size_t n);
 
 // Each loss multiplies every example's loss by `scale`: 1 for the usual sum over classes, 1/c
 // for a mean over the (examples, classes) table as jnp.mean(onehot * log_softmax) and torch's
 // MSELoss() compute it.
 
 /// Softmax cross-entropy of logits (n, c) against labels (n); log-sum-exp is shifted by the row
-/// maximum and accumulated in double. When `dlogits` is not null it receives
-/// d(mean loss)/dlogits = scale (softmax − onehot) / n, with entries below float's normal range
-/// set to 0 (subnormal operands slow every later product tenfold on some CPUs). With a `mask`, each
-/// row's softmax and arg-max run over its allowed classes only: the others get zero probability and
-/// zero gradient, and a label outside its row's mask is an error.
+/// maximum, its exponentials taken in T and summed in double. When `dlogits` is not null it
+/// receives d(mean loss)/dlogits = scale (softmax − onehot) / n, with entries below float's normal
+/// range set to 0 (subnormal operands slow every later product tenfold on some CPUs). With a
+/// `mask`, each row's softmax and arg-max run over its allowed classes only: the others get zero
+/// probability and zero gradient, and a label outside its row's mask is an error.
 template <class T>
 loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labels,
                                matrix<T>* dlogits, double scale = 1.0, mask_view mask = {});

@@ -356,11 +356,39 @@ void exp_nonpositive(double* x, std::size_t n) {
     }
 }
 
+void exp_nonpositive(float* x, std::size_t n) {
+    // As for double, in float: k = round(x / ln 2) by 1.5·2^23, exp(r) by Taylor to r^7
+    // (truncation < 6e-9), and 0 below -87, where 2^k would leave float's normal range.
+    constexpr float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    constexpr float round_shift = 12582912.0f;
+    constexpr std::int32_t shift_bits = 0x4B400000;
+    for (std::size_t i = 0; i < n; ++i) {
+        const float v = x[i] < -87.0f ? -87.0f : x[i];
+        const float shifted = v * log2e + round_shift;
+        const float k = shifted - round_shift;
+        const float r = (v - k * ln2_hi) - k * ln2_lo;
+        float p = 1.0f / 5040.0f;
+        p = p * r + 1.0f / 720.0f;
+        p = p * r + 1.0f / 120.0f;
+        p = p * r + 1.0f / 24.0f;
+        p = p * r + 1.0f / 6.0f;
+        p = p * r + 0.5f;
+        p = p * r + 1.0f;
+        p = p * r + 1.0f;
+        std::int32_t bits;
+        std::memcpy(&bits, &shifted, sizeof bits);
+        bits = (bits - shift_bits + 127) << 23; // 2^k, k in [-126, 0]
+        float scale;
+        std::memcpy(&scale, &bits, sizeof scale);
+        x[i] = x[i] < -87.0f ? 0.0f : p * scale;
+    }
+}
+
 namespace {
 
-/// Σ x[0..n) in four interleaved partial sums, in a fixed order: the same on every run, and
-/// not one long chain of dependent additions.
-double sum_of(const double* x, std::size_t n) {
+/// Σ x[0..n) in double, in four interleaved partial sums in a fixed order: the same on every
+/// run, and not one long chain of dependent additions.
+template <class T> double sum_of(const T* x, std::size_t n) {
     double part[4] = {};
     std::size_t i = 0;
     for (; i + 4 <= n; i += 4)
@@ -371,17 +399,17 @@ double sum_of(const double* x, std::size_t n) {
     return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
-/// exps[k] = exp(row[allowed[k]] − shift), k < allowed.count; returns their sum.
+/// exps[k] = exp(row[allowed[k]] − shift), k < allowed.count, in T (float exponentials take
+/// half the vector lanes of double ones); returns their sum, in double.
 template <class T>
-double shifted_exps(const T* row, const allowed_classes& allowed, double shift,
-                    std::vector<double>& exps) {
+double shifted_exps(const T* row, const allowed_classes& allowed, T shift, std::vector<T>& exps) {
     exps.resize(allowed.count);
     if (allowed.list == nullptr)
         for (std::size_t k = 0; k < allowed.count; ++k)
-            exps[k] = static_cast<double>(row[k]) - shift;
+            exps[k] = row[k] - shift;
     else
         for (std::size_t k = 0; k < allowed.count; ++k)
-            exps[k] = static_cast<double>(row[allowed[k]]) - shift;
+            exps[k] = row[allowed[k]] - shift;
     exp_nonpositive(exps.data(), exps.size());
     return sum_of(exps.data(), exps.size());
 }
@@ -389,13 +417,14 @@ double shifted_exps(const T* row, const allowed_classes& allowed, double shift,
 /// g[allowed[k]] = (exps[k] / sum − [allowed[k] == label]) · inv_n, flushed to 0 below float's
 /// normal range.
 template <class T>
-void softmax_gradient_row(const std::vector<double>& exps, double sum, std::int32_t label,
+void softmax_gradient_row(const std::vector<T>& exps, double sum, std::int32_t label,
                           const allowed_classes& allowed, double inv_n, T* g) {
     const T smallest = std::numeric_limits<T>::min();
+    const T inv_sum = static_cast<T>(1.0 / sum), scale = static_cast<T>(inv_n);
     for (std::size_t k = 0; k < allowed.count; ++k) {
         const std::size_t j = allowed[k];
-        const double onehot = j == static_cast<std::size_t>(label) ? 1.0 : 0.0;
-        const T d = static_cast<T>((exps[k] / sum - onehot) * inv_n);
+        const T onehot = j == static_cast<std::size_t>(label) ? T(1) : T(0);
+        const T d = (exps[k] * inv_sum - onehot) * scale;
         g[j] = (d < smallest && d > -smallest) ? T(0) : d;
     }
 }
@@ -413,7 +442,7 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
             std::fill(dlogits->data(), dlogits->data() + n * c, T(0));
     }
     const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
-    thread_local std::vector<double> exps;
+    thread_local std::vector<T> exps;
     loss_sum out;
     for (std::size_t i = 0; i < n; ++i) {
         const std::int32_t label = labels[i];
@@ -424,10 +453,11 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
         // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000 neither
         // overflow nor lose the label's term. Each exponential is taken once (the gradient
         // reuses it): they are most of this function's time.
-        const double shift = static_cast<double>(row[arg_max]);
+        const T shift = row[arg_max];
         const double sum_exp = shifted_exps(row, allowed, shift, exps);
         // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
-        out.loss += scale * (std::log(sum_exp) - (static_cast<double>(row[label]) - shift));
+        out.loss += scale * (std::log(sum_exp) -
+                             (static_cast<double>(row[label]) - static_cast<double>(shift)));
         if (arg_max == static_cast<std::size_t>(label))
             ++out.n_correct;
         if (dlogits != nullptr)
@@ -567,13 +597,13 @@ template <class T> void softmax(const matrix<T>& logits, matrix<T>& p, mask_view
         if (allowed.count == 0)
             throw error("nn.softmax", "example " + std::to_string(i) + " allows no class",
                         "at least one allowed class");
-        double max = static_cast<double>(row[allowed[0]]);
+        T max = row[allowed[0]];
         for (std::size_t k = 1; k < allowed.count; ++k)
-            max = std::max(max, static_cast<double>(row[allowed[k]]));
-        thread_local std::vector<double> exps;
-        const double inv = 1.0 / shifted_exps(row, allowed, max, exps);
+            max = std::max(max, row[allowed[k]]);
+        thread_local std::vector<T> exps;
+        const T inv = static_cast<T>(1.0 / shifted_exps(row, allowed, max, exps));
         for (std::size_t k = 0; k < allowed.count; ++k)
-            out[allowed[k]] = static_cast<T>(exps[k] * inv);
+            out[allowed[k]] = exps[k] * inv;
     }
 }
 
