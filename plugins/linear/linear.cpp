@@ -40,10 +40,10 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
     grokkit::check_declared(*this, "linear.build"); // for direct callers; the host checked them
     const bool tokens_ok = spec.has_tokens() && spec.vocab_size > 0;
     const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
-    if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
+    if (!(tokens_ok || features_ok) || spec.n_outputs() == 0) {
         throw grokkit::error("linear.build", "input is " + spec.describe(),
                              "dense features or tokens (any "
-                             "positions, any vocabulary), at least 1 class");
+                             "positions, any vocabulary), at least 1 class or target");
     }
 }
 
@@ -54,7 +54,7 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_n_tokens = spec.n_tokens;
     m_vocab = spec.vocab_size;
     m_fan_in = m_is_tokens ? m_n_tokens * m_vocab : spec.n_features;
-    m_n_classes = spec.n_classes;
+    m_n_classes = spec.n_outputs(); // classes, or real-valued targets
 
     m_tensors.clear();
     m_tensors.push_back(make_tensor("weight", {m_fan_in, m_n_classes}));
@@ -197,6 +197,26 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
 
 // Row i: [x_i ⊗ g_i (fan_in, c), g_i (c)]. For one-hot tokens x_i ⊗ g_i is g_i in the W row of
 // each of the example's tokens and zero elsewhere.
+void model_impl::input_gradients(const grokkit::batch& x, const xt::xtensor<float, 2>& weights,
+                                 xt::xtensor<float, 2>& out) {
+    check_batch(x, "linear.input_gradients");
+    if (m_is_tokens)
+        throw grokkit::error("linear.input_gradients", "the model reads tokens",
+                             "dense feature inputs (a token has no gradient)");
+    const std::size_t c = m_n_classes;
+    if (weights.shape(0) != x.n || weights.shape(1) != c)
+        throw grokkit::error("linear.input_gradients",
+                             "weights shape " +
+                                 grokkit::shape_text(weights.shape(0), weights.shape(1)),
+                             grokkit::shape_text(x.n, c));
+    nn::ensure_shape(out, x.n, m_fan_in);
+    if (x.n == 0)
+        return;
+    // ∂(wᵀ(xW + b))/∂x = W w for every row: out = weights · Wᵀ.
+    grokkit::gemm(grokkit::transpose::no, grokkit::transpose::yes, x.n, m_fan_in, c, 1.0f,
+                  weights.data(), c, m_tensors[0].value.data(), c, 0.0f, out.data(), m_fan_in);
+}
+
 void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
                                    xt::xtensor<float, 2>& out) {
     check_dlogits(dlogits, "linear.example_gradients");

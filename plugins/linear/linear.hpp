@@ -41,6 +41,9 @@ class model_impl : public grokkit::model {
     void backward(const xt::xtensor<float, 2>& dlogits) override;
     void example_gradients(const xt::xtensor<float, 2>& dlogits,
                            xt::xtensor<float, 2>& out) override;
+    /// Dense inputs only: throws grokkit::error("linear.input_gradients", ...) for token inputs.
+    void input_gradients(const grokkit::batch& x, const xt::xtensor<float, 2>& weights,
+                         xt::xtensor<float, 2>& out) override;
     void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;
     void backward_tangent(const xt::xtensor<float, 2>& dlogits,
                           const xt::xtensor<float, 2>& t_dlogits) override;

@@ -173,6 +173,19 @@ TEST_CASE("linear: float gradients match central differences of the loss", "[lin
     }
 }
 
+TEST_CASE("linear: input gradients match central differences; tokens have none", "[linear]") {
+    const problem data = make_problem(false, 12, 3);
+    linear::model_impl m(normal_init(true));
+    m.build(data.spec, 11);
+    CHECK(grokkit_test::input_gradient_error(m, data.as_batch(), 5, 3, 4) < 1e-3);
+    const problem tokens = make_problem(true, 4, 3);
+    linear::model_impl t(normal_init(true));
+    t.build(tokens.spec, 1);
+    xt::xtensor<float, 2> w = xt::zeros<float>({std::size_t{4}, std::size_t{3}}), out;
+    CHECK_THROWS_WITH(t.input_gradients(tokens.as_batch(), w, out),
+                      Catch::Matchers::Contains("reads tokens"));
+}
+
 TEST_CASE("linear: a class mask gives disallowed classes exactly zero probability and leaves "
           "the allowed classes' gradients unchanged",
           "[linear]") {

@@ -58,10 +58,10 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
     grokkit::check_declared(*this, "mlp.build"); // for direct callers; the host checked them
     const bool tokens_ok = spec.has_tokens() && spec.n_tokens == n_tokens && spec.vocab_size > 0;
     const bool features_ok = !spec.has_tokens() && spec.n_features > 0;
-    if (!(tokens_ok || features_ok) || spec.n_classes == 0) {
+    if (!(tokens_ok || features_ok) || spec.n_outputs() == 0) {
         throw grokkit::error("mlp.build", "input is " + spec.describe(),
                              "tokens (2 positions, any vocabulary) "
-                             "or dense features, at least 1 class");
+                             "or dense features, at least 1 class or target");
     }
     if (features_ok && m_params.tie_unembedding) {
         throw grokkit::error("mlp.build", "tie_unembedding: input is " + spec.describe(),
@@ -123,7 +123,7 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_f = nn::activation_from_string(m_params.activation);
     m_is_concat = m_params.combine == "concat";
     m_vocab = spec.vocab_size;
-    m_n_classes = spec.n_classes;
+    m_n_classes = spec.n_outputs(); // classes, or real-valued targets
     m_d = static_cast<std::size_t>(m_params.d_embed);
     m_tensors.clear();
     m_hidden.clear();
@@ -516,6 +516,23 @@ void model_impl::backward(const xt::xtensor<float, 2>& dlogits) {
 // backward() leaves every layer's per-example deltas in m_dpre; each row is then a set of outer
 // products: in_i ⊗ δ_i per linear layer, δ_i per bias, the embedding rows of the example's tokens
 // (+= its share of dx0_i) and, tied, dlogits_i ⊗ u_i over the whole table (u = h·W_out).
+void model_impl::input_gradients(const grokkit::batch& x, const xt::xtensor<float, 2>& weights,
+                                 xt::xtensor<float, 2>& out) {
+    if (m_is_built && !m_is_dense)
+        throw grokkit::error("mlp.input_gradients", "the model reads tokens",
+                             "dense feature inputs (a token has no gradient)");
+    xt::xtensor<float, 2> logits;
+    forward(x, logits);
+    backward(weights); // checks the shape; leaves d hidden0.pre (hidden is never empty)
+    const std::size_t fan_in = m_x0.shape(1);
+    nn::ensure_shape(out, m_n, fan_in);
+    const layer& l0 = m_hidden[0];
+    if (m_n > 0) // dx = d hidden0.pre · W_0ᵀ
+        grokkit::gemm(grokkit::transpose::no, grokkit::transpose::yes, m_n, fan_in, l0.width, 1.0f,
+                      m_dpre[0].data(), l0.width, value(l0.weight), l0.width, 0.0f, out.data(),
+                      fan_in);
+}
+
 void model_impl::example_gradients(const xt::xtensor<float, 2>& dlogits,
                                    xt::xtensor<float, 2>& out) {
     backward(dlogits); // checks the model and the shape of dlogits

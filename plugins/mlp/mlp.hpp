@@ -52,6 +52,9 @@ class model_impl : public grokkit::model {
     void backward(const xt::xtensor<float, 2>& dlogits) override;
     void example_gradients(const xt::xtensor<float, 2>& dlogits,
                            xt::xtensor<float, 2>& out) override;
+    /// Dense inputs only: throws grokkit::error("mlp.input_gradients", ...) for token inputs.
+    void input_gradients(const grokkit::batch& x, const xt::xtensor<float, 2>& weights,
+                         xt::xtensor<float, 2>& out) override;
     /// The tangents follow the passes forward() took (table or direct first layer, tied product
     /// or not), so they cost about what forward() and backward() cost (mlp_tangent.cpp).
     void forward_tangent(const std::vector<float>& v, xt::xtensor<float, 2>& t_logits) override;

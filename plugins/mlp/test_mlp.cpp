@@ -619,6 +619,34 @@ TEST_CASE("mlp: dense feature inputs train the first layer directly, with correc
     CHECK_THROWS_WITH(t.build(spec, 1), Catch::Matchers::Contains("no embedding to tie to"));
 }
 
+TEST_CASE("mlp: input gradients of dense inputs match central differences", "[mlp]") {
+    grokkit::input_spec spec;
+    spec.n_features = 5;
+    spec.n_targets = 2; // a regression spec sizes the outputs as a labelled one would
+    for (const auto& hidden : {std::vector<std::int64_t>{6}, std::vector<std::int64_t>{6, 4}}) {
+        INFO("hidden layers: " << hidden.size());
+        mlp::params p;
+        p.hidden = hidden;
+        p.activation = "gelu"; // smooth: no kinks for the differences to cross
+        mlp::model_impl m(p);
+        m.build(spec, 7);
+        grokkit::rng r(8, "test");
+        std::vector<float> x(9 * 5);
+        for (float& v : x)
+            v = static_cast<float>(r.normal());
+        grokkit::batch b;
+        b.features = x.data();
+        b.n = 9;
+        CHECK(grokkit_test::input_gradient_error(m, b, 5, 2, 3) < 2e-3);
+    }
+    mlp::model_impl tokens(small_params("relu", {false, "concat", false}));
+    tokens.build(small_spec(), 1);
+    const examples e = random_examples(3, 1);
+    xt::xtensor<float, 2> w = xt::zeros<float>({std::size_t{3}, vocab}), out;
+    CHECK_THROWS_WITH(tokens.input_gradients(e.as_batch(), w, out),
+                      Catch::Matchers::Contains("reads tokens"));
+}
+
 TEST_CASE("mlp: Hessian-vector products match central differences of gradients (float32)",
           "[mlp][curvature]") {
     const layout l = GENERATE(layout{false, "concat", false}, layout{true, "concat", true},

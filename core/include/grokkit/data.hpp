@@ -14,13 +14,18 @@ namespace grokkit {
 
 /// The shape of a dataset's inputs and targets; models check it when they are built.
 struct input_spec {
-    std::size_t n_tokens = 0;             ///< sequence length of token inputs; 0 for dense features
-    std::size_t vocab_size = 0;           ///< token ids lie in [0, vocab_size)
-    std::size_t n_features = 0;           ///< width of dense feature inputs; 0 for token inputs
-    std::size_t n_classes = 0;            ///< labels lie in [0, n_classes)
+    std::size_t n_tokens = 0;   ///< sequence length of token inputs; 0 for dense features
+    std::size_t vocab_size = 0; ///< token ids lie in [0, vocab_size)
+    std::size_t n_features = 0; ///< width of dense feature inputs; 0 for token inputs
+    std::size_t n_classes = 0;  ///< labels lie in [0, n_classes); 0 for regression
+    std::size_t n_targets = 0;  ///< real-valued targets per example (regression); 0 for labels
     std::vector<std::string> token_names; ///< optional, one per position ("a", "b", "=")
 
     bool has_tokens() const { return n_tokens > 0; }
+    /// Whether examples carry real-valued targets (trained with the mse loss) instead of labels.
+    bool is_regression() const { return n_targets > 0; }
+    /// The width of a model's output row: n_targets for regression, else n_classes.
+    std::size_t n_outputs() const { return is_regression() ? n_targets : n_classes; }
     /// "tokens (2 positions, vocabulary 113), 113 classes" for error messages.
     std::string describe() const;
 };
@@ -54,14 +59,16 @@ struct mask_view {
     }
 };
 
-/// A set of examples; exactly one of tokens and features is non-empty.
+/// A set of examples; exactly one of tokens and features is non-empty, and exactly one of labels
+/// (classification) and targets (regression).
 struct example_set {
     xt::xtensor<std::int32_t, 2> tokens{std::array<std::size_t, 2>{0, 0}}; ///< (n, n_tokens)
     xt::xtensor<float, 2> features{std::array<std::size_t, 2>{0, 0}};      ///< (n, n_features)
     xt::xtensor<std::int32_t, 1> labels{std::array<std::size_t, 1>{0}};    ///< (n,) as trained on
+    xt::xtensor<float, 2> targets{std::array<std::size_t, 2>{0, 0}};       ///< (n, n_targets)
     class_mask mask; ///< allowed classes per example; empty for all
 
-    std::size_t size() const { return labels.size(); }
+    std::size_t size() const { return targets.size() ? targets.shape()[0] : labels.size(); }
 };
 
 /// A read-only view of `n` consecutive examples (or a gathered copy of them).
@@ -69,6 +76,8 @@ struct batch {
     const std::int32_t* tokens = nullptr; ///< (n, n_tokens) row-major, or null
     const float* features = nullptr;      ///< (n, n_features) row-major, or null
     const std::int32_t* labels = nullptr; ///< (n,), or null when not needed
+    const float* targets = nullptr;       ///< (n, n_targets) row-major, for regression
+    std::size_t n_targets = 0;            ///< width of a targets row
     mask_view mask;                       ///< allowed classes, or null for all
     std::size_t n = 0;
 };

@@ -31,18 +31,24 @@ struct loss_config {
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
                            mask_view mask = {});
+/// The same for the examples of batch `x` (x.n rows of logits): against its real-valued targets
+/// when it has them (regression, which needs the mse loss: grokkit::error names [train] loss
+/// otherwise), else against its labels and mask as above.
+nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                           const batch& x, xt::xtensor<float, 2>* dlogits);
 
 /// Sets the logits (x.n, c) of the classes `mask` disallows to −∞, for code that forms its own
 /// softmax (sampled labels, margins): those classes then get exactly zero probability.
 void apply_class_mask(xt::xtensor<float, 2>& logits, mask_view mask);
 
 /// One example's own loss (not divided by anything) and whether its arg-max allowed class is
-/// its label.
+/// its label (never, for real-valued targets).
 struct example_loss {
     double loss = 0.0;
     bool correct = false;
 };
-/// Each example's example_loss from the logits (x.n, c) of batch `x` (labels and mask).
+/// Each example's example_loss from the logits (x.n, c) of batch `x` (labels and mask, or
+/// targets).
 std::vector<example_loss> example_losses(const loss_config& loss,
                                          const xt::xtensor<float, 2>& logits, const batch& x);
 

@@ -99,6 +99,14 @@ class GROKKIT_VISIBLE model : public plugin_object {
     virtual void linear_site_rows(std::size_t index, const xt::xtensor<float, 2>& dlogits,
                                   xt::xtensor<float, 2>& inputs,
                                   xt::xtensor<float, 2>& output_grads);
+    /// Input gradients, for models of dense inputs: row i of `out` (x.n, n_features) becomes
+    /// ∂(Σ_c weights(i, c) logits(i, c))/∂x_i, the gradient of example i's weighted outputs with
+    /// respect to its own input row (with a one-hot row of weights, that of one output: a
+    /// regression model's output, or a class's logit). One forward and one backward pass of its
+    /// own; overwrites the grads and what a pending backward() would use. The default throws
+    /// grokkit::error: a model without it cannot serve the robustness analysis.
+    virtual void input_gradients(const batch& x, const xt::xtensor<float, 2>& weights,
+                                 xt::xtensor<float, 2>& out);
     /// Names of the hidden representations this model exposes ("embed", "hidden0", ...).
     virtual std::vector<std::string> representations() const = 0;
     /// Representation `name` for inputs `x`: leading axis x.n. Throws grokkit::error for an

@@ -89,6 +89,14 @@ template <class T>
 loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels, matrix<T>* dlogits,
                             double scale = 1.0);
 
+/// Squared error of logits (n, c) against real-valued targets (n, c), row-major: per example
+/// scale Σ_c (z_c − t_c)², accumulated in double, n_correct 0. When `dlogits` is not null it
+/// receives d(mean loss)/dlogits = 2 scale (z − t) / n. Throws grokkit::error for a non-finite
+/// target.
+template <class T>
+loss_sum squared_error_to_targets(const matrix<T>& logits, const float* targets, matrix<T>* dlogits,
+                                  double scale = 1.0);
+
 // Transformer layers (nn_transformer.cpp): layer norm, positional embedding, causal attention.
 
 /// LayerNorm's epsilon, PyTorch's default.

@@ -55,8 +55,9 @@ class GROKKIT_VISIBLE trainer {
     /// Names of the values evaluate() returns, in order.
     static std::vector<std::string> metric_names();
     /// train_loss, train_accuracy, test_loss, test_accuracy, lr at `step` with the current
-    /// parameters. With full-batch training the train forward pass also leaves the gradients of
-    /// the update at `step` in place, so evaluating changes no parameter.
+    /// parameters (the accuracies NaN for real-valued targets, whose losses are the risks). With
+    /// full-batch training the train forward pass also leaves the gradients of the update at `step`
+    /// in place, so evaluating changes no parameter.
     std::vector<double> evaluate(std::int64_t step, const example_set& test);
     /// Forward and backward on the batch of `step`, unless evaluate() already did.
     void compute_gradients(std::int64_t step);
@@ -82,6 +83,7 @@ class GROKKIT_VISIBLE trainer {
     xt::xtensor<std::int32_t, 2> m_batch_tokens;
     xt::xtensor<float, 2> m_batch_features;
     xt::xtensor<std::int32_t, 1> m_batch_labels;
+    xt::xtensor<float, 2> m_batch_targets;
     class_mask m_batch_mask;
     std::int64_t m_gradients_step = -1;
 };

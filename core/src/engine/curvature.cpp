@@ -60,7 +60,7 @@ curvature_product::curvature_product(model& m, const example_set& examples, cons
     if (!(damping >= 0.0))
         throw error("curvature_product", "damping " + std::to_string(damping), "damping >= 0");
     const batch all = as_batch(m_examples);
-    const nn::loss_sum sum = evaluate_loss(m_loss, m_logits, all.labels, &m_dlogits, all.mask);
+    const nn::loss_sum sum = evaluate_loss(m_loss, m_logits, all, &m_dlogits);
     m_mean_loss = all.n > 0 ? sum.loss / static_cast<double>(all.n) : 0.0;
     // backward_tangent() reads the primal backward's deltas; the Gauss–Newton product needs none.
     if (m_kind == curvature_kind::hessian)

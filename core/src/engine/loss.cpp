@@ -9,13 +9,31 @@ namespace grokkit {
 
 namespace {
 
-// `weight` multiplies every example's loss (and so its gradient).
+// Real-valued targets (n, c) against logits (n, c): only the mse loss fits them.
+nn::loss_sum loss_to_targets(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                             const float* targets, std::size_t n_targets,
+                             xt::xtensor<float, 2>* dlogits, double weight) {
+    if (loss.name != "mse")
+        throw error(diagnostic{"loss", "loss",
+                               "\"" + loss.name + "\" with a dataset of real-valued targets",
+                               "\"mse\" (the squared error to the targets)"});
+    if (n_targets != logits.shape(1))
+        throw error("loss", "outputs " + std::to_string(logits.shape(1)) + " wide",
+                    "one output per target (" + std::to_string(n_targets) + ")");
+    return nn::squared_error_to_targets(logits, targets, dlogits, weight);
+}
+
+// `weight` multiplies every example's loss (and so its gradient). A batch with targets is
+// regression; one with labels, classification.
 nn::loss_sum weighted_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
-                           const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
-                           double weight, mask_view mask) {
+                           const batch& x, xt::xtensor<float, 2>* dlogits, double weight) {
     const std::size_t n_classes = logits.shape(1);
     if (loss.class_mean && n_classes > 0)
         weight /= static_cast<double>(n_classes);
+    if (x.targets)
+        return loss_to_targets(loss, logits, x.targets, x.n_targets, dlogits, weight);
+    const std::int32_t* labels = x.labels;
+    const mask_view mask = x.mask;
     if (loss.name == "cross_entropy")
         return nn::softmax_cross_entropy(logits, labels, dlogits, weight, mask);
     if (loss.name == "mse") {
@@ -53,6 +71,12 @@ std::vector<std::size_t> direction_offsets(const std::vector<parameter>& tensors
     return offsets;
 }
 
+void model::input_gradients(const batch&, const xt::xtensor<float, 2>&, xt::xtensor<float, 2>&) {
+    throw error("model.input_gradients", "this model gives no gradients with respect to its inputs",
+                "a model of dense inputs that overrides grokkit::model::input_gradients (linear, "
+                "mlp and random_features do)");
+}
+
 void model::forward_tangent(const std::vector<float>&, xt::xtensor<float, 2>&) {
     throw error("model.forward_tangent", "this model has no tangent passes",
                 "a model that overrides grokkit::model::forward_tangent and backward_tangent "
@@ -79,7 +103,16 @@ void model::linear_site_rows(std::size_t, const xt::xtensor<float, 2>&, xt::xten
 nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
                            const std::int32_t* labels, xt::xtensor<float, 2>* dlogits,
                            mask_view mask) {
-    return weighted_loss(loss, logits, labels, dlogits, 1.0, mask);
+    batch x;
+    x.labels = labels;
+    x.mask = mask;
+    x.n = logits.shape(0);
+    return weighted_loss(loss, logits, x, dlogits, 1.0);
+}
+
+nn::loss_sum evaluate_loss(const loss_config& loss, const xt::xtensor<float, 2>& logits,
+                           const batch& x, xt::xtensor<float, 2>* dlogits) {
+    return weighted_loss(loss, logits, x, dlogits, 1.0);
 }
 
 void apply_class_mask(xt::xtensor<float, 2>& logits, mask_view mask) {
@@ -106,8 +139,12 @@ std::vector<example_loss> example_losses(const loss_config& loss,
     xt::xtensor<float, 2> row = xt::zeros<float>({std::size_t{1}, c});
     for (std::size_t i = 0; i < x.n; ++i) {
         std::copy_n(logits.data() + i * c, c, row.data());
-        const nn::loss_sum one =
-            weighted_loss(loss, row, x.labels + i, nullptr, 1.0, x.mask.from(i));
+        batch one_example = x;
+        one_example.n = 1;
+        one_example.labels = x.labels ? x.labels + i : nullptr;
+        one_example.targets = x.targets ? x.targets + i * x.n_targets : nullptr;
+        one_example.mask = x.mask.from(i);
+        const nn::loss_sum one = weighted_loss(loss, row, one_example, nullptr, 1.0);
         out[i] = {one.loss, one.n_correct > 0};
     }
     return out;
@@ -151,7 +188,7 @@ nn::loss_sum example_gradients(model& m, const batch& x, const loss_config& loss
     m.forward(x, logits);
     // The mean loss's gradient is Σ_i dℓ_i / n; weighting each example by n leaves dℓ_i.
     const double n = static_cast<double>(x.n);
-    nn::loss_sum sum = weighted_loss(loss, logits, x.labels, &dlogits, n, x.mask);
+    nn::loss_sum sum = weighted_loss(loss, logits, x, &dlogits, n);
     if (x.n > 0)
         sum.loss /= n; // the weight scaled the loss too
     m.example_gradients(dlogits, out);

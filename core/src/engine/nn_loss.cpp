@@ -3,6 +3,8 @@
 #include <grokkit/error.hpp>
 #include <grokkit/nn.hpp>
 
+#include <cmath>
+
 namespace grokkit::nn {
 
 template <class T>
@@ -37,9 +39,36 @@ loss_sum mean_squared_error(const matrix<T>& logits, const std::int32_t* labels,
     return out;
 }
 
+template <class T>
+loss_sum squared_error_to_targets(const matrix<T>& logits, const float* targets, matrix<T>* dlogits,
+                                  double scale) {
+    const std::size_t n = logits.shape()[0], c = logits.shape()[1];
+    if (dlogits)
+        ensure_shape(*dlogits, n, c);
+    loss_sum out;
+    const double grad_scale = n > 0 ? 2.0 * scale / static_cast<double>(n) : 0.0;
+    for (std::size_t k = 0; k < n * c; ++k) {
+        const double t = targets[k];
+        if (!std::isfinite(t))
+            throw error("nn.squared_error_to_targets",
+                        "target " + std::to_string(k % c) + " of example " + std::to_string(k / c) +
+                            " is " + std::to_string(t),
+                        "finite targets");
+        const double d = static_cast<double>(logits.data()[k]) - t;
+        out.loss += scale * d * d;
+        if (dlogits)
+            dlogits->data()[k] = static_cast<T>(grad_scale * d);
+    }
+    return out;
+}
+
 template loss_sum mean_squared_error<float>(const matrix<float>&, const std::int32_t*,
                                             matrix<float>*, double);
 template loss_sum mean_squared_error<double>(const matrix<double>&, const std::int32_t*,
                                              matrix<double>*, double);
+template loss_sum squared_error_to_targets<float>(const matrix<float>&, const float*,
+                                                  matrix<float>*, double);
+template loss_sum squared_error_to_targets<double>(const matrix<double>&, const float*,
+                                                   matrix<double>*, double);
 
 } // namespace grokkit::nn

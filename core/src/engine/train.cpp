@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace grokkit {
 
@@ -13,7 +14,8 @@ void train_config::declare(param_set& ps) {
     ps.add("steps", steps, "optimizer updates to take").at_least(0);
     ps.add("loss", loss.name,
            "per-example loss, averaged over examples: cross_entropy (softmax) or mse (squared "
-           "error to one-hot targets, summed over classes)")
+           "error to one-hot targets, or to a regression dataset's real-valued targets, summed "
+           "over outputs; regression needs it)")
         .one_of({"cross_entropy", "mse"});
     ps.add("class_mean", loss.class_mean,
            "also divide by the number of classes: the mean over the (examples, classes) table, as "
@@ -70,8 +72,7 @@ std::vector<std::string> trainer::metric_names() {
 
 nn::loss_sum trainer::forward_loss(const batch& b, bool with_gradient) {
     m_net.forward(b, m_logits);
-    return evaluate_loss(m_cfg.loss, m_logits, b.labels, with_gradient ? &m_dlogits : nullptr,
-                         b.mask);
+    return evaluate_loss(m_cfg.loss, m_logits, b, with_gradient ? &m_dlogits : nullptr);
 }
 
 batch trainer::minibatch(std::int64_t step) {
@@ -86,7 +87,9 @@ batch trainer::minibatch(std::int64_t step) {
     const std::size_t n_feat = train.features.size() ? train.features.shape()[1] : 0;
     m_batch_tokens.resize({bs, n_tok});
     m_batch_features.resize({bs, n_feat});
-    m_batch_labels.resize({bs});
+    const std::size_t n_targets = train.targets.size() ? train.targets.shape()[1] : 0;
+    m_batch_labels.resize({n_targets ? 0 : bs});
+    m_batch_targets.resize({n_targets ? bs : 0, n_targets});
     const bool masked = !train.mask.empty();
     m_batch_mask = class_mask{};
     std::uint64_t pos = static_cast<std::uint64_t>(step) * bs;
@@ -101,7 +104,11 @@ batch trainer::minibatch(std::int64_t step) {
         std::copy_n(train.tokens.data() + e * n_tok, n_tok, m_batch_tokens.data() + i * n_tok);
         std::copy_n(train.features.data() + e * n_feat, n_feat,
                     m_batch_features.data() + i * n_feat);
-        m_batch_labels(i) = train.labels(e);
+        if (n_targets)
+            std::copy_n(train.targets.data() + e * n_targets, n_targets,
+                        m_batch_targets.data() + i * n_targets);
+        else
+            m_batch_labels(i) = train.labels(e);
         if (masked)
             m_batch_mask.add_row_of(train.mask, e);
     }
@@ -109,7 +116,9 @@ batch trainer::minibatch(std::int64_t step) {
     b.n = bs;
     b.tokens = n_tok ? m_batch_tokens.data() : nullptr;
     b.features = n_feat ? m_batch_features.data() : nullptr;
-    b.labels = m_batch_labels.data();
+    b.labels = n_targets ? nullptr : m_batch_labels.data();
+    b.targets = n_targets ? m_batch_targets.data() : nullptr;
+    b.n_targets = n_targets;
     b.mask = view_of(m_batch_mask);
     return b;
 }
@@ -130,8 +139,13 @@ std::vector<double> trainer::evaluate(std::int64_t step, const example_set& test
         test.size() ? forward_loss(as_batch(test), false) : nn::loss_sum{};
     const double n_train = static_cast<double>(std::max<std::size_t>(m_train.size(), 1));
     const double n_test = static_cast<double>(std::max<std::size_t>(test.size(), 1));
-    return {train.loss / n_train, static_cast<double>(train.n_correct) / n_train,
-            held_out.loss / n_test, static_cast<double>(held_out.n_correct) / n_test,
+    // Real-valued targets have no accuracy: the losses (mean squared errors) are the risks.
+    const bool regression = m_train.targets.size() > 0;
+    const double none = std::numeric_limits<double>::quiet_NaN();
+    return {train.loss / n_train,
+            regression ? none : static_cast<double>(train.n_correct) / n_train,
+            held_out.loss / n_test,
+            regression ? none : static_cast<double>(held_out.n_correct) / n_test,
             m_cfg.learning_rate(step)};
 }
 
@@ -168,7 +182,9 @@ example_set subset(const example_set& set, const std::vector<std::size_t>& indic
     example_set out;
     out.tokens = xt::zeros<std::int32_t>({n_tok ? n : 0, n_tok});
     out.features = xt::zeros<float>({n_feat ? n : 0, n_feat});
-    out.labels = xt::zeros<std::int32_t>({n});
+    const std::size_t n_targets = set.targets.size() ? set.targets.shape()[1] : 0;
+    out.labels = xt::zeros<std::int32_t>({n_targets ? 0 : n});
+    out.targets = xt::zeros<float>({n_targets ? n : 0, n_targets});
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t e = indices[i];
         if (e >= set.size())
@@ -178,7 +194,11 @@ example_set subset(const example_set& set, const std::vector<std::size_t>& indic
                         "indices below its size");
         std::copy_n(set.tokens.data() + e * n_tok, n_tok, out.tokens.data() + i * n_tok);
         std::copy_n(set.features.data() + e * n_feat, n_feat, out.features.data() + i * n_feat);
-        out.labels(i) = set.labels(e);
+        if (n_targets)
+            std::copy_n(set.targets.data() + e * n_targets, n_targets,
+                        out.targets.data() + i * n_targets);
+        else
+            out.labels(i) = set.labels(e);
         if (!set.mask.empty())
             out.mask.add_row_of(set.mask, e);
     }

@@ -16,6 +16,9 @@ std::string input_spec::describe() const {
             std::to_string(vocab_size) + ")";
     else
         s = "features (" + std::to_string(n_features) + " wide)";
+    if (is_regression())
+        return s + ", " + std::to_string(n_targets) + " real-valued target" +
+               (n_targets == 1 ? "" : "s");
     return s + ", " + std::to_string(n_classes) + " classes";
 }
 
@@ -48,6 +51,8 @@ batch slice_batch(const example_set& s, std::size_t first, std::size_t count) {
     b.tokens = nt ? s.tokens.data() + first * nt : nullptr;
     b.features = nf ? s.features.data() + first * nf : nullptr;
     b.labels = s.labels.size() ? s.labels.data() + first : nullptr;
+    b.n_targets = s.targets.size() ? s.targets.shape(1) : 0;
+    b.targets = b.n_targets ? s.targets.data() + first * b.n_targets : nullptr;
     b.mask = view_of(s.mask).from(first);
     return b;
 }

@@ -79,7 +79,11 @@ void write_examples(hid_t parent, const std::string& name, const example_set& s)
     if (s.features.size())
         h5::write_array(g, "features", {s.features.shape()[0], s.features.shape()[1]},
                         s.features.data());
-    h5::write_array(g, "labels", {s.labels.size()}, s.labels.data());
+    if (s.targets.size())
+        h5::write_array(g, "targets", {s.targets.shape()[0], s.targets.shape()[1]},
+                        s.targets.data());
+    else
+        h5::write_array(g, "labels", {s.labels.size()}, s.labels.data());
     if (!s.mask.empty()) {
         h5::write_array(g, "mask_offsets", {s.mask.offsets.size()}, s.mask.offsets.data());
         h5::write_array(g, "mask_classes", {s.mask.classes.size()}, s.mask.classes.data());
@@ -124,7 +128,8 @@ void check_dataset_names(const dataset_split& split, const input_spec& spec,
     const std::pair<const char*, std::size_t> core[] = {
         {"n_train", split.train.size()}, {"n_test", split.test.size()},
         {"n_tokens", spec.n_tokens},     {"vocab_size", spec.vocab_size},
-        {"n_features", spec.n_features}, {"n_classes", spec.n_classes}};
+        {"n_features", spec.n_features}, {"n_classes", spec.n_classes},
+        {"n_targets", spec.n_targets}};
     for (const auto& t : split.texts)
         for (const auto& a : split.attributes)
             if (t.name == a.name || t.name == "plugin")
@@ -158,7 +163,8 @@ void write_dataset(hid_t file, const run_header& header, const dataset_split& sp
     for (const auto& [name, value] :
          {std::pair{"n_train", split.train.size()}, std::pair{"n_test", split.test.size()},
           std::pair{"n_tokens", spec.n_tokens}, std::pair{"vocab_size", spec.vocab_size},
-          std::pair{"n_features", spec.n_features}, std::pair{"n_classes", spec.n_classes}})
+          std::pair{"n_features", spec.n_features}, std::pair{"n_classes", spec.n_classes},
+          std::pair{"n_targets", spec.n_targets}})
         h5::write_attr(g, name, static_cast<std::int64_t>(value));
     for (const auto& a : split.attributes)
         if (!h5::has_attr(g, a.name)) // a core one repeated with its value (checked above)

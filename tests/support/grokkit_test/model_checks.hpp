@@ -65,6 +65,48 @@ inline double gradient_error(grokkit::model& m, grokkit::parameter& p, const gro
     return std::sqrt(diff / norm);
 }
 
+/// ‖input_gradients − central differences‖₂ / ‖central differences‖₂ of Σ_i Σ_c w(i, c)
+/// logits(i, c) in every input value of the dense batch `x` (`n_features` wide), the weights w
+/// drawn from `seed`. Steps of h = 1e-2 in float, as gradient_error() takes them.
+inline double input_gradient_error(grokkit::model& m, const grokkit::batch& x,
+                                   std::size_t n_features, std::size_t n_outputs,
+                                   std::uint64_t seed) {
+    grokkit::rng r(seed, "weights");
+    xt::xtensor<float, 2> w = xt::zeros<float>({x.n, n_outputs});
+    for (float& v : w)
+        v = static_cast<float>(r.normal());
+    xt::xtensor<float, 2> analytic;
+    m.input_gradients(x, w, analytic);
+    REQUIRE(analytic.shape(0) == x.n);
+    REQUIRE(analytic.shape(1) == n_features);
+    std::vector<float> inputs(x.features, x.features + x.n * n_features);
+    grokkit::batch moved = x;
+    moved.features = inputs.data();
+    const auto weighted_outputs = [&] {
+        xt::xtensor<float, 2> logits;
+        m.forward(moved, logits);
+        double sum = 0.0;
+        for (std::size_t k = 0; k < logits.size(); ++k)
+            sum += static_cast<double>(w.data()[k]) * logits.data()[k];
+        return sum;
+    };
+    constexpr float h = 1e-2f;
+    double diff = 0.0, norm = 0.0;
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        const float saved = inputs[k];
+        inputs[k] = saved + h;
+        const double plus = weighted_outputs();
+        inputs[k] = saved - h;
+        const double minus = weighted_outputs();
+        inputs[k] = saved;
+        const double numeric = (plus - minus) / (2.0 * static_cast<double>(h));
+        diff += (analytic.data()[k] - numeric) * (analytic.data()[k] - numeric);
+        norm += numeric * numeric;
+    }
+    REQUIRE(norm > 0.0);
+    return std::sqrt(diff / norm);
+}
+
 /// Every parameter's gradient, flattened in parameters() order.
 inline std::vector<float> flat_gradients(grokkit::model& m) {
     std::vector<float> out;
