@@ -292,6 +292,16 @@ std::vector<std::string> model_impl::representations() const {
 }
 
 // The rows of x; for token inputs the one-hot rows are formed here, off the training path.
+void model_impl::readout_features(const grokkit::batch& x, xt::xtensor<float, 2>& phi) {
+    check_batch(x, "linear.readout");
+    if (m_params.bias)
+        throw grokkit::error("linear.readout", "bias = true",
+                             "bias = false for a closed-form least-squares fit (logits = x W)");
+    const xt::xarray<float> rows = input_rows(x);
+    nn::ensure_shape(phi, x.n, m_fan_in);
+    std::copy(rows.begin(), rows.end(), phi.begin());
+}
+
 xt::xarray<float> model_impl::input_rows(const grokkit::batch& x) const {
     xt::xarray<float> rows = xt::zeros<float>({x.n, m_fan_in});
     float* out = rows.data();

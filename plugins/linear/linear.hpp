@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <grokkit/least_squares.hpp>
 #include <grokkit/model.hpp>
 #include <grokkit/nn.hpp>
 
@@ -24,7 +25,10 @@ struct params {
 /// are x itself (fan_in = n_features); token inputs are one-hot per position (fan_in =
 /// n_tokens·vocab_size, row t·vocab_size + v of W scores token v at position t), computed as a
 /// gather-sum of W's rows without forming x.
-class model_impl : public grokkit::model {
+///
+/// Without a bias it is a grokkit::linear_readout of its input rows: fitted in closed form by
+/// least squares (grokkit::fit_readout), the model of Hastie et al.'s ridgeless regression.
+class model_impl : public grokkit::model, public grokkit::linear_readout {
   public:
     model_impl() = default;
     explicit model_impl(const params& p) : m_params(p) {}
@@ -56,6 +60,13 @@ class model_impl : public grokkit::model {
     std::vector<std::string> representations() const override;
     /// Leaves the inputs a pending backward() would use untouched.
     xt::xarray<float> representation(const std::string& name, const grokkit::batch& x) override;
+
+    /// Φ(x) = the input rows x (one-hot for tokens). Throws grokkit::error("linear.readout", ...)
+    /// with bias = true: the outputs are then not Φ(x)·W alone.
+    void readout_features(const grokkit::batch& x, xt::xtensor<float, 2>& phi) override;
+    std::size_t readout_index() const override { return 0; }
+    /// True for dense inputs.
+    bool reads_raw_inputs() const override { return !m_is_tokens; }
 
     /// Width of x: n_features, or n_tokens·vocab_size for token inputs (0 before build()).
     std::size_t fan_in() const { return m_fan_in; }

@@ -37,6 +37,22 @@ struct checkpoint_info {
     double learning_rate = 0; ///< the rate of the update taken at `step` (train_config)
 };
 
+/// One parameter of the run's dataset or model set to another value: key "dataset.<name>" or
+/// "model.<name>".
+struct setting_override {
+    std::string key;
+    param_value value;
+};
+
+/// The run's dataset and model plugins with some parameters changed, generated and built anew
+/// (analysis_context::variant).
+struct run_variant {
+    std::unique_ptr<dataset> source; ///< for capabilities (dynamic_cast), as source() is
+    input_spec spec;
+    dataset_split data;
+    std::unique_ptr<model> net; ///< built for `spec`
+};
+
 /// What an analysis sees while it runs at one checkpoint.
 class GROKKIT_VISIBLE analysis_context {
   public:
@@ -65,6 +81,13 @@ class GROKKIT_VISIBLE analysis_context {
     /// from `seed` (the run's own initialisation with the run seed). Independent of the
     /// trained model: train or perturb it freely. Must not outlive the analysis' run().
     virtual std::unique_ptr<model> new_model(std::uint64_t seed) const = 0;
+    /// The run's dataset and model with `overrides` applied to their parameters, the data
+    /// generated and the model built from `seed`: for analyses that vary the setting itself
+    /// (double descent over dimensions or widths). Throws grokkit::error naming the key for a
+    /// key that is not "dataset.<parameter>" or "model.<parameter>" (listing those that are),
+    /// or a value the parameter's rules refuse. Must not outlive the analysis' run().
+    virtual run_variant variant(const std::vector<setting_override>& overrides,
+                                std::uint64_t seed) const = 0;
     /// An independent copy of the model with this checkpoint's parameters; changing or
     /// retraining it leaves the run untouched. Must not outlive the analysis' run().
     virtual std::unique_ptr<model> copy_model() const = 0;

@@ -86,18 +86,26 @@ class context_impl : public analysis_context {
     }
     const train_config& training() const override { return m_run.pipe.train; }
     std::unique_ptr<model> new_model(std::uint64_t seed) const override {
-        const pipeline& p = m_run.pipe;
-        std::unique_ptr<model> m(
-            static_cast<model*>(m_run.reg->create(p.model_plugin, plugin_kind::model).release()));
-        // The same parameter values as the run's model, key by key, then a build of its own.
-        param_set from, to;
-        p.net->declare(from);
-        m->declare(to);
-        for (const auto& prm : from.params())
-            if (auto problem = to.find(prm.key())->assign(prm.value()))
-                throw error(p.model_plugin + ".copy", prm.key() + ": " + *problem);
+        auto m = copy_plugin<model>(*m_run.pipe.net, m_run.pipe.model_plugin, "model", {});
         m->build(m_run.spec, seed);
         return m;
+    }
+    run_variant variant(const std::vector<setting_override>& overrides,
+                        std::uint64_t seed) const override {
+        for (const auto& o : overrides)
+            if (o.key.rfind("dataset.", 0) != 0 && o.key.rfind("model.", 0) != 0)
+                throw error(m_layout.name + ".variant", "setting \"" + o.key + "\"",
+                            "\"dataset.<parameter>\" or \"model.<parameter>\"");
+        const pipeline& p = m_run.pipe;
+        run_variant v;
+        v.source = copy_plugin<dataset>(*p.data, p.dataset_plugin, "dataset", overrides);
+        check_declared(*v.source, p.dataset_plugin + ".variant");
+        v.spec = v.source->spec();
+        v.data = v.source->generate(seed);
+        v.net = copy_plugin<model>(*p.net, p.model_plugin, "model", overrides);
+        check_declared(*v.net, p.model_plugin + ".variant");
+        v.net->build(v.spec, seed);
+        return v;
     }
     std::unique_ptr<model> copy_model() const override {
         auto m = new_model(run_seed());
@@ -199,6 +207,39 @@ class context_impl : public analysis_context {
     }
 
   private:
+    // A new object of `plugin` with `from`'s parameter values, key by key, then the values of
+    // the `overrides` whose keys are "<section>.<parameter>".
+    template <class Object>
+    std::unique_ptr<Object> copy_plugin(plugin_object& from, const std::string& plugin,
+                                        const std::string& section,
+                                        const std::vector<setting_override>& overrides) const {
+        const plugin_kind kind = section == "model" ? plugin_kind::model : plugin_kind::dataset;
+        std::unique_ptr<Object> out(
+            static_cast<Object*>(m_run.reg->create(plugin, kind).release()));
+        param_set source, target;
+        from.declare(source);
+        out->declare(target);
+        for (const auto& prm : source.params())
+            if (auto problem = target.find(prm.key())->assign(prm.value()))
+                throw error(plugin + ".copy", prm.key() + ": " + *problem);
+        const std::string prefix = section + ".";
+        for (const auto& o : overrides) {
+            if (o.key.rfind(prefix, 0) != 0)
+                continue;
+            param* prm = target.find(o.key.substr(prefix.size()));
+            if (!prm) {
+                std::vector<std::string> keys;
+                for (const auto& known : target.params())
+                    keys.push_back(prefix + known.key());
+                throw error(m_layout.name + ".variant", "no setting \"" + o.key + "\"",
+                            "one of " + join(keys));
+            }
+            if (auto problem = prm->assign(o.value))
+                throw error(m_layout.name + ".variant", o.key + ": " + *problem);
+        }
+        return out;
+    }
+
     const output_layout& declared(const std::string& output, const std::string& where) const {
         if (const output_layout* o = m_layout.find(output))
             return *o;
