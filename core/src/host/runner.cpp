@@ -327,14 +327,14 @@ std::unique_ptr<prepared_run> prepare(registry& reg, const fs::path& file,
         r->split = p.data->generate(seed);
         check_dataset_names(r->split, r->spec, p.dataset_plugin);
     });
-    blame(p, "train", [&] {
-        // The loss must fit the dataset's targets before anything runs, not at step 0.
-        if (r->spec.is_regression() && p.train.loss.name != "mse")
-            throw error(diagnostic{"train", "loss",
-                                   "\"" + p.train.loss.name + "\" with " + p.dataset_plugin +
-                                       ", whose examples have real-valued targets",
-                                   "loss = \"mse\""});
-    });
+    // The loss must fit the dataset's targets before anything runs, not at step 0.
+    if (r->spec.is_regression() && p.train.loss.name != "mse") {
+        source_location l = p.locate("train", "loss");
+        throw invalid_input(diagnostic{std::move(l.where), "train.loss",
+                                       "\"" + p.train.loss.name + "\" with " + p.dataset_plugin +
+                                           ", whose examples have real-valued targets",
+                                       "loss = \"mse\"", l.line, l.column});
+    }
     blame(p, "model", [&] { p.net->build(r->spec, seed); });
     for (std::size_t i = 0; i < p.analyses.size(); ++i) {
         auto& a = p.analyses[i];
