@@ -14,18 +14,6 @@ namespace linear {
 
 namespace nn = grokkit::nn;
 
-namespace {
-
-grokkit::parameter make_tensor(const std::string& name, std::vector<std::size_t> shape) {
-    grokkit::parameter p;
-    p.name = name;
-    p.value = xt::zeros<float>(shape);
-    p.grad = xt::zeros<float>(shape);
-    return p;
-}
-
-} // namespace
-
 void model_impl::declare(grokkit::param_set& ps) {
     params& p = m_params;
     ps.add("bias", p.bias, "a bias b per class: logits = x W + b");
@@ -57,9 +45,9 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
     m_n_classes = spec.n_outputs(); // classes, or real-valued targets
 
     m_tensors.clear();
-    m_tensors.push_back(make_tensor("weight", {m_fan_in, m_n_classes}));
+    m_tensors.push_back(grokkit::zero_parameter("weight", {m_fan_in, m_n_classes}));
     if (m_params.bias) {
-        m_tensors.push_back(make_tensor("bias", {m_n_classes}));
+        m_tensors.push_back(grokkit::zero_parameter("bias", {m_n_classes}));
     }
     // A zero start is the usual one for a convex model; the bias always starts at 0.
     if (m_params.init == "normal") {

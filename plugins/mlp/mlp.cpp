@@ -79,11 +79,7 @@ void model_impl::check_spec(const grokkit::input_spec& spec) const {
 }
 
 std::size_t model_impl::add_tensor(const std::string& name, std::vector<std::size_t> shape) {
-    grokkit::parameter p;
-    p.name = name;
-    p.value = xt::xarray<float>::from_shape(shape);
-    p.grad = xt::zeros<float>(shape);
-    m_tensors.push_back(std::move(p));
+    m_tensors.push_back(grokkit::zero_parameter(name, shape)); // initialised by the caller
     return m_tensors.size() - 1;
 }
 

@@ -19,14 +19,6 @@ namespace {
 
 constexpr std::int64_t max_width = 100000;
 
-grokkit::parameter make_tensor(const std::string& name, std::vector<std::size_t> shape) {
-    grokkit::parameter p;
-    p.name = name;
-    p.value = xt::zeros<float>(shape);
-    p.grad = xt::zeros<float>(shape);
-    return p;
-}
-
 } // namespace
 
 void model_impl::declare(grokkit::param_set& ps) {
@@ -72,7 +64,7 @@ void model_impl::build(const grokkit::input_spec& spec, std::uint64_t seed) {
                           1.0 / std::sqrt(static_cast<double>(m_n_features)), seed, 1);
 
     m_tensors.clear();
-    m_tensors.push_back(make_tensor("readout", {m_width, m_n_outputs}));
+    m_tensors.push_back(grokkit::zero_parameter("readout", {m_width, m_n_outputs}));
     if (m_params.init == "normal") {
         xt::xarray<float>& w = m_tensors[0].value;
         grokkit::init::normal({w.data(), w.size()},

@@ -22,6 +22,15 @@ struct parameter {
     bool decay = true; ///< whether weight decay applies
 };
 
+/// A parameter `name` of `shape` with its value and gradient zero, for a model's build().
+inline parameter zero_parameter(const std::string& name, const std::vector<std::size_t>& shape) {
+    parameter p;
+    p.name = name;
+    p.value = xt::zeros<float>(shape);
+    p.grad = xt::zeros<float>(shape);
+    return p;
+}
+
 /// Pointers to every tensor of `tensors`, in order: parameters() of a model that keeps its
 /// parameters in one vector.
 inline std::vector<parameter*> pointers_to(std::vector<parameter>& tensors) {
