@@ -329,6 +329,38 @@ TEST_CASE("nn: softmax cross-entropy is stable for logits of +-1000", "[nn]") {
     CHECK(got_f.n_correct == 1);
 }
 
+template <class T> void check_first_arg_max_counts() {
+    // n_correct counts rows whose first highest logit is the label: ties keep the lowest
+    // class, a NaN never wins, and a NaN first logit gives class 0. Many ties (logits in
+    // {0, 1, 2, 3}) and NaNs, over widths around the vector widths (4 and 8 lanes).
+    grokkit::rng r(11, "arg-max");
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    for (std::size_t c : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 67, 70}) {
+        for (int trial = 0; trial < 40; ++trial) {
+            nn::matrix<T> row(std::array<std::size_t, 2>{1, c});
+            for (T& v : row)
+                v = static_cast<T>(r.below(4));
+            if (trial % 3 == 0)
+                row(0, r.below(c)) = nan;
+            std::size_t first = 0;
+            for (std::size_t k = 1; k < c; ++k)
+                if (row(0, k) > row(0, first))
+                    first = k;
+            for (std::size_t label = 0; label < c; ++label) {
+                const auto l = static_cast<std::int32_t>(label);
+                const nn::loss_sum got = nn::softmax_cross_entropy<T>(row, &l, nullptr);
+                INFO("c " << c << " trial " << trial << " label " << label);
+                CHECK(got.n_correct == (label == first ? 1U : 0U));
+            }
+        }
+    }
+}
+
+TEST_CASE("nn: the accuracy's arg max is the first highest logit, NaNs never winning", "[nn]") {
+    check_first_arg_max_counts<float>();
+    check_first_arg_max_counts<double>();
+}
+
 TEST_CASE("nn: float softmax cross-entropy matches double to 1e-6", "[nn]") {
     grokkit::rng r(7, "test");
     const std::size_t n = 64, c = 113;

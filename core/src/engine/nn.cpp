@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace grokkit::nn {
@@ -278,6 +279,14 @@ struct allowed_classes {
     }
 };
 
+/// 256-bit vectors of T and of same-width signed integers (what their comparisons give).
+template <class T> struct lanes {
+    typedef T vec __attribute__((vector_size(32)));
+    using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+    typedef index index_vec __attribute__((vector_size(32)));
+    static constexpr std::size_t width = sizeof(vec) / sizeof(T);
+};
+
 /// The first allowed class of highest logit (ties keep the first; NaNs are never the maximum
 /// unless the first logit is one).
 template <class T> std::size_t first_arg_max(const T* row, const allowed_classes& allowed) {
@@ -288,24 +297,40 @@ template <class T> std::size_t first_arg_max(const T* row, const allowed_classes
                 arg_max = allowed[k];
         return arg_max;
     }
-    // Every class: the maximum in eight lanes (one compare-and-select chain per lane, which the
-    // compiler turns into vector max), then the first class that equals it.
-    constexpr std::size_t lanes = 8;
-    T part[lanes];
-    std::fill(part, part + lanes, row[0]);
+    // Every class: in vector lanes (GCC's and Clang's vector extensions; the compiler left the
+    // scalar form unvectorised), each lane the maximum of its classes and the first class
+    // holding it; then the lane of the overall maximum with the lowest class, then the tail.
+    // Strict > keeps the first of ties, and every lane starts from the first logit, so a NaN
+    // never replaces a number and a NaN first logit gives class 0.
+    using vec = typename lanes<T>::vec;
+    using index = typename lanes<T>::index;
+    using index_vec = typename lanes<T>::index_vec;
+    constexpr std::size_t width = lanes<T>::width;
+    vec max = row[0] - vec{};
+    index_vec where = {}, at;
+    for (std::size_t l = 0; l < width; ++l)
+        at[l] = static_cast<index>(l);
     std::size_t k = 0;
-    for (; k + lanes <= allowed.count; k += lanes)
-        for (std::size_t l = 0; l < lanes; ++l)
-            part[l] = row[k + l] > part[l] ? row[k + l] : part[l];
+    for (; k + width <= allowed.count; k += width) {
+        vec v;
+        std::memcpy(&v, row + k, sizeof v);
+        const index_vec greater = v > max;
+        max = greater ? v : max;
+        where = greater ? at : where;
+        at += static_cast<index>(width);
+    }
+    std::size_t best = 0;
+    for (std::size_t l = 1; l < width; ++l)
+        if (max[l] > max[best] || (max[l] == max[best] && where[l] < where[best]))
+            best = l;
+    T best_value = max[best];
+    auto arg_max = static_cast<std::size_t>(where[best]);
     for (; k < allowed.count; ++k)
-        part[0] = row[k] > part[0] ? row[k] : part[0];
-    T max = part[0];
-    for (std::size_t l = 1; l < lanes; ++l)
-        max = part[l] > max ? part[l] : max;
-    for (k = 0; k < allowed.count; ++k)
-        if (row[k] == max)
-            return k;
-    return 0; // the first logit is NaN
+        if (row[k] > best_value) {
+            best_value = row[k];
+            arg_max = k;
+        }
+    return arg_max;
 }
 
 void check_label(std::int32_t label, std::size_t i, std::size_t c, const allowed_classes& allowed,
@@ -389,14 +414,28 @@ namespace {
 /// Σ x[0..n) in double, in four interleaved partial sums in a fixed order: the same on every
 /// run, and not one long chain of dependent additions.
 template <class T> double sum_of(const T* x, std::size_t n) {
-    double part[4] = {};
+    typedef T four __attribute__((vector_size(4 * sizeof(T))));
+    typedef double four_doubles __attribute__((vector_size(32)));
+    four_doubles part = {};
     std::size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (std::size_t l = 0; l < 4; ++l)
-            part[l] += x[i + l];
+    for (; i + 4 <= n; i += 4) { // vector extensions: the compiler kept the plain loop scalar
+        four v;
+        std::memcpy(&v, x + i, sizeof v);
+        part += __builtin_convertvector(v, four_doubles);
+    }
     for (; i < n; ++i)
         part[i % 4] += x[i];
     return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
+/// out[k] = row[allowed[k]] − shift, k < allowed.count.
+template <class T> void shift_row(const T* row, const allowed_classes& allowed, T shift, T* out) {
+    if (allowed.list == nullptr)
+        for (std::size_t k = 0; k < allowed.count; ++k)
+            out[k] = row[k] - shift;
+    else
+        for (std::size_t k = 0; k < allowed.count; ++k)
+            out[k] = row[allowed[k]] - shift;
 }
 
 /// exps[k] = exp(row[allowed[k]] − shift), k < allowed.count, in T (float exponentials take
@@ -404,12 +443,7 @@ template <class T> double sum_of(const T* x, std::size_t n) {
 template <class T>
 double shifted_exps(const T* row, const allowed_classes& allowed, T shift, std::vector<T>& exps) {
     exps.resize(allowed.count);
-    if (allowed.list == nullptr)
-        for (std::size_t k = 0; k < allowed.count; ++k)
-            exps[k] = row[k] - shift;
-    else
-        for (std::size_t k = 0; k < allowed.count; ++k)
-            exps[k] = row[allowed[k]] - shift;
+    shift_row(row, allowed, shift, exps.data());
     exp_nonpositive(exps.data(), exps.size());
     return sum_of(exps.data(), exps.size());
 }
@@ -417,16 +451,59 @@ double shifted_exps(const T* row, const allowed_classes& allowed, T shift, std::
 /// g[allowed[k]] = (exps[k] / sum − [allowed[k] == label]) · inv_n, flushed to 0 below float's
 /// normal range.
 template <class T>
-void softmax_gradient_row(const std::vector<T>& exps, double sum, std::int32_t label,
+void softmax_gradient_row(const T* exps, double sum, std::int32_t label,
                           const allowed_classes& allowed, double inv_n, T* g) {
     const T smallest = std::numeric_limits<T>::min();
     const T inv_sum = static_cast<T>(1.0 / sum), scale = static_cast<T>(inv_n);
+    // Probabilities whose gradient would be subnormal are zeroed before the products, not
+    // after: a product with a subnormal result takes a microcode assist on Intel CPUs, which
+    // made this loop a fifth of a PAIR step.
+    const T negligible = smallest / (inv_sum * scale);
+    const auto gradient = [=](T exp, bool is_label) {
+        const T e = exp < negligible ? T(0) : exp;
+        const T d = (e * inv_sum - (is_label ? T(1) : T(0))) * scale;
+        return (d < smallest && d > -smallest) ? T(0) : d;
+    };
+    if (allowed.list == nullptr && exps == g) { // in place: one pointer, so it vectorises
+        for (std::size_t k = 0; k < allowed.count; ++k)
+            g[k] = gradient(g[k], k == static_cast<std::size_t>(label));
+        return;
+    }
     for (std::size_t k = 0; k < allowed.count; ++k) {
         const std::size_t j = allowed[k];
-        const T onehot = j == static_cast<std::size_t>(label) ? T(1) : T(0);
-        const T d = (exps[k] * inv_sum - onehot) * scale;
-        g[j] = (d < smallest && d > -smallest) ? T(0) : d;
+        g[j] = gradient(exps[k], j == static_cast<std::size_t>(label));
     }
+}
+
+/// The first pass of softmax_cross_entropy: each row's labels checked, its maximum found (the
+/// shift, and whether the label is it), then exp(logit − shift) of its allowed classes at
+/// exps[i·c, i·c + allowed count). All rows' exponentials are one call: per-row calls over 67
+/// classes were mostly loop tails and overhead. Returns the count of rows whose arg max is the
+/// label.
+template <class T>
+std::size_t exponentials(const matrix<T>& logits, const std::int32_t* labels, mask_view mask,
+                         T* shifts, T* exps) {
+    const std::size_t n = logits.shape(0), c = logits.shape(1);
+    std::size_t n_correct = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const allowed_classes allowed(c, mask, i);
+        check_label(labels[i], i, c, allowed, bool(mask));
+        const T* row = logits.data() + i * c;
+        const std::size_t arg_max = first_arg_max(row, allowed);
+        if (arg_max == static_cast<std::size_t>(labels[i]))
+            ++n_correct;
+        // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000 neither
+        // overflow nor lose the label's term.
+        shifts[i] = row[arg_max];
+        shift_row(row, allowed, shifts[i], exps + i * c);
+    }
+    if (!mask) {
+        exp_nonpositive(exps, n * c);
+    } else {
+        for (std::size_t i = 0; i < n; ++i)
+            exp_nonpositive(exps + i * c, allowed_classes(c, mask, i).count);
+    }
+    return n_correct;
 }
 
 } // namespace
@@ -441,27 +518,33 @@ loss_sum softmax_cross_entropy(const matrix<T>& logits, const std::int32_t* labe
         if (mask) // disallowed classes get no gradient
             std::fill(dlogits->data(), dlogits->data() + n * c, T(0));
     }
-    const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
-    thread_local std::vector<T> exps;
+    // The exponentials are the gradient's own storage when every class is allowed (it is
+    // written in place); with a mask the gradient's classes are scattered, so they live apart,
+    // as they do when the gradient overwrites the logits (the loss reads them after).
+    thread_local std::vector<T> scratch;
+    thread_local std::vector<T> shifts;
+    shifts.resize(n);
+    T* exps = nullptr;
+    if (dlogits != nullptr && !mask && dlogits->data() != logits.data()) {
+        exps = dlogits->data();
+    } else {
+        scratch.resize(n * c);
+        exps = scratch.data();
+    }
     loss_sum out;
+    out.n_correct = exponentials(logits, labels, mask, shifts.data(), exps);
+    const double inv_n = n > 0 ? scale / static_cast<double>(n) : 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-        const std::int32_t label = labels[i];
         const allowed_classes allowed(c, mask, i);
-        check_label(label, i, c, allowed, bool(mask));
         const T* row = logits.data() + i * c;
-        const std::size_t arg_max = first_arg_max(row, allowed);
-        // Shifting by the row maximum keeps every exponent <= 0, so logits of +-1000 neither
-        // overflow nor lose the label's term. Each exponential is taken once (the gradient
-        // reuses it): they are most of this function's time.
-        const T shift = row[arg_max];
-        const double sum_exp = shifted_exps(row, allowed, shift, exps);
+        const std::int32_t label = labels[i];
+        const double sum_exp = sum_of(exps + i * c, allowed.count);
         // log Σ exp(x - m) - (x_label - m): no large m added and subtracted again.
         out.loss += scale * (std::log(sum_exp) -
-                             (static_cast<double>(row[label]) - static_cast<double>(shift)));
-        if (arg_max == static_cast<std::size_t>(label))
-            ++out.n_correct;
+                             (static_cast<double>(row[label]) - static_cast<double>(shifts[i])));
         if (dlogits != nullptr)
-            softmax_gradient_row(exps, sum_exp, label, allowed, inv_n, dlogits->data() + i * c);
+            softmax_gradient_row(exps + i * c, sum_exp, label, allowed, inv_n,
+                                 dlogits->data() + i * c);
     }
     return out;
 }
