@@ -37,10 +37,18 @@ std::size_t chunk_rows(std::size_t p, std::size_t k) {
                                    std::max<std::size_t>(p, 1));
 }
 
-// Rows [first, first + rows) of P: (rows, k).
-void projection_rows(std::uint64_t seed, std::size_t first, std::size_t rows, std::size_t k,
-                     std::vector<double>& out) {
-    out.resize(rows * k);
+// Rows [first, first + rows) of P (p, k): random signs over sqrt(k), or, when k = p (no fewer
+// dimensions than parameters), the identity. A square sign matrix can be singular (for p = 10
+// about one in a hundred are), which would leave the Gram matrix singular however it is damped;
+// the identity is what a square projection stands for, since it cancels.
+void projection_rows(std::uint64_t seed, std::size_t p, std::size_t first, std::size_t rows,
+                     std::size_t k, std::vector<double>& out) {
+    out.assign(rows * k, 0.0);
+    if (k >= p) {
+        for (std::size_t j = 0; j < rows; ++j)
+            out[j * k + first + j] = 1.0;
+        return;
+    }
     const double entry = 1.0 / std::sqrt(static_cast<double>(k));
     for (std::size_t j = 0; j < rows; ++j) {
         grokkit::rng r(seed, "trak projection", first + j);
@@ -61,7 +69,7 @@ void project(const std::vector<double>& g, std::size_t m, std::size_t p, std::si
     const std::size_t chunk = chunk_rows(p, k);
     for (std::size_t first = 0; first < p && m > 0; first += chunk) {
         const std::size_t n = std::min(chunk, p - first);
-        projection_rows(seed, first, n, k, rows);
+        projection_rows(seed, p, first, n, k, rows);
         grokkit::gemm(grokkit::transpose::no, grokkit::transpose::no, m, k, n, 1.0,
                       g.data() + first, p, rows.data(), k, 1.0, features.data(), k);
     }
@@ -76,7 +84,7 @@ void projected_diagonals(const std::vector<double>& r, std::size_t k, std::uint6
     std::vector<double> rows, weighted;
     for (std::size_t first = 0; first < p; first += chunk) {
         const std::size_t n = std::min(chunk, p - first);
-        projection_rows(seed, first, n, k, rows);
+        projection_rows(seed, p, first, n, k, rows);
         weighted = rows;
         for (std::size_t j = 0; j < n; ++j)
             for (std::size_t c = 0; c < k; ++c)
