@@ -346,67 +346,76 @@ void check_label(std::int32_t label, std::size_t i, std::size_t c, const allowed
 
 } // namespace
 
-void exp_nonpositive(double* x, std::size_t n) {
-    // exp(x) = 2^k · exp(r), k = round(x / ln 2), r = x − k·ln 2 in [−ln2/2, ln2/2] (ln 2 split in
-    // two so that k·ln2_hi is exact), exp(r) by its Taylor series to r^13 (truncation < 1e-17).
-    constexpr double log2e = 1.4426950408889634, ln2_hi = 0.6931471803691238,
-                     ln2_lo = 1.9082149292705877e-10;
-    constexpr double round_shift = 6755399441055744.0; // 1.5·2^52: x + it rounds x to an integer
-    constexpr std::int64_t shift_bits = 0x4338000000000000;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double v = x[i] < -708.0 ? -708.0 : x[i];
-        const double shifted = v * log2e + round_shift;
-        const double k = shifted - round_shift;
-        const double r = (v - k * ln2_hi) - k * ln2_lo;
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
-        std::int64_t bits;
-        std::memcpy(&bits, &shifted, sizeof bits);
-        bits = (bits - shift_bits + 1023) << 52; // 2^k, k in [-1022, 0]
-        double scale;
-        std::memcpy(&scale, &bits, sizeof scale);
-        x[i] = x[i] < -708.0 ? 0.0 : p * scale;
+namespace {
+
+/// x[i, i + width) = f(those lanes, i) over [0, n), the tail loaded into zeroed lanes, so that
+/// every element goes through the same arithmetic.
+template <class T, class F> void in_lanes(T* x, std::size_t n, F f) {
+    using vec = typename lanes<T>::vec;
+    constexpr std::size_t width = lanes<T>::width;
+    std::size_t i = 0;
+    for (; i + width <= n; i += width) {
+        vec v;
+        std::memcpy(&v, x + i, sizeof v);
+        v = f(v, i);
+        std::memcpy(x + i, &v, sizeof v);
+    }
+    if (i < n) {
+        vec v{};
+        std::memcpy(&v, x + i, (n - i) * sizeof(T));
+        v = f(v, i);
+        std::memcpy(x + i, &v, (n - i) * sizeof(T));
     }
 }
 
-void exp_nonpositive(float* x, std::size_t n) {
-    // As for double, in float: k = round(x / ln 2) by 1.5·2^23, exp(r) by Taylor to r^7
-    // (truncation < 6e-9), and 0 below -87, where 2^k would leave float's normal range.
-    constexpr float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    constexpr float round_shift = 12582912.0f;
-    constexpr std::int32_t shift_bits = 0x4B400000;
-    for (std::size_t i = 0; i < n; ++i) {
-        const float v = x[i] < -87.0f ? -87.0f : x[i];
-        const float shifted = v * log2e + round_shift;
-        const float k = shifted - round_shift;
-        const float r = (v - k * ln2_hi) - k * ln2_lo;
-        float p = 1.0f / 5040.0f;
-        p = p * r + 1.0f / 720.0f;
-        p = p * r + 1.0f / 120.0f;
-        p = p * r + 1.0f / 24.0f;
-        p = p * r + 1.0f / 6.0f;
-        p = p * r + 0.5f;
-        p = p * r + 1.0f;
-        p = p * r + 1.0f;
-        std::int32_t bits;
-        std::memcpy(&bits, &shifted, sizeof bits);
-        bits = (bits - shift_bits + 127) << 23; // 2^k, k in [-126, 0]
-        float scale;
-        std::memcpy(&scale, &bits, sizeof scale);
-        x[i] = x[i] < -87.0f ? 0.0f : p * scale;
+/// exp(v) for v <= 0, lane by lane: exp(x) = 2^k · exp(r), k = round(x / ln 2), r = x − k·ln 2
+/// in [−ln2/2, ln2/2] (ln 2 split in two so that k·ln2_hi is exact), exp(r) by its Taylor
+/// series, to r^13 in double (truncation < 1e-17) and r^7 in float (< 6e-9). Below the lowest
+/// exponent whose 2^k is normal (-708, -87) the result is 0. Vector extensions: the compiler
+/// vectorised the plain loop only with AVX-512's masks, and left it scalar on AVX2.
+template <class T> typename lanes<T>::vec exp_lanes(typename lanes<T>::vec v) {
+    using vec = typename lanes<T>::vec;
+    using index = typename lanes<T>::index;
+    using index_vec = typename lanes<T>::index_vec;
+    constexpr bool is_double = sizeof(T) == 8;
+    constexpr T lowest = is_double ? T(-708.0) : T(-87.0);
+    constexpr T log2e = is_double ? T(1.4426950408889634) : T(1.44269504f);
+    constexpr T ln2_hi = is_double ? T(0.6931471803691238) : T(0.693359375f);
+    constexpr T ln2_lo = is_double ? T(1.9082149292705877e-10) : T(-2.12194440e-4f);
+    // 1.5·2^52 (1.5·2^23): x + it rounds x to an integer, left in the low mantissa bits.
+    constexpr T round_shift = is_double ? T(6755399441055744.0) : T(12582912.0f);
+    constexpr index shift_bits = is_double ? index(0x4338000000000000) : index(0x4B400000);
+    const index_vec below = v < lowest;
+    const vec clamped = below ? lowest - vec{} : v;
+    const vec shifted = clamped * log2e + round_shift;
+    const vec k = shifted - round_shift;
+    const vec r = (clamped - k * ln2_hi) - k * ln2_lo;
+    vec p;
+    if constexpr (is_double) {
+        p = r * T(1.0 / 6227020800.0) + T(1.0 / 479001600.0);
+        for (const T inverse_factorial : {1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+                                          1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0})
+            p = p * r + inverse_factorial;
+    } else {
+        p = r * (1.0f / 5040.0f) + 1.0f / 720.0f;
     }
+    for (const T inverse_factorial :
+         {T(1.0 / 120.0), T(1.0 / 24.0), T(1.0 / 6.0), T(0.5), T(1.0), T(1.0)})
+        p = p * r + inverse_factorial;
+    // 2^k, k in [lowest exponent, 0], from the rounded integer's bits (vector casts keep bits).
+    const index_vec bits = ((index_vec)shifted - shift_bits + (is_double ? 1023 : 127))
+                           << (is_double ? 52 : 23);
+    return below ? vec{} : p * (vec)bits;
+}
+
+} // namespace
+
+void exp_nonpositive(double* x, std::size_t n) {
+    in_lanes(x, n, [](lanes<double>::vec v, std::size_t) { return exp_lanes<double>(v); });
+}
+
+void exp_nonpositive(float* x, std::size_t n) {
+    in_lanes(x, n, [](lanes<float>::vec v, std::size_t) { return exp_lanes<float>(v); });
 }
 
 namespace {
@@ -448,6 +457,27 @@ double shifted_exps(const T* row, const allowed_classes& allowed, T shift, std::
     return sum_of(exps.data(), exps.size());
 }
 
+/// softmax_gradient_row's arithmetic on a whole row of exponentials, in place, in vector lanes:
+/// the compiler vectorised the plain loop only with AVX-512's masks.
+template <class T>
+void gradient_in_place(T* g, std::size_t count, std::size_t label, T inv_sum, T scale) {
+    using vec = typename lanes<T>::vec;
+    using index = typename lanes<T>::index;
+    using index_vec = typename lanes<T>::index_vec;
+    constexpr std::size_t width = lanes<T>::width;
+    const T smallest = std::numeric_limits<T>::min();
+    const T negligible = smallest / (inv_sum * scale);
+    index_vec at;
+    for (std::size_t l = 0; l < width; ++l)
+        at[l] = static_cast<index>(l);
+    in_lanes(g, count, [&](vec e, std::size_t first) {
+        const vec kept = e < negligible ? vec{} : e;
+        const index_vec is_label = (at + static_cast<index>(first)) == static_cast<index>(label);
+        const vec d = (kept * inv_sum - (is_label ? T(1) - vec{} : vec{})) * scale;
+        return (d < smallest) & (d > -smallest) ? vec{} : d;
+    });
+}
+
 /// g[allowed[k]] = (exps[k] / sum − [allowed[k] == label]) · inv_n, flushed to 0 below float's
 /// normal range.
 template <class T>
@@ -464,9 +494,8 @@ void softmax_gradient_row(const T* exps, double sum, std::int32_t label,
         const T d = (e * inv_sum - (is_label ? T(1) : T(0))) * scale;
         return (d < smallest && d > -smallest) ? T(0) : d;
     };
-    if (allowed.list == nullptr && exps == g) { // in place: one pointer, so it vectorises
-        for (std::size_t k = 0; k < allowed.count; ++k)
-            g[k] = gradient(g[k], k == static_cast<std::size_t>(label));
+    if (allowed.list == nullptr && exps == g) { // in place, in vector lanes
+        gradient_in_place(g, allowed.count, static_cast<std::size_t>(label), inv_sum, scale);
         return;
     }
     for (std::size_t k = 0; k < allowed.count; ++k) {
