@@ -457,6 +457,19 @@ int cmd_inspect(const std::vector<std::string>& args) {
     return run_isolated([&] { return inspect_file(file); }, vm["timeout"].as<int>(), file);
 }
 
+namespace {
+/// Whether another process is writing `file` (its lock is held); says so if it is.
+bool refused_as_live(const std::string& file) {
+    try {
+        file_lock::refuse_if_held(file);
+        return false;
+    } catch (const error& e) {
+        print_error(e);
+        return true;
+    }
+}
+} // namespace
+
 int cmd_analyze(const std::vector<std::string>& args) {
     po::options_description desc("grokkit analyze options");
     std::vector<std::string> sets;
@@ -477,6 +490,8 @@ int cmd_analyze(const std::vector<std::string>& args) {
         std::cerr << "error: " << run_file << ": no such file\n";
         return 1;
     }
+    if (refused_as_live(run_file)) // a live run would read as half-written
+        return 1;
     // A corrupt file may crash or hang HDF5: probe it in a child first.
     if (run_isolated(
             [&] {

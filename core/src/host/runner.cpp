@@ -398,6 +398,7 @@ analyze_result analyze_run(registry& reg, const analyze_options& options) {
     if (p.analyses.empty())
         throw invalid_input(options.pipeline_file.string(), "the pipeline has no [[analysis]]",
                             "at least one");
+    file_lock::refuse_if_held(options.run_file); // as `grokkit analyze` checks first
     check_matches_run(p, run_file(options.run_file));
 
     run_layout layout;

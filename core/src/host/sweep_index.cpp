@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/sweep.hpp"
 #include "store/h5.hpp"
+#include "store/run_store.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
@@ -11,11 +12,8 @@
 
 #include <toml++/toml.h>
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -193,17 +191,6 @@ point_summary summarise(const run_file& f, const phase_rules& rules) {
     return s;
 }
 
-// Whether another process holds the point's lock (a launcher holds it while the point runs).
-bool locked_elsewhere(const fs::path& lock) {
-    // O_RDWR: NFS emulates flock with fcntl locks, which need write access.
-    const int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd);
-    return held;
-}
-
 std::string read_all(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::ostringstream os;
@@ -230,7 +217,7 @@ point_record survey_point(const layout& dir, const point& p, const phase_rules& 
         r.state = point_state::failed;
         r.error = read_all(dir.failure_file(p));
     }
-    if (r.state != point_state::done && locked_elsewhere(dir.lock_file(p)))
+    if (r.state != point_state::done && file_lock::held_elsewhere(dir.lock_file(p)))
         r.state = point_state::running;
     return r;
 }

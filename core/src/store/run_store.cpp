@@ -1,16 +1,94 @@
 // Run file writer: layout in docs/run-file.md; SWMR rules in DESIGN §4.
 // SPDX-License-Identifier: Apache-2.0
 #include "store/run_store.hpp"
+#include "store/test_hook.hpp"
 
 #include <grokkit/error.hpp>
 #include <grokkit/gemm.hpp>
 #include <grokkit/version.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 namespace grokkit {
+
+namespace {
+error being_written(const std::filesystem::path& file) {
+    return error(diagnostic{file.string(), "",
+                            "the run file is being written by another grokkit process (it "
+                            "holds the file's lock)",
+                            "a run file no process is writing (wait for that run to end, or "
+                            "stop it with Ctrl-C or SIGTERM, which checkpoint, then --resume; "
+                            "or choose another --out)"});
+}
+} // namespace
+
+void file_lock::refuse_if_held(const std::filesystem::path& file) {
+    if (held_elsewhere(file))
+        throw being_written(file);
+}
+
+// An open-file-description lock (fcntl F_OFD_SETLK on the whole file), not flock(2): HDF5
+// itself flocks the files it opens, readers included, so an exclusive flock would shut h5py out
+// of a live run. On Linux the two kinds of lock do not interact (except on NFS, which maps both
+// to its own locks); an OFD lock, like a flock, belongs to the open file, not to the process.
+namespace {
+bool try_write_lock(int fd) {
+    struct flock range = {};
+    range.l_type = F_WRLCK;
+    range.l_whence = SEEK_SET; // l_start = l_len = 0: the whole file, however long it grows
+    return fcntl(fd, F_OFD_SETLK, &range) == 0;
+}
+} // namespace
+
+file_lock file_lock::exclusive(const std::filesystem::path& file) {
+    // O_RDWR: a write lock needs write access. Close-on-exec, so that a child (a chess engine)
+    // cannot keep the lock after grokkit has died.
+    const int fd = open(file.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        throw error(file.string(), std::string("cannot open to lock: ") + std::strerror(errno));
+    if (!try_write_lock(fd)) {
+        const int why = errno;
+        close(fd);
+        if (why == EAGAIN || why == EACCES)
+            throw being_written(file);
+        throw error(file.string(), std::string("cannot lock: ") + std::strerror(why));
+    }
+    file_lock lock;
+    lock.m_fd = fd;
+    return lock;
+}
+
+bool file_lock::held_elsewhere(const std::filesystem::path& file) {
+    const int fd = open(file.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    const bool free = try_write_lock(fd);
+    const int why = errno;
+    close(fd); // releases the lock just taken
+    return !free && (why == EAGAIN || why == EACCES);
+}
+
+file_lock& file_lock::operator=(file_lock&& o) noexcept {
+    if (this != &o) {
+        if (m_fd >= 0)
+            close(m_fd);
+        m_fd = o.m_fd;
+        o.m_fd = -1;
+    }
+    return *this;
+}
+
+file_lock::~file_lock() {
+    if (m_fd >= 0)
+        close(m_fd); // releases the lock
+}
 
 namespace {
 // The layout of a work item's values: one variable-length row of float64.
@@ -236,6 +314,8 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     fs::remove(creating, ec); // a leftover of a run killed while creating its file
     if (fs::exists(file) && !replace)
         throw error(file.string(), "run file exists", "a new file name");
+    if (fs::exists(file)) // --force never replaces a run that is being written
+        s.m_replaced = file_lock::exclusive(file);
     s.m_work = work_copy(creating); // removed unless the rename below makes it the run file
     h5::handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), "file creation property list"));
     h5::handle fapl = file_access(false);
@@ -250,6 +330,8 @@ run_store run_store::create(const fs::path& file, const run_header& header,
     create_analysis_groups(h5::create_group(s.m_file, "analyses"), layout.analyses);
     s.open_handles();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    // Only now: HDF5 holds its own lock on the file until SWMR writing starts.
+    s.m_lock = file_lock::exclusive(creating);
     fs::rename(creating, file); // replaces an old run only now that the new one is whole
     s.m_work.keep();
     return s;
@@ -333,6 +415,7 @@ void run_store::append_metrics(std::int64_t step, const std::vector<double>& val
     h5::set_series_length(m_metric_step, n + 1);
     h5::write_row(m_metric_step, n, H5T_NATIVE_INT64, &step);
     flush();
+    test_hook::reached("metric_row");
 }
 
 void run_store::append_checkpoint(std::int64_t step, std::int64_t updates, bool transient) {
@@ -355,9 +438,11 @@ void run_store::append_checkpoint(std::int64_t step, std::int64_t updates, bool 
     h5::set_series_length(m_checkpoint_updates, n + 1);
     h5::write_row(m_checkpoint_updates, n, H5T_NATIVE_INT64, &updates);
     flush();
+    test_hook::reached("checkpoint_data");
     h5::set_series_length(m_checkpoint_step, n + 1);
     h5::write_row(m_checkpoint_step, n, H5T_NATIVE_INT64, &step);
     flush();
+    test_hook::reached("checkpoint");
     m_last_checkpoint = step;
     m_last_updates = updates;
     m_last_transient = transient;
@@ -586,6 +671,9 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     // The repairs below (truncation, attributes) are written outside SWMR, where a kill could
     // leave the file inconsistent: they are made on a copy that replaces the file only once
     // SWMR writing has started again, so a kill at any moment leaves a resumable file.
+    // Held until the copy has replaced the file: a second --resume, or a live writer, is
+    // refused here, before the copy's status flags are cleared.
+    s.m_replaced = file_lock::exclusive(file);
     s.m_work = work_copy::of(file, ".resuming");
     const fs::path work = s.m_work.path();
     s.m_file = open_run_file_for_resume(work);
@@ -601,6 +689,7 @@ run_store run_store::resume(const fs::path& file, const run_header& header,
     h5::write_attr(s.m_file, "resume_count", h5::read_int_attr(s.m_file, "resume_count") + 1);
     s.flush();
     h5::check(H5Fstart_swmr_write(s.m_file), "cannot start SWMR writing on " + file.string());
+    s.m_lock = file_lock::exclusive(work); // as in create(): after HDF5's own lock is gone
     fs::rename(work, file);
     s.m_work.keep();
     return s;
@@ -614,8 +703,9 @@ run_store run_store::open_for_analysis(const fs::path& file, const run_layout& l
     s.m_layout = layout;
     // Analyses are added to a copy that replaces the file in commit_analyses(): a failure or
     // a kill midway leaves the run file as it was.
+    s.m_replaced = file_lock::exclusive(file); // not a run still being written
     s.m_work = work_copy::of(file, ".analyzing");
-    h5::handle fapl = file_access(false);
+    h5::handle fapl = file_access(false); // HDF5's own lock keeps others off the copy
     s.m_file = h5::handle(H5Fopen(s.m_work.path().c_str(), H5F_ACC_RDWR, fapl));
     if (!s.m_file.valid())
         throw error(file.string(),

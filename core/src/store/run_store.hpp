@@ -68,6 +68,31 @@ class no_checkpoint : public error {
 void check_dataset_names(const dataset_split& split, const input_spec& spec,
                          const std::string& plugin);
 
+/// An exclusive lock on a file (an open-file-description lock, see run_store.cpp for why not
+/// flock), held while the object lives, move-only. The kernel drops it when the process dies
+/// however it dies, so a killed writer leaves no stale lock, and it stays with the inode when
+/// the file is renamed (a work copy that becomes the run file keeps it). It is what tells a
+/// live writer from a killed one: both leave HDF5's status flags set.
+class file_lock {
+  public:
+    file_lock() = default;
+    /// Locks `file` (which must exist); throws grokkit::error if another process holds it,
+    /// saying it is being written and what to do instead.
+    static file_lock exclusive(const std::filesystem::path& file);
+    /// Whether another process holds the lock on `file` (false if it does not exist).
+    static bool held_elsewhere(const std::filesystem::path& file);
+    /// Throws exclusive()'s error if another process holds the lock on `file`.
+    static void refuse_if_held(const std::filesystem::path& file);
+    file_lock(file_lock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+    file_lock& operator=(file_lock&& o) noexcept;
+    file_lock(const file_lock&) = delete;
+    file_lock& operator=(const file_lock&) = delete;
+    ~file_lock();
+
+  private:
+    int m_fd = -1;
+};
+
 /// A temporary file (a run file being created, resumed or analysed) removed when its owner
 /// is destroyed unless keep() was called; move-only.
 class work_copy {
@@ -207,6 +232,9 @@ class run_store {
 
     std::filesystem::path m_path;
     run_layout m_layout;
+    // Declared before the file, so released after it is closed.
+    file_lock m_lock;     // on the file being written, from its creation on
+    file_lock m_replaced; // on the file it will replace (if any), so nothing else takes it
     h5::handle m_file;
     std::vector<h5::handle> m_metrics; // one per metric name
     h5::handle m_metric_step;
