@@ -5,8 +5,9 @@ h5py and checked against the run files themselves.
 usage: sweep.py GROKKIT PIPELINE MODE
   basics   a 2x2 sweep: the index against the run files, a re-run that runs nothing, --status,
            bad input, a failed point retried only with --retry-failed
-  kill     SIGKILLs a sweep (the whole process group, then only the sweep process) on its
-           progress lines, re-runs it, and compares every point with an uninterrupted sweep
+  kill     SIGKILLs a sweep (the whole process group with points held by the test hook inside
+           a checkpoint or at a metrics row, then only the sweep process), SIGTERMs it with
+           points mid-run, re-runs it, and compares every point with an uninterrupted sweep
   mpi      the same sweep under `mpirun -np 2 --oversubscribe` equals the local one
   slurm    the emitted sbatch script: each array task's command run locally with
            SLURM_ARRAY_TASK_ID set, then --collect; then for real on a single-node Slurm
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -236,6 +238,42 @@ def run_until_done_lines(cmd, n_lines, kill_group):
     return done, rc == -signal.SIGKILL
 
 
+def start_held(cmd, out, event, n_held, release=None):
+    """Starts a sweep whose points are held by the test hook (GROKKIT_TEST_HOLD=event, which
+    every point's process inherits; released when the file `release` appears, if given) and
+    returns it once n_held points have printed the hook's line into their logs."""
+    env = dict(os.environ, GROKKIT_TEST_HOLD=event)
+    env.pop("GROKKIT_TEST_RELEASE", None)
+    if release:
+        env["GROKKIT_TEST_RELEASE"] = release
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=env)
+    line = "grokkit: test hook holding at " + event.replace(":", " ")
+    points = os.path.join(out, "points")
+    while True:
+        held = 0
+        for h in os.listdir(points) if os.path.isdir(points) else []:
+            log = os.path.join(points, h, "log.txt")
+            if os.path.exists(log) and line in open(log, errors="replace").read():
+                held += 1
+        if held >= n_held:
+            return proc
+        if proc.poll() is not None:
+            sys.exit(f"FAIL: the sweep ended ({proc.returncode}) before {n_held} points held "
+                     f"at {event}: {proc.stderr.read()}")
+        time.sleep(0.01)  # polling the logs for the line: an event, not a timed wait
+
+
+def run_until_held(cmd, out, event, n_held):
+    """SIGKILLs the whole process group of a sweep once n_held points are held at `event`:
+    each such point is killed mid-run exactly there."""
+    proc = start_held(cmd, out, event, n_held)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+
+
 def wait_for_locks(sweep_dir):
     """Blocks until no process holds a point's lock (the children of a killed sweep have
     checkpointed and ended)."""
@@ -247,23 +285,18 @@ def wait_for_locks(sweep_dir):
                 fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def term_on_first_done(cmd, out):
-    """SIGTERM, as Slurm sends before preempting, on the first done line: the sweep stops its
-    points (they checkpoint), writes the index and exits 130; nothing is marked failed.
-    Returns the hashes reported done."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    reported = []
-    for line in proc.stdout:
-        m = DONE_LINE.match(line)
-        if m:
-            reported.append(m.group(1))
-            proc.send_signal(signal.SIGTERM)
-            break
-    rest = proc.stdout.read()
-    reported += [m.group(1) for m in map(DONE_LINE.match, rest.splitlines()) if m]
-    err = proc.stderr.read()
-    rc = proc.wait()
-    assert rc == 130, f"SIGTERM: exit {rc}: {err}"
+def term_while_running(cmd, out, tmp):
+    """SIGTERM, as Slurm sends before preempting, just as two points held at a metrics row are
+    released (so both are mid-run): the sweep stops its points (they checkpoint), writes the
+    index and exits 130; nothing is marked failed. Returns the hashes reported done."""
+    release = os.path.join(tmp, "release")
+    proc = start_held(cmd, out, "metric_row:15", 2, release)
+    open(release, "w").close()
+    proc.send_signal(signal.SIGTERM)
+    stdout, err = proc.communicate()
+    os.remove(release)
+    reported = [m.group(1) for m in map(DONE_LINE.match, stdout.splitlines()) if m]
+    assert proc.returncode == 130, f"SIGTERM: exit {proc.returncode}: {err}"
     _, cols = read_index(os.path.join(out, "index.h5"))
     assert "failed" not in list(cols["status"]), list(cols["status"])
     assert "interrupted" in list(cols["status"]), list(cols["status"])
@@ -280,24 +313,34 @@ def kill(grokkit, pipeline, tmp):
     cmd = [grokkit, "sweep", pipeline, *GRID, "--seeds", "0", *extra, "--out", out]
     finished = {}  # hash -> sha256 of its run file when it was first seen complete
     reported = []
-    # Kill the process group on the 1st done line, SIGTERM the next run on its 1st, kill the
-    # sweep alone on the next one's 1st, then the group on the 2nd; each re-run continues it.
-    plan = [(1, True), (1, False), (2, True)]
-    for stage, (n_lines, group) in enumerate(plan):
-        if stage == 1:
-            reported += term_on_first_done(cmd, out)
-        done, killed = run_until_done_lines(cmd, n_lines, group)
-        reported += done
-        if not killed:
-            break
+
+    def check_finished_unchanged():
         wait_for_locks(out)
         now = digests(out)
         for h in complete_points(out):
             if h in finished:
                 assert now[h] == finished[h], f"finished point {h} was written again"
             finished.setdefault(h, now[h])
-        print(f"killed {'the process group' if group else 'the sweep process'} after "
-              f"{len(done)} point(s) done; {len(finished)} of 6 complete")
+
+    # Kill the process group while both running points are held inside their second
+    # checkpoint; SIGTERM the next run as two held points are released; kill the sweep alone on
+    # the next one's first; then the group while two points are held at a metrics row. Each
+    # re-run continues the sweep. The held kills land mid-point whatever the machine's speed.
+    run_until_held(cmd, out, "checkpoint_data:2", 2)
+    check_finished_unchanged()
+    print(f"killed the process group with 2 points held inside a checkpoint")
+    reported += term_while_running(cmd, out, tmp)
+    done, killed = run_until_done_lines(cmd, 1, False)
+    reported += done
+    if killed:
+        check_finished_unchanged()
+        print(f"killed the sweep process after {len(done)} point(s) done; "
+              f"{len(finished)} of 6 complete")
+    if len(complete_points(out)) <= 4:
+        run_until_held(cmd, out, "metric_row:20", 2)
+        check_finished_unchanged()
+        print(f"killed the process group with 2 points held at a metrics row; "
+              f"{len(finished)} of 6 complete")
     done, killed = run_until_done_lines(cmd, 10**6, True)
     reported += done
     assert not killed
