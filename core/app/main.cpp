@@ -4,6 +4,8 @@
 
 #include <grokkit/version.hpp>
 
+#include <hdf5.h>
+
 #include <cstring>
 #include <iostream>
 
@@ -38,6 +40,10 @@ environment:
 } // namespace
 
 int main(int argc, char** argv) {
+    // No HDF5 clean-up at exit: every file grokkit opens is closed by its owner, and a file whose
+    // write failed (a full disk) cannot be closed, which made the library's clean-up crash
+    // after the error had been reported. The kernel closes what is left.
+    H5dont_atexit();
     if (argc < 2) {
         std::cerr << usage;
         return 2;

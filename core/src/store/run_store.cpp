@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 
 namespace grokkit {
 
@@ -402,7 +403,17 @@ void run_store::open_handles() {
 }
 
 void run_store::flush() {
-    H5Fflush(m_file, H5F_SCOPE_LOCAL);
+    // Writes reach the disk here (HDF5 caches them until then), so this is where a full disk
+    // or a file size limit shows: stop before anything is committed on top of a failed write.
+    errno = 0;
+    if (H5Fflush(m_file, H5F_SCOPE_LOCAL) < 0) {
+        const std::string why = errno != 0 ? std::string(": ") + std::strerror(errno) : "";
+        throw error(diagnostic{m_path.string(), "",
+                               "cannot write the run file" + why +
+                                   " (is the disk full, or a file size limit reached?)",
+                               "room for the file: the last committed checkpoint is kept, so "
+                               "free some space and --resume"});
+    }
 }
 
 void run_store::append_metrics(std::int64_t step, const std::vector<double>& values) {
@@ -758,10 +769,91 @@ std::vector<std::int64_t> run_store::checkpoint_updates() const {
     return v;
 }
 
+namespace {
+
+// The end-of-file address a version 2 or 3 superblock records (at byte 28, after the
+// signature, version, size of offsets and lengths, flags, base address and extension
+// address), or 0 if the file does not start with such a superblock of 8-byte offsets.
+std::uint64_t recorded_end_of_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    unsigned char b[36] = {};
+    if (!in.read(reinterpret_cast<char*>(b), sizeof b))
+        return 0;
+    const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (std::memcmp(b, signature, 8) != 0 || (b[8] != 2 && b[8] != 3) || b[9] != 8)
+        return 0;
+    std::uint64_t eof = 0;
+    for (int i = 7; i >= 0; --i)
+        eof = (eof << 8) | b[28 + i];
+    return eof;
+}
+
+// Whether every chunk holding a committed row of the datasets under `path` (recursively: the
+// first `rows` rows) lies within the first `size` bytes of the file.
+bool committed_rows_within(hid_t parent, const std::string& path, hsize_t rows,
+                           std::uint64_t size) {
+    if (!h5::exists(parent, path))
+        return true;
+    if (h5::is_group(parent, path)) {
+        h5::handle g = h5::open_group(parent, path);
+        for (const std::string& name : h5::members(g))
+            if (!committed_rows_within(g, name, rows, size))
+                return false;
+        return true;
+    }
+    h5::handle d(H5Dopen2(parent, path.c_str(), H5P_DEFAULT));
+    h5::handle space(H5Dget_space(d));
+    const int rank = H5Sget_simple_extent_ndims(space);
+    if (!d.valid() || rank < 1)
+        return false;
+    std::vector<hsize_t> at(static_cast<std::size_t>(rank), 0);
+    for (hsize_t row = 0; row < rows; ++row) {
+        at[0] = row;
+        unsigned filters = 0;
+        haddr_t address = HADDR_UNDEF;
+        hsize_t bytes = 0;
+        if (H5Dget_chunk_info_by_coord(d, at.data(), &filters, &address, &bytes) < 0)
+            return false;
+        if (address != HADDR_UNDEF && address + bytes > size)
+            return false;
+    }
+    return true;
+}
+
+// After a repair: the committed checkpoints and metrics rows (the lengths of their `step`
+// series) were all written before the file was cut short, as after a failed write; a file cut
+// anywhere else (a partial copy) is refused rather than resumed from zeros.
+bool committed_data_within(hid_t f, std::uint64_t size) {
+    const auto committed = [&](const char* step) {
+        if (!h5::exists(f, step))
+            return hsize_t{0};
+        h5::handle d(H5Dopen2(f, step, H5P_DEFAULT));
+        return static_cast<hsize_t>(h5::series_length(d));
+    };
+    return committed_rows_within(f, "checkpoints", committed("/checkpoints/step"), size) &&
+           committed_rows_within(f, "metrics", committed("/metrics/step"), size);
+}
+
+} // namespace
+
 h5::handle open_run_file_for_resume(const fs::path& file) {
     h5::quiet_errors();
     h5::handle fapl = file_access(true);
     h5::handle f(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
+    // A write that failed (a full disk, a file size limit) can leave the file shorter than the
+    // space HDF5 had allocated, which it then refuses to open. What lies beyond the end was
+    // never written, and nothing committed points there (commits follow successful flushes):
+    // the file is extended with zeros to its recorded size, and the uncommitted rows are
+    // dropped as after any kill.
+    const std::uint64_t recorded = f.valid() ? 0 : recorded_end_of_file(file);
+    if (const std::uint64_t size = fs::file_size(file); recorded > size) {
+        fs::resize_file(file, recorded);
+        f = h5::handle(H5Fopen(file.c_str(), H5F_ACC_RDWR, fapl));
+        if (f.valid() && !committed_data_within(f, size))
+            throw error(file.string(),
+                        "the run file is cut short inside its committed data (a partial copy?)",
+                        "the whole file: it cannot be resumed");
+    }
     if (!f.valid())
         throw error(file.string(),
                     "cannot open run file for resuming; it is not a readable HDF5 file "
