@@ -38,6 +38,9 @@ class GROKKIT_VISIBLE param {
     param& one_of(std::vector<std::string> choices); ///< string (or each list element) in choices
     param& required();  ///< must be given in the pipeline; the default is not used
     param& non_empty(); ///< lists and strings must not be empty
+    /// A string used as one file or directory name: non-empty, without '/' or NUL, not "." or
+    /// "..", so that it cannot name a place outside the directory it is joined to.
+    param& file_name();
     /// A string naming an earlier analysis' output, "<analysis>/<output>", of dtype `type`
     /// (float64 and float32 accept each other). The pipeline validator checks that the
     /// producer exists, comes earlier, runs at every checkpoint this analysis runs at and
@@ -85,6 +88,7 @@ class GROKKIT_VISIBLE param {
     std::vector<std::string> m_choices;
     bool m_required = false;
     bool m_non_empty = false;
+    bool m_file_name = false;
     std::optional<dtype> m_input_type;
 };
 

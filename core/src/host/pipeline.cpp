@@ -18,7 +18,7 @@ namespace grokkit {
 namespace fs = std::filesystem;
 
 void run_section::declare(param_set& ps) {
-    ps.add("name", name, "run name; the output defaults to runs/<name>.h5").non_empty();
+    ps.add("name", name, "run name; the output defaults to runs/<name>.h5").file_name();
     ps.add("seed", seed, "seed of every random draw (split, init, batches, noise)").at_least(0);
     ps.add("threads", threads, "BLAS threads; results are bit-identical per thread count")
         .at_least(1)

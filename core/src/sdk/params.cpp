@@ -140,6 +140,10 @@ param& param::non_empty() {
     m_non_empty = true;
     return *this;
 }
+param& param::file_name() {
+    m_file_name = true;
+    return *this;
+}
 param& param::input(dtype type) {
     m_input_type = type;
     return *this;
@@ -207,6 +211,8 @@ std::string param::rule_text() const {
     std::string what = type_phrase(m_type);
     if (m_non_empty)
         what = "a non-empty " + what.substr(what.find(' ') + 1);
+    if (m_file_name)
+        what = "a file name (not empty, no '/', not \".\" or \"..\")";
     if (m_input_type)
         what = std::string("\"<analysis>/<output>\" of an earlier analysis, dtype ") +
                to_string(*m_input_type);
@@ -238,8 +244,11 @@ std::optional<std::string> param::check_rules(const param_value& v) const {
         if (auto e = check_number(*d))
             return e;
     } else if (auto* s = std::get_if<std::string>(&v)) {
-        if (m_non_empty && s->empty())
+        if ((m_non_empty || m_file_name) && s->empty())
             return std::string("the string is empty");
+        if (m_file_name && (*s == "." || *s == ".." ||
+                            s->find_first_of(std::string("/\0", 2)) != std::string::npos))
+            return quote(*s) + " is not a plain file name (it could name a path elsewhere)";
         return check_choice(*s);
     } else if (auto* il = std::get_if<std::vector<std::int64_t>>(&v)) {
         if (m_non_empty && il->empty())
