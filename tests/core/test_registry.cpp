@@ -30,7 +30,7 @@ TEST_CASE("registry: good plugins load and every broken fixture is refused with 
     CHECK(reg.plugins()[0].kind == grokkit::plugin_kind::dataset);
 
     const auto refused = refusals_by_library(reg);
-    REQUIRE(refused.size() == 7);
+    REQUIRE(refused.size() == 8);
     using Catch::Matchers::Contains;
     CHECK_THAT(refused.at("libgrokkit_bad_api_version.so"),
                Contains("plugin api version 0; expected " + std::to_string(GROKKIT_API_VERSION)));
@@ -46,6 +46,9 @@ TEST_CASE("registry: good plugins load and every broken fixture is refused with 
     CHECK_THAT(refused.at("libgrokkit_throwing_factory.so"),
                Contains("factory threw") && Contains("deliberate failure"));
     CHECK_THAT(refused.at("libgrokkit_undocumented_param.so"), Contains("has no doc string"));
+    CHECK_THAT(refused.at("libgrokkit_crashing_constructor.so"),
+               Contains("loading it") &&
+                   Contains("the file is damaged")); // signal 11; ASan: exit 1
 
     REQUIRE(reg.warnings().size() == 1);
     CHECK_THAT(reg.warnings()[0],
@@ -85,4 +88,25 @@ TEST_CASE("registry: the built-in plugin directory holds the shipped plugins", "
     CHECK(reg.refusals().empty());
     CHECK(reg.find("modular_arithmetic") != nullptr);
     CHECK(reg.find("mlp") != nullptr);
+}
+
+TEST_CASE("registry: symbolic links that loop or lead nowhere are refused, not thrown",
+          "[registry]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / "grokkit_test_registry_links";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "libgrokkit_a_directory.so");
+    fs::create_symlink(dir / "libgrokkit_loop.so", dir / "libgrokkit_loop.so");
+    fs::create_symlink(dir / "missing.so", dir / "libgrokkit_dangling.so");
+    fs::copy_file(fixture_dir + "/libgrokkit_good_minimal.so", dir / "libgrokkit_good.so");
+    grokkit::registry reg;
+    reg.load_directory(dir);
+    CHECK(reg.plugins().size() == 1);
+    const auto refused = refusals_by_library(reg);
+    REQUIRE(refused.size() == 2);
+    CHECK_THAT(refused.at("libgrokkit_loop.so"),
+               Catch::Matchers::Contains("Too many levels of symbolic links"));
+    CHECK_THAT(refused.at("libgrokkit_dangling.so"),
+               Catch::Matchers::Contains("No such file or directory"));
+    fs::remove_all(dir);
 }

@@ -7,10 +7,15 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <sstream>
 
 namespace grokkit {
 
@@ -54,33 +59,24 @@ void registry::load_directory(const fs::path& dir) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         const auto name = entry.path().filename().string();
-        if (entry.is_regular_file() && name.rfind("lib", 0) == 0 &&
-            entry.path().extension() == ".so")
+        if (name.rfind("lib", 0) != 0 || entry.path().extension() != ".so")
+            continue;
+        // A symbolic link that loops or leads nowhere is refused, not thrown (status() would
+        // throw std::filesystem_error from here and end `grokkit plugins`).
+        std::error_code status_error;
+        const auto type = entry.status(status_error).type();
+        if (status_error || type == fs::file_type::not_found)
+            m_refusals.push_back({entry.path(), "cannot follow the link: " +
+                                                    (status_error ? status_error.message()
+                                                                  : "No such file or directory")});
+        else if (type != fs::file_type::directory)
             files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& f : files)
-        load_file(f);
+    load_files(files);
 }
 
 namespace {
-
-// Boost.DLL 1.74 reports load failures as "Bad file descriptor"; dlopen's own text names the
-// missing symbol or the bad ELF header, so probe with it first.
-std::string dlopen_problem(const fs::path& file) {
-    void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle) {
-        ::dlclose(handle);
-        return {};
-    }
-    const char* msg = ::dlerror();
-    std::string s = msg ? msg : "dlopen failed";
-    // dlerror repeats the path; keep only the reason.
-    const std::string prefix = file.string() + ": ";
-    if (s.rfind(prefix, 0) == 0)
-        s.erase(0, prefix.size());
-    return "cannot load library: " + s;
-}
 
 std::string check_object(const plugin_info& info, plugin_object& obj) {
     const bool kind_ok = (info.kind == plugin_kind::dataset && dynamic_cast<dataset*>(&obj)) ||
@@ -138,34 +134,154 @@ std::string info_problem(const plugin_info* info) {
     }
 }
 
-} // namespace
+/// dlopen's own text for a library that does not load, or "". Boost.DLL 1.74 reports load
+/// failures as "Bad file descriptor"; dlerror names the missing symbol or the bad ELF header.
+std::string dlopen_text(const fs::path& file) {
+    if (void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+        ::dlclose(handle); // the plugin's own handle (open_plugin) keeps it loaded
+        return {};
+    }
+    const char* msg = ::dlerror();
+    std::string s = msg ? msg : "dlopen failed";
+    const std::string prefix = file.string() + ": ";
+    if (s.rfind(prefix, 0) == 0) // dlerror repeats the path; keep the reason
+        s.erase(0, prefix.size());
+    return "cannot load library: " + s;
+}
 
-void registry::load_file(const fs::path& file_in) {
-    std::error_code ec;
-    const fs::path file = fs::weakly_canonical(file_in, ec);
-    if (std::find(m_seen.begin(), m_seen.end(), file) != m_seen.end())
-        return;
-    m_seen.push_back(file);
-    auto refuse = [&](std::string reason) { m_refusals.push_back({file, std::move(reason)}); };
-
-    if (auto problem = dlopen_problem(file); !problem.empty())
-        return refuse(problem);
-    boost::dll::shared_library lib;
+/// Loads `file` as a plugin: "" with `lib` and `info` set, or why it is refused.
+std::string open_plugin(const fs::path& file, boost::dll::shared_library& lib,
+                        const plugin_info*& info) {
     try {
         lib.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
-        return refuse(std::string("cannot load library: ") + e.what());
+        return std::string("cannot load library: ") + e.what();
     }
     if (!lib.has(plugin_entry_symbol))
-        return refuse(std::string("no '") + plugin_entry_symbol +
-                      "' entry point; expected a grokkit plugin library");
-    const plugin_info* info = nullptr;
+        return std::string("no '") + plugin_entry_symbol +
+               "' entry point; expected a grokkit plugin library";
     try {
         info = lib.get_alias<const plugin_info*()>(plugin_entry_symbol)();
     } catch (const std::exception& e) {
-        return refuse(std::string("entry point failed: ") + e.what());
+        return std::string("entry point failed: ") + e.what();
     }
-    if (auto problem = info_problem(info); !problem.empty())
+    return info_problem(info);
+}
+
+/// In a child process: opens `files[from...]` in turn as the registry does, unloads each
+/// (running its destructors, as the parent's exit will), and writes one line per file,
+/// "<index> <refusal>", to `out`. _exit skips the destructors of the parent's objects.
+[[noreturn]] void probe_in_child(int out, const std::vector<fs::path>& files, std::size_t from) {
+    for (std::size_t i = from; i < files.size(); ++i) {
+        std::string problem = dlopen_text(files[i]);
+        if (problem.empty()) {
+            boost::dll::shared_library lib;
+            const plugin_info* info = nullptr;
+            problem = open_plugin(files[i], lib, info);
+        }
+        std::string line = std::to_string(i) + " " + problem;
+        std::replace(line.begin(), line.end(), '\n', ' ');
+        line += '\n';
+        for (std::size_t done = 0; done < line.size();) {
+            const ssize_t n = ::write(out, line.data() + done, line.size() - done);
+            if (n < 0 && errno != EINTR)
+                ::_exit(2);
+            done += n > 0 ? std::size_t(n) : 0;
+        }
+    }
+    ::_exit(0);
+}
+
+/// Reads `fd` to its end.
+std::string read_all(int fd) {
+    std::string s;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        s.append(buffer, std::size_t(n));
+    }
+    return s;
+}
+
+/// Why each file would be refused ("" when it loads as a plugin), found in child processes: a
+/// damaged library can crash the dynamic loader itself or jump into garbage from its
+/// constructors or entry point (found by tests/fuzz), which would end grokkit instead of
+/// refusing one file. One child probes every file; after a crash, the file it was on is refused
+/// and a new child probes the rest.
+std::vector<std::string> probe_libraries(const std::vector<fs::path>& files) {
+    std::vector<std::string> problems(files.size());
+    std::cout.flush();
+    std::cerr.flush();
+    for (std::size_t next = 0; next < files.size();) {
+        int fds[2];
+        if (::pipe(fds) != 0)
+            return problems; // no probe: the loads themselves report what they can
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(fds[0]);
+            probe_in_child(fds[1], files, next);
+        }
+        ::close(fds[1]);
+        const std::string report = pid < 0 ? std::string() : read_all(fds[0]);
+        ::close(fds[0]);
+        int status = 0;
+        while (pid > 0 && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (pid < 0)
+            return problems;
+        std::istringstream lines(report);
+        for (std::string line; std::getline(lines, line);) {
+            const auto space = line.find(' ');
+            const std::size_t index = std::strtoull(line.c_str(), nullptr, 10);
+            if (space == std::string::npos || index < next || index >= files.size())
+                break;
+            problems[index] = line.substr(space + 1);
+            next = index + 1;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            break;               // every file reported
+        if (next < files.size()) // ld.so's own checks exit with 127 after printing why
+            problems[next++] = (WIFSIGNALED(status) ? "loading it crashed (signal " +
+                                                          std::to_string(WTERMSIG(status))
+                                                    : "loading it ended the process (exit code " +
+                                                          std::to_string(WEXITSTATUS(status))) +
+                               " in the dynamic loader or the library's own code); the file is "
+                               "damaged or not a grokkit plugin";
+    }
+    return problems;
+}
+
+} // namespace
+
+void registry::load_file(const fs::path& file) {
+    load_files({file});
+}
+
+void registry::load_files(const std::vector<fs::path>& given) {
+    std::vector<fs::path> files;
+    for (const auto& f : given) {
+        std::error_code ec;
+        const fs::path file = fs::weakly_canonical(f, ec);
+        if (std::find(m_seen.begin(), m_seen.end(), file) != m_seen.end())
+            continue;
+        m_seen.push_back(file);
+        files.push_back(file);
+    }
+    const auto problems = probe_libraries(files);
+    for (std::size_t i = 0; i < files.size(); ++i)
+        load_probed(files[i], problems[i]);
+}
+
+void registry::load_probed(const fs::path& file, const std::string& probe_problem) {
+    auto refuse = [&](std::string reason) { m_refusals.push_back({file, std::move(reason)}); };
+    if (!probe_problem.empty())
+        return refuse(probe_problem);
+    boost::dll::shared_library lib;
+    const plugin_info* info = nullptr;
+    if (auto problem = open_plugin(file, lib, info); !problem.empty())
         return refuse(problem);
     if (const auto* first = find(info->name)) {
         m_warnings.push_back("plugin '" + std::string(info->name) + "' in " + file.string() +

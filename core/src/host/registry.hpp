@@ -64,6 +64,11 @@ class registry {
     std::unique_ptr<analysis> create_analysis(const std::string& name) const;
 
   private:
+    /// Loads `files` not seen before, each first probed in a child process.
+    void load_files(const std::vector<std::filesystem::path>& files);
+    /// Loads one probed library; `probe_problem` is its probe's refusal, or "".
+    void load_probed(const std::filesystem::path& file, const std::string& probe_problem);
+
     std::vector<boost::dll::shared_library> m_libraries;
     std::vector<loaded_plugin> m_plugins;
     std::vector<load_refusal> m_refusals;
