@@ -26,6 +26,9 @@
 
 namespace fs = std::filesystem;
 
+// The sanitizers' runtime, when there is one (weak: null in builds without sanitizers).
+extern "C" void __sanitizer_set_death_callback(void (*callback)()) __attribute__((weak));
+
 namespace grokkit_fuzz {
 
 namespace {
@@ -327,6 +330,14 @@ void on_fault(int sig) {
     std::raise(sig);
 }
 
+/// Called by a sanitizer after its report, before the process exits: a report raised inside
+/// the isolated library (libhdf5's memcpy of overlapping ranges from a corrupt heap, say) is that
+/// library's fault, like a signal there.
+void on_sanitizer_death() {
+    if (stack_in_isolated_library())
+        _exit(exit_library_crashed);
+}
+
 void isolate_faults_of(const std::string& library) {
     static std::string name;
     name = library;
@@ -335,6 +346,8 @@ void isolate_faults_of(const std::string& library) {
     backtrace(warm, 1); // loads libgcc's unwinder now, not inside the handler
     for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGUSR1})
         std::signal(sig, on_fault);
+    if (__sanitizer_set_death_callback) // linked in sanitized builds only
+        __sanitizer_set_death_callback(on_sanitizer_death);
 }
 
 } // namespace

@@ -7,11 +7,14 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -192,25 +195,70 @@ std::string open_plugin(const fs::path& file, boost::dll::shared_library& lib,
     ::_exit(0);
 }
 
-/// Reads `fd` to its end.
-std::string read_all(int fd) {
+/// How long one library may take to load in the probe before it is refused: a damaged one can
+/// send the dynamic loader or its constructors into a loop (found by tests/fuzz).
+constexpr int probe_seconds_per_library = 15;
+
+/// Reads the probe child's report from `fd` to its end, killing the child when no line has come
+/// for probe_seconds_per_library; `timed_out` says whether it did.
+std::string read_report(int fd, pid_t pid, bool& timed_out) {
     std::string s;
     char buffer[4096];
-    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
+    auto last_line = std::chrono::steady_clock::now();
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        const int ready = ::poll(&p, 1, 200);
+        if (ready < 0 && errno != EINTR)
             break;
-        s.append(buffer, std::size_t(n));
+        if (ready > 0) {
+            const ssize_t n = ::read(fd, buffer, sizeof buffer);
+            if (n == 0 || (n < 0 && errno != EINTR))
+                break;
+            if (n > 0) {
+                s.append(buffer, std::size_t(n));
+                last_line = std::chrono::steady_clock::now();
+            }
+        } else if (std::chrono::steady_clock::now() - last_line >
+                   std::chrono::seconds(probe_seconds_per_library)) {
+            ::kill(pid, SIGKILL);
+            timed_out = true;
+            break;
+        }
     }
     return s;
 }
 
+/// Takes the refusals of the report's lines ("<index> <refusal>") into `problems`; `next` becomes
+/// the index after the last file reported.
+void take_report(const std::string& report, std::vector<std::string>& problems, std::size_t& next) {
+    std::istringstream lines(report);
+    for (std::string line; std::getline(lines, line);) {
+        const auto space = line.find(' ');
+        const std::size_t index = std::strtoull(line.c_str(), nullptr, 10);
+        if (space == std::string::npos || index < next || index >= problems.size())
+            break;
+        problems[index] = line.substr(space + 1);
+        next = index + 1;
+    }
+}
+
+/// Why the probe child stopped on a file without reporting it.
+std::string probe_failure(int status, bool timed_out) {
+    const std::string what =
+        timed_out ? "did not finish within " + std::to_string(probe_seconds_per_library) + " s"
+        : WIFSIGNALED(status)
+            ? "crashed (signal " + std::to_string(WTERMSIG(status)) + ")"
+            : "ended the process (exit code " + std::to_string(WEXITSTATUS(status)) + ")";
+    return "loading it " + what +
+           ", in the dynamic loader or the library's own code; the file is damaged or not a "
+           "grokkit plugin";
+}
+
 /// Why each file would be refused ("" when it loads as a plugin), found in child processes: a
-/// damaged library can crash the dynamic loader itself or jump into garbage from its
-/// constructors or entry point (found by tests/fuzz), which would end grokkit instead of
-/// refusing one file. One child probes every file; after a crash, the file it was on is refused
-/// and a new child probes the rest.
+/// damaged library can crash the dynamic loader itself, loop in it, or jump into garbage from
+/// its constructors or entry point (found by tests/fuzz), which would end or hang grokkit
+/// instead of refusing one file. One child probes every file; after a crash or a time-out, the
+/// file it was on is refused and a new child probes the rest.
 std::vector<std::string> probe_libraries(const std::vector<fs::path>& files) {
     std::vector<std::string> problems(files.size());
     std::cout.flush();
@@ -225,31 +273,19 @@ std::vector<std::string> probe_libraries(const std::vector<fs::path>& files) {
             probe_in_child(fds[1], files, next);
         }
         ::close(fds[1]);
-        const std::string report = pid < 0 ? std::string() : read_all(fds[0]);
+        bool timed_out = false;
+        const std::string report = pid < 0 ? std::string() : read_report(fds[0], pid, timed_out);
         ::close(fds[0]);
         int status = 0;
         while (pid > 0 && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
         if (pid < 0)
             return problems;
-        std::istringstream lines(report);
-        for (std::string line; std::getline(lines, line);) {
-            const auto space = line.find(' ');
-            const std::size_t index = std::strtoull(line.c_str(), nullptr, 10);
-            if (space == std::string::npos || index < next || index >= files.size())
-                break;
-            problems[index] = line.substr(space + 1);
-            next = index + 1;
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            break;               // every file reported
-        if (next < files.size()) // ld.so's own checks exit with 127 after printing why
-            problems[next++] = (WIFSIGNALED(status) ? "loading it crashed (signal " +
-                                                          std::to_string(WTERMSIG(status))
-                                                    : "loading it ended the process (exit code " +
-                                                          std::to_string(WEXITSTATUS(status))) +
-                               " in the dynamic loader or the library's own code); the file is "
-                               "damaged or not a grokkit plugin";
+        take_report(report, problems, next);
+        if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            break; // every file reported
+        if (next < files.size())
+            problems[next++] = probe_failure(status, timed_out);
     }
     return problems;
 }

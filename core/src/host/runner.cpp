@@ -486,15 +486,36 @@ struct training_loop {
             contexts[i].show_progress_with(
                 [this, step](const std::string& text) { tell(step, no_values, text); });
             contexts[i].begin(step);
-            contexts[i].run_guarded(*a.object);
-            contexts[i].commit();
+            blame_plugin("analysis '" + a.name + "' (plugin " + a.plugin + ")", step, [&] {
+                contexts[i].run_guarded(*a.object);
+                contexts[i].commit();
+            });
             tr.invalidate_gradients();
             tell(step, no_values, "");
         }
     }
 
+    /// Runs `work`, a plugin's part of the run at `step`; what it throws stops the run as an
+    /// error naming `who` and the step. Every committed row stays in the file, and --resume
+    /// goes on from the last checkpoint (tests/e2e/plugin_throws.py).
+    template <class Work>
+    void blame_plugin(const std::string& who, std::int64_t step, Work&& work) {
+        try {
+            work();
+        } catch (const std::exception& e) {
+            throw error(who + " at step " + std::to_string(step),
+                        std::string(e.what()) +
+                            "\n  the run file keeps every committed row and checkpoint: fix the "
+                            "cause, then continue with `grokkit run ... --resume`");
+        }
+    }
+    std::string model_plugins() const {
+        return "model '" + r.pipe.model_plugin + "' on dataset '" + r.pipe.dataset_plugin + "'";
+    }
+
     void evaluate(std::int64_t s) {
-        last_metrics = tr.evaluate(s, r.split.test);
+        blame_plugin("evaluating " + model_plugins(), s,
+                     [&] { last_metrics = tr.evaluate(s, r.split.test); });
         store.append_metrics(s, last_metrics);
         tell(s, last_metrics, "");
     }
@@ -525,7 +546,7 @@ struct training_loop {
                     store.append_checkpoint(s, tr.optimizer().steps_taken(), true);
                 return "interrupted";
             }
-            tr.update(s);
+            blame_plugin("training " + model_plugins(), s, [&] { tr.update(s); });
             tell(s + 1, no_values, "");
         }
     }
