@@ -9,6 +9,8 @@ usage: sweep.py GROKKIT PIPELINE MODE
            a checkpoint or at a metrics row, then only the sweep process), SIGTERMs it with
            points mid-run, re-runs it, and compares every point with an uninterrupted sweep
   mpi      the same sweep under `mpirun -np 2 --oversubscribe` equals the local one
+  mpi_kill SIGKILLs MPI rank 1 with both ranks held mid-point, re-runs the sweep under mpirun,
+           and compares every point with the local sweep
   slurm    the emitted sbatch script: each array task's command run locally with
            SLURM_ARRAY_TASK_ID set, then --collect; then for real on a single-node Slurm
            started here (SKIPPED with the reason when its daemons cannot start)
@@ -382,6 +384,64 @@ def mpi(grokkit, pipeline, tmp):
     assert set(ranks) == {"0", "1"}, f"both ranks run points: {ranks}"
 
 
+def mpi_rank_processes(mpirun_pid, rank):
+    """The `grokkit sweep` processes of MPI rank `rank` under the mpirun `mpirun_pid` (its point
+    children are `grokkit run` and are left alone)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[1] == b"sweep" and os.path.basename(argv[0]) == b"grokkit" \
+                and f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
+            found.append(int(pid))
+    return found
+
+
+def mpi_kill(grokkit, pipeline, tmp):
+    """SIGKILL of MPI rank 1 while each rank is held mid-point (the test hook, at a metrics
+    row): mpirun ends the job, the points checkpoint, and running the sweep again (under mpirun)
+    completes every point bit-identical to an uninterrupted local sweep."""
+    mpirun = shutil.which("mpirun")
+    if not mpirun:
+        sys.exit("FAIL: mpirun not found (scripts/install-deps installs openmpi-bin)")
+    extra = ["--seeds", "0..2"]
+    local = os.path.join(tmp, "local")
+    run([grokkit, "sweep", pipeline, *GRID, *extra, *SETS, "--out", local, "-q"])
+    os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                      OMPI_MCA_rmaps_base_oversubscribe="1")
+    ranked = os.path.join(tmp, "mpi")
+    cmd = [mpirun, "-np", "2", "--oversubscribe", grokkit, "sweep", pipeline, *GRID, *extra,
+           *SETS, "--out", ranked]
+    release = os.path.join(tmp, "release")
+    proc = start_held(cmd, ranked, "metric_row:15", 2, release)
+    victims = mpi_rank_processes(proc.pid, 1)
+    assert len(victims) == 1, f"rank 1's sweep process: {victims}"
+    os.kill(victims[0], signal.SIGKILL)
+    open(release, "w").close()  # the held points go on, see the stop, and checkpoint
+    _, err = proc.communicate()
+    assert proc.returncode != 0, "mpirun ended 0 with a rank killed"
+    wait_for_locks(ranked)
+    # Rank 0 may finish its point (and more) before mpirun ends it: those must stay as they are.
+    finished = {h: d for h, d in digests(ranked).items() if h in complete_points(ranked)}
+    print(f"killed rank 1 (pid {victims[0]}) with both ranks mid-point: mpirun exited "
+          f"{proc.returncode}; {len(finished)} point(s) complete")
+    os.remove(release)
+    p = run(cmd)  # the same sweep again, as a requeued job would
+    assert "6 done of 6" in p.stdout, p.stdout
+    check_index_against_runs(ranked, 6)
+    now = digests(ranked)
+    for h, d in finished.items():
+        assert now[h] == d, f"point {h}, complete before the re-run, was written again"
+    n = same_points(local, ranked)
+    _, cols = read_index(os.path.join(ranked, "index.h5"))
+    resumed = sum(1 for c in cols["resume_count"] if c >= 1)
+    assert resumed >= 1, f"no point was resumed: {list(cols['resume_count'])}"
+    print(f"re-run: {n} points identical to the local sweep, {resumed} of them resumed")
+
+
 def slurm(grokkit, pipeline, tmp):
     # 1. The emitted script's command, run by hand for each array task, then --collect.
     out = os.path.join(tmp, "tasks")
@@ -446,8 +506,9 @@ def main(grokkit, pipeline, mode):
         os.makedirs(keep)
     with tempfile.TemporaryDirectory() as scratch:
         tmp = keep or scratch
-        {"basics": basics, "kill": kill, "mpi": mpi, "slurm": slurm}[mode](grokkit, pipeline,
-                                                                           tmp)
+        modes = {"basics": basics, "kill": kill, "mpi": mpi, "mpi_kill": mpi_kill,
+                 "slurm": slurm}
+        modes[mode](grokkit, pipeline, tmp)
     print("PASS")
     return 0
 
