@@ -2,6 +2,7 @@
 // generic one, and the page that inlines Vega, Vega-Lite and vega-embed around them.
 // SPDX-License-Identifier: Apache-2.0
 #include "host/report.hpp"
+#include "store/run_store.hpp"
 
 #include <grokkit/analysis.hpp>
 #include <grokkit/error.hpp>
@@ -46,8 +47,16 @@ report_section provenance(const run_file& f) {
     const auto steps = f.metric_steps();
     const std::int64_t target = tree.integer("train.steps");
     const std::int64_t reached = steps.empty() ? 0 : steps.back();
-    s.notes.push_back("Status: " + f.status() + ", step " + std::to_string(reached) + " of " +
-                      std::to_string(target) + (f.status() == "running" ? " so far" : "") + ".");
+    // A file still marked running is either being written (its writer holds the lock) or was
+    // killed mid-write; the report says which, and covers the committed rows only either way.
+    std::string status = f.status();
+    if (status == "running")
+        status = file_lock::held_elsewhere(f.path())
+                     ? "running (being written now; this report shows the rows committed so far)"
+                     : "stopped before the end (killed or crashed; `grokkit run ... --resume` "
+                       "continues it); this report shows the rows committed";
+    s.notes.push_back("Status: " + status + ", step " + std::to_string(reached) + " of " +
+                      std::to_string(target) + ".");
     report_table t{{"attribute", "value"}, {}};
     for (const char* a : {"created", "grokkit_version", "git_revision", "blas_kernel",
                           "hdf5_version", "pipeline_file", "overrides"})

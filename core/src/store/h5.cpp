@@ -330,6 +330,12 @@ void rows_io(hid_t dset, std::size_t first, std::size_t n_rows, hid_t mem_type, 
     if (n_rows == 0)
         return;
     std::vector<hsize_t> dims = dims_of(dset);
+    // A reader of a live file holds a dataset's extent as it was when it opened the dataset;
+    // rows committed since (the group's `step` says so) need a refresh to be seen.
+    if (!write && first + n_rows > dims.at(0)) {
+        check(H5Drefresh(dset), "cannot refresh a dataset of the live file");
+        dims = dims_of(dset);
+    }
     handle fspace(check(H5Dget_space(dset), "dataset space"));
     std::vector<hsize_t> start(dims.size(), 0), count = dims;
     start[0] = first;

@@ -67,13 +67,17 @@ file_lock file_lock::exclusive(const std::filesystem::path& file) {
 }
 
 bool file_lock::held_elsewhere(const std::filesystem::path& file) {
-    const int fd = open(file.c_str(), O_RDWR | O_CLOEXEC);
+    // Asks (F_OFD_GETLK) rather than takes the lock: a reader needs no write access, and a
+    // writer starting at this instant must not find the lock briefly held by the question.
+    const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    const bool free = try_write_lock(fd);
-    const int why = errno;
-    close(fd); // releases the lock just taken
-    return !free && (why == EAGAIN || why == EACCES);
+    struct flock range = {};
+    range.l_type = F_WRLCK;
+    range.l_whence = SEEK_SET;
+    const bool asked = fcntl(fd, F_OFD_GETLK, &range) == 0;
+    close(fd);
+    return asked && range.l_type != F_UNLCK;
 }
 
 file_lock& file_lock::operator=(file_lock&& o) noexcept {
