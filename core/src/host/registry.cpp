@@ -197,10 +197,19 @@ std::string open_plugin(const fs::path& file, boost::dll::shared_library& lib,
 
 /// How long one library may take to load in the probe before it is refused: a damaged one can
 /// send the dynamic loader or its constructors into a loop (found by tests/fuzz).
-constexpr int probe_seconds_per_library = 15;
+/// GROKKIT_PLUGIN_PROBE_SECONDS overrides it (a slow network file system; the fuzz driver's
+/// short limit).
+int probe_seconds_per_library() {
+    static const int seconds = [] {
+        const char* env = std::getenv("GROKKIT_PLUGIN_PROBE_SECONDS");
+        const int s = env ? std::atoi(env) : 0;
+        return s > 0 ? s : 15;
+    }();
+    return seconds;
+}
 
 /// Reads the probe child's report from `fd` to its end, killing the child when no line has come
-/// for probe_seconds_per_library; `timed_out` says whether it did.
+/// for probe_seconds_per_library(); `timed_out` says whether it did.
 std::string read_report(int fd, pid_t pid, bool& timed_out) {
     std::string s;
     char buffer[4096];
@@ -219,7 +228,7 @@ std::string read_report(int fd, pid_t pid, bool& timed_out) {
                 last_line = std::chrono::steady_clock::now();
             }
         } else if (std::chrono::steady_clock::now() - last_line >
-                   std::chrono::seconds(probe_seconds_per_library)) {
+                   std::chrono::seconds(probe_seconds_per_library())) {
             ::kill(pid, SIGKILL);
             timed_out = true;
             break;
@@ -245,7 +254,7 @@ void take_report(const std::string& report, std::vector<std::string>& problems, 
 /// Why the probe child stopped on a file without reporting it.
 std::string probe_failure(int status, bool timed_out) {
     const std::string what =
-        timed_out ? "did not finish within " + std::to_string(probe_seconds_per_library) + " s"
+        timed_out ? "did not finish within " + std::to_string(probe_seconds_per_library()) + " s"
         : WIFSIGNALED(status)
             ? "crashed (signal " + std::to_string(WTERMSIG(status)) + ")"
             : "ended the process (exit code " + std::to_string(WEXITSTATUS(status)) + ")";
