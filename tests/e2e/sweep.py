@@ -358,18 +358,26 @@ def kill(grokkit, pipeline, tmp):
     assert max(cols["resume_count"]) >= 1, "no point was ever resumed: the kills missed"
 
 
-def mpi(grokkit, pipeline, tmp):
+def mpi_setup(grokkit, pipeline, tmp):
+    """The local reference sweep of the MPI tests (3 seeds of GRID), OpenMPI allowed to run as
+    root and oversubscribe; returns it, the ranked sweep's directory and its mpirun command."""
     mpirun = shutil.which("mpirun")
     if not mpirun:
         sys.exit("FAIL: mpirun not found (scripts/install-deps installs openmpi-bin)")
     extra = ["--seeds", "0..2"]
     local = os.path.join(tmp, "local")
     run([grokkit, "sweep", pipeline, *GRID, *extra, *SETS, "--out", local, "-q"])
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
+    os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                      OMPI_MCA_rmaps_base_oversubscribe="1")
     ranked = os.path.join(tmp, "mpi")
-    p = run([mpirun, "-np", "2", "--oversubscribe", grokkit, "sweep", pipeline, *GRID, *extra,
-             *SETS, "--out", ranked], env=env)
+    cmd = [mpirun, "-np", "2", "--oversubscribe", grokkit, "sweep", pipeline, *GRID, *extra,
+           *SETS, "--out", ranked]
+    return local, ranked, cmd
+
+
+def mpi(grokkit, pipeline, tmp):
+    local, ranked, cmd = mpi_setup(grokkit, pipeline, tmp)
+    p = run(cmd)
     assert "2 MPI ranks" in p.stdout, p.stdout
     assert p.stdout.count("6 done of 6") == 1, "only rank 0 speaks: " + p.stdout
     check_index_against_runs(ranked, 6)
@@ -404,17 +412,7 @@ def mpi_kill(grokkit, pipeline, tmp):
     """SIGKILL of MPI rank 1 while each rank is held mid-point (the test hook, at a metrics
     row): mpirun ends the job, the points checkpoint, and running the sweep again (under mpirun)
     completes every point bit-identical to an uninterrupted local sweep."""
-    mpirun = shutil.which("mpirun")
-    if not mpirun:
-        sys.exit("FAIL: mpirun not found (scripts/install-deps installs openmpi-bin)")
-    extra = ["--seeds", "0..2"]
-    local = os.path.join(tmp, "local")
-    run([grokkit, "sweep", pipeline, *GRID, *extra, *SETS, "--out", local, "-q"])
-    os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                      OMPI_MCA_rmaps_base_oversubscribe="1")
-    ranked = os.path.join(tmp, "mpi")
-    cmd = [mpirun, "-np", "2", "--oversubscribe", grokkit, "sweep", pipeline, *GRID, *extra,
-           *SETS, "--out", ranked]
+    local, ranked, cmd = mpi_setup(grokkit, pipeline, tmp)
     release = os.path.join(tmp, "release")
     proc = start_held(cmd, ranked, "metric_row:15", 2, release)
     victims = mpi_rank_processes(proc.pid, 1)
