@@ -76,6 +76,13 @@ for name in ("hull_input", "hull_hidden"):
         assert line.count("|") >= 5, line
 print("ok: hull_tables.py")
 PY
+# grokking_distribution.py on a small sweep: the row of its one cell and a CSV line per point.
+"$grokkit" sweep "$src/tests/e2e/small.toml" --seeds 0..1 --set train.steps=200 \
+    --out "$tmp/sweep" -q >/dev/null
+"$py" "$ex/grokking_distribution.py" "$tmp/sweep" --csv "$tmp/seeds.csv" >"$tmp/dist.txt"
+grep -q "^| (one cell) | 2 | " "$tmp/dist.txt" || { cat "$tmp/dist.txt"; exit 1; }
+test "$(grep -c ',done,' "$tmp/seeds.csv")" -eq 2 || { cat "$tmp/seeds.csv"; exit 1; }
+echo "ok: grokking_distribution.py"
 check_pngs "$tmp/p.curves.png" "$tmp/p.fourier.png" "$tmp/parity-curves.png" \
     "$tmp/parity-walsh.png" "$tmp/small.curves.png"
 echo PASS
